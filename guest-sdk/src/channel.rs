@@ -1,0 +1,497 @@
+//! Typed channels: [`chan`], the [`Sender`] and [`Receiver`] halves, their errors and iterators, and the
+//! receive path shared with `select!` and spawning (a small stack buffer first, the pending message only when
+//! that is too small).
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+
+use crate::message::{decode_message, with_encoded};
+use crate::{DecodeError, Decoder, Encoder, Message, sys};
+
+/// Receive buffer sizes tried before falling back to the pending message: most messages are a few integers
+/// or a short string, and these keep a receive to one host call without touching the heap.
+pub(crate) const INLINE_BYTES: usize = 128;
+pub(crate) const INLINE_HANDLES: usize = 8;
+
+/// Creates a channel for `T` with a buffer of `cap` messages (0 = unbuffered: a send waits for a receiver).
+///
+/// The halves are two handles to one channel, and either can be cloned or sent to other Gs. As in Go, dropping
+/// every sender does not close the channel: call [`Sender::close`].
+///
+/// ```no_run
+/// let (tx, rx) = gmp::chan::<String>(1);
+/// tx.send("hi".to_string());
+/// assert_eq!(rx.recv().as_deref(), Some("hi"));
+/// ```
+pub fn chan<T: Message>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    let cap = i32::try_from(cap).expect("gmp: channel capacity exceeds i32::MAX");
+    let handle = sys::chan_new(cap);
+    let rx = sys::handle_dup(handle);
+    (Sender { handle, _type: PhantomData }, Receiver { handle: rx, _type: PhantomData })
+}
+
+/// The sending half of a channel of `T`.
+///
+/// ```no_run
+/// let (tx, rx) = gmp::chan::<u32>(0);
+/// gmp::go_with(tx, |tx| tx.send(1));
+/// assert_eq!(rx.recv(), Some(1));
+/// ```
+pub struct Sender<T> {
+    handle: u32,
+    _type: PhantomData<fn(T)>,
+}
+
+/// The receiving half of a channel of `T`.
+///
+/// ```no_run
+/// let (tx, rx) = gmp::chan::<u32>(0);
+/// gmp::go_with(rx, |rx| println!("{:?}", rx.recv()));
+/// tx.send(1);
+/// ```
+pub struct Receiver<T> {
+    handle: u32,
+    _type: PhantomData<fn() -> T>,
+}
+
+/// Why [`Sender::try_send`] did not send; it hands the value back.
+///
+/// ```no_run
+/// let (tx, _rx) = gmp::chan::<u8>(0);
+/// let gmp::TrySendError::Full(v) = tx.try_send(5).unwrap_err();
+/// assert_eq!(v, 5);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TrySendError<T> {
+    /// No receiver is waiting (unbuffered) or the buffer is full. (Sending on a closed channel is not an
+    /// error but a panic, as in Go: the runtime traps the G.)
+    Full(T),
+}
+
+impl<T> TrySendError<T> {
+    /// The value that was not sent.
+    ///
+    /// ```no_run
+    /// let (tx, _rx) = gmp::chan::<u8>(0);
+    /// assert_eq!(tx.try_send(5).unwrap_err().into_inner(), 5);
+    /// ```
+    pub fn into_inner(self) -> T {
+        match self {
+            TrySendError::Full(v) => v,
+        }
+    }
+}
+
+impl<T> fmt::Debug for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Full(..)")
+    }
+}
+
+impl<T> fmt::Display for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("sending on a full channel")
+    }
+}
+
+impl<T> std::error::Error for TrySendError<T> {}
+
+/// Why [`Receiver::try_recv`] returned no value.
+///
+/// ```no_run
+/// let (tx, rx) = gmp::chan::<u8>(1);
+/// assert_eq!(rx.try_recv(), Err(gmp::TryRecvError::Empty));
+/// tx.close();
+/// assert_eq!(rx.try_recv(), Err(gmp::TryRecvError::Closed));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TryRecvError {
+    /// Nothing to receive now.
+    Empty,
+    /// The channel is closed and drained.
+    Closed,
+}
+
+impl fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TryRecvError::Empty => "receiving on an empty channel",
+            TryRecvError::Closed => "receiving on a closed channel",
+        })
+    }
+}
+
+impl std::error::Error for TryRecvError {}
+
+impl<T: Message> Sender<T> {
+    /// Sends `value`, blocking until a receiver takes it (unbuffered) or there is room in the buffer.
+    ///
+    /// Handles inside `value` go with the message, and this G's copies are closed once it is sent.
+    ///
+    /// # Panics
+    /// Sending on a closed channel panics (the runtime traps the G and ends the program), as in Go.
+    ///
+    /// ```no_run
+    /// let (tx, rx) = gmp::chan::<Vec<u8>>(1);
+    /// tx.send(vec![1, 2, 3]);
+    /// assert_eq!(rx.recv(), Some(vec![1, 2, 3]));
+    /// ```
+    pub fn send(&self, value: T) {
+        with_encoded(&value, |bytes, handles| {
+            // SAFETY: both pointer/length pairs come from live slices that outlive the call.
+            unsafe { sys::chan_send(self.handle, bytes.as_ptr(), bytes.len(), handles.as_ptr(), handles.len()) }
+        });
+    }
+
+    /// Sends `value` if that can complete now, else hands it back in [`TrySendError::Full`].
+    ///
+    /// # Panics
+    /// On a closed channel, as [`send`](Sender::send) does.
+    ///
+    /// ```no_run
+    /// let (tx, _rx) = gmp::chan::<u8>(1);
+    /// assert!(tx.try_send(1).is_ok());
+    /// assert!(tx.try_send(2).is_err()); // the buffer holds one
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let sent = with_encoded(&value, |bytes, handles| {
+            // SAFETY: both pointer/length pairs come from live slices that outlive the call.
+            unsafe { sys::chan_try_send(self.handle, bytes.as_ptr(), bytes.len(), handles.as_ptr(), handles.len()) }
+        });
+        if sent != 0 { Ok(()) } else { Err(TrySendError::Full(value)) }
+    }
+}
+
+impl<T> Sender<T> {
+    /// Closes the channel: receivers drain what is buffered, then get `None`. Closing a closed channel
+    /// panics (the runtime traps the G), as in Go.
+    ///
+    /// ```no_run
+    /// let (tx, rx) = gmp::chan::<u8>(1);
+    /// tx.send(1);
+    /// tx.close();
+    /// assert_eq!(rx.recv(), Some(1));
+    /// assert_eq!(rx.recv(), None);
+    /// ```
+    pub fn close(&self) {
+        sys::chan_close(self.handle);
+    }
+
+    /// Messages in the buffer now (always 0 for an unbuffered channel).
+    ///
+    /// ```no_run
+    /// let (tx, _rx) = gmp::chan::<u8>(2);
+    /// tx.send(1);
+    /// assert_eq!(tx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        sys::chan_len(self.handle) as usize
+    }
+
+    /// Whether the buffer is empty now.
+    ///
+    /// ```no_run
+    /// let (tx, _rx) = gmp::chan::<u8>(2);
+    /// assert!(tx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer's capacity.
+    ///
+    /// ```no_run
+    /// let (tx, _rx) = gmp::chan::<u8>(2);
+    /// assert_eq!(tx.cap(), 2);
+    /// ```
+    pub fn cap(&self) -> usize {
+        sys::chan_cap(self.handle) as usize
+    }
+}
+
+impl<T: Message> Receiver<T> {
+    /// Receives a value, blocking until one arrives; `None` once the channel is closed and drained.
+    ///
+    /// # Panics
+    /// If the message does not decode as a `T` (which safe code cannot cause).
+    ///
+    /// ```no_run
+    /// let (tx, rx) = gmp::chan::<u8>(1);
+    /// tx.send(1);
+    /// tx.close();
+    /// assert_eq!(rx.recv(), Some(1));
+    /// assert_eq!(rx.recv(), None);
+    /// ```
+    pub fn recv(&self) -> Option<T> {
+        match recv_raw(self.handle, true) {
+            Recv::Value(v) => Some(v),
+            Recv::Closed => None,
+            Recv::WouldBlock => unreachable!("gmp: a blocking receive returned would-block"),
+        }
+    }
+
+    /// Receives a value if one (or the closed state) is there now.
+    ///
+    /// ```no_run
+    /// let (tx, rx) = gmp::chan::<u8>(1);
+    /// assert_eq!(rx.try_recv(), Err(gmp::TryRecvError::Empty));
+    /// tx.send(1);
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        match recv_raw(self.handle, false) {
+            Recv::Value(v) => Ok(v),
+            Recv::Closed => Err(TryRecvError::Closed),
+            Recv::WouldBlock => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// A blocking iterator over received values; it ends when the channel is closed and drained.
+    ///
+    /// ```no_run
+    /// let (tx, rx) = gmp::chan::<u32>(3);
+    /// for i in 1..=3 {
+    ///     tx.send(i);
+    /// }
+    /// tx.close();
+    /// assert_eq!(rx.iter().sum::<u32>(), 6);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Messages in the buffer now (always 0 for an unbuffered channel).
+    ///
+    /// ```no_run
+    /// let (tx, rx) = gmp::chan::<u8>(2);
+    /// tx.send(1);
+    /// assert_eq!(rx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        sys::chan_len(self.handle) as usize
+    }
+
+    /// Whether the buffer is empty now.
+    ///
+    /// ```no_run
+    /// let (_tx, rx) = gmp::chan::<u8>(2);
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer's capacity.
+    ///
+    /// ```no_run
+    /// let (_tx, rx) = gmp::chan::<u8>(2);
+    /// assert_eq!(rx.cap(), 2);
+    /// ```
+    pub fn cap(&self) -> usize {
+        sys::chan_cap(self.handle) as usize
+    }
+
+    pub(crate) fn handle(&self) -> u32 {
+        self.handle
+    }
+}
+
+impl<T> Sender<T> {
+    pub(crate) fn handle(&self) -> u32 {
+        self.handle
+    }
+}
+
+/// A second sender for the same channel (a new handle).
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        Sender { handle: sys::handle_dup(self.handle), _type: PhantomData }
+    }
+}
+
+/// A second receiver for the same channel (a new handle).
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        Receiver { handle: sys::handle_dup(self.handle), _type: PhantomData }
+    }
+}
+
+/// Releases this handle only; the channel stays open.
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        sys::handle_close(self.handle);
+    }
+}
+
+/// Releases this handle only.
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        sys::handle_close(self.handle);
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender").field("handle", &self.handle).finish()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver").field("handle", &self.handle).finish()
+    }
+}
+
+/// A sender travels as its handle; the receiving G gets its own.
+impl<T> Message for Sender<T> {
+    fn encode(&self, enc: &mut Encoder) {
+        enc.push_handle(self.handle);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(Sender { handle: dec.take_handle()?, _type: PhantomData })
+    }
+}
+
+/// A receiver travels as its handle; the receiving G gets its own.
+impl<T> Message for Receiver<T> {
+    fn encode(&self, enc: &mut Encoder) {
+        enc.push_handle(self.handle);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(Receiver { handle: dec.take_handle()?, _type: PhantomData })
+    }
+}
+
+/// Borrowing iterator from [`Receiver::iter`]: blocks for each value, ends when the channel is closed and
+/// drained.
+///
+/// ```no_run
+/// let (tx, rx) = gmp::chan::<u8>(2);
+/// tx.send(1);
+/// tx.close();
+/// let mut it: gmp::Iter<'_, u8> = rx.iter();
+/// assert_eq!(it.next(), Some(1));
+/// assert_eq!(it.next(), None);
+/// ```
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T: Message> Iterator for Iter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv()
+    }
+}
+
+/// Owning iterator from `Receiver::into_iter`: like [`Iter`], and releases the receiver at the end.
+///
+/// ```no_run
+/// let (tx, rx) = gmp::chan::<u8>(2);
+/// tx.send(1);
+/// tx.close();
+/// let it: gmp::IntoIter<u8> = rx.into_iter();
+/// assert_eq!(it.collect::<Vec<_>>(), [1]);
+/// ```
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    rx: Receiver<T>,
+}
+
+impl<T: Message> Iterator for IntoIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv()
+    }
+}
+
+impl<'a, T: Message> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T: Message> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { rx: self }
+    }
+}
+
+pub(crate) enum Recv<T> {
+    Value(T),
+    Closed,
+    WouldBlock,
+}
+
+/// One receive on channel `handle`: inline buffers first, the pending message if it did not fit.
+#[inline]
+fn recv_raw<T: Message>(handle: u32, block: bool) -> Recv<T> {
+    let mut buf = [MaybeUninit::<u8>::uninit(); INLINE_BYTES];
+    let mut hbuf = [MaybeUninit::<u32>::uninit(); INLINE_HANDLES];
+    let mut info = sys::RecvInfo::default();
+    let call = if block { sys::chan_recv } else { sys::chan_try_recv };
+    // SAFETY: the buffers and `info` are locals, writable for exactly the capacities passed, and nothing else
+    // refers to them during the call.
+    let status = unsafe {
+        call(handle, buf.as_mut_ptr().cast(), INLINE_BYTES, hbuf.as_mut_ptr().cast(), INLINE_HANDLES, &mut info)
+    };
+    match status {
+        sys::RECV_OK => Recv::Value(decode_inline(&buf, &hbuf, info.len, info.nhandles)),
+        sys::RECV_PENDING => Recv::Value(take_pending(info.len, info.nhandles, "a received message")),
+        sys::RECV_CLOSED => Recv::Closed,
+        sys::RECV_WOULD_BLOCK if !block => Recv::WouldBlock,
+        other => panic!("gmp: chan_recv returned unknown status {other}"),
+    }
+}
+
+/// Decodes a message the runtime wrote into inline buffers, `len` bytes and `nhandles` handles of it.
+#[inline]
+pub(crate) fn decode_inline<T: Message>(
+    buf: &[MaybeUninit<u8>; INLINE_BYTES],
+    hbuf: &[MaybeUninit<u32>; INLINE_HANDLES],
+    len: u32,
+    nhandles: u32,
+) -> T {
+    let (len, nhandles) = (len as usize, nhandles as usize);
+    // The runtime only reports sizes that fit the buffers it was given; checking keeps the slices below sound
+    // even if it did not.
+    assert!(len <= INLINE_BYTES && nhandles <= INLINE_HANDLES, "gmp: runtime reported an oversized message");
+    // SAFETY: the runtime wrote the first `len` bytes and `nhandles` handles (the call returned ok with these
+    // sizes), so those prefixes are initialized; they are in bounds by the assert.
+    let (bytes, handles) = unsafe {
+        (
+            core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len),
+            core::slice::from_raw_parts(hbuf.as_ptr().cast::<u32>(), nhandles),
+        )
+    };
+    decode_message(bytes, handles, "a received message")
+}
+
+/// Fetches the G's pending message (`len` bytes, `nhandles` handles) and decodes it.
+pub(crate) fn take_pending<T: Message>(len: u32, nhandles: u32, what: &str) -> T {
+    let (bytes, handles) = take_pending_raw(len, nhandles);
+    decode_message(&bytes, &handles, what)
+}
+
+/// Fetches the G's pending message of `len` bytes and `nhandles` handles.
+pub(crate) fn take_pending_raw(len: u32, nhandles: u32) -> (Vec<u8>, Vec<u32>) {
+    let mut bytes = vec![0u8; len as usize];
+    let mut handles = vec![0u32; nhandles as usize];
+    // SAFETY: both vectors are owned here and writable for exactly the lengths passed.
+    unsafe { sys::msg_take(bytes.as_mut_ptr(), bytes.len(), handles.as_mut_ptr(), handles.len()) };
+    (bytes, handles)
+}

@@ -1,0 +1,326 @@
+//! The raw ABI: the functions the runtime provides in the wasm import module `gmp`, declared exactly as
+//! `wit/README.md` lowers them, plus the constants and out-pointer layouts they use.
+//!
+//! Everything else in this crate is built on these declarations; a program needs them only to do what the safe
+//! API deliberately does not (for example to test how the runtime treats a forged handle). Pointers are
+//! addresses in the calling G's linear memory, lengths are `usize` (both are the core `i32` on `wasm32`), and
+//! handles are `u32`. The runtime checks every pointer, length and handle and traps the calling G on a bad one,
+//! so the functions that take no pointer are safe to call; those that do are `unsafe` because the runtime may
+//! write through the pointers, and Rust must know nothing else owns that memory.
+//!
+//! ```no_run
+//! // A channel used through the raw ABI only: one byte sent into its buffer and received back.
+//! let h = gmp::sys::chan_new(1);
+//! let byte = 42u8;
+//! // SAFETY: the pointer and length describe `byte`, which lives across the call; no handles are attached.
+//! unsafe { gmp::sys::chan_send(h, &byte, 1, core::ptr::null(), 0) };
+//! let mut buf = 0u8;
+//! let mut info = gmp::sys::RecvInfo::default();
+//! // SAFETY: the buffers are local, writable and exactly as large as the lengths passed.
+//! let status = unsafe { gmp::sys::chan_recv(h, &mut buf, 1, core::ptr::null_mut(), 0, &mut info) };
+//! assert_eq!((status, buf), (gmp::sys::RECV_OK, 42));
+//! gmp::sys::handle_close(h);
+//! ```
+
+/// `chan_recv`, `chan_try_recv` and a select receive case: the message was written to the buffers.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::RECV_OK, 0);
+/// ```
+pub const RECV_OK: i32 = 0;
+
+/// The message did not fit the buffers and is now the G's pending message: fetch it with [`msg_take`].
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::RECV_PENDING, 1);
+/// ```
+pub const RECV_PENDING: i32 = 1;
+
+/// The channel is closed and its buffer drained.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::RECV_CLOSED, 2);
+/// ```
+pub const RECV_CLOSED: i32 = 2;
+
+/// Only from [`chan_try_recv`]: nothing to receive now.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::RECV_WOULD_BLOCK, 3);
+/// ```
+pub const RECV_WOULD_BLOCK: i32 = 3;
+
+/// [`SelectCase::kind`] of a send case.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::CASE_SEND, 0);
+/// ```
+pub const CASE_SEND: u32 = 0;
+
+/// [`SelectCase::kind`] of a receive case.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::CASE_RECV, 1);
+/// ```
+pub const CASE_RECV: u32 = 1;
+
+/// What [`chan_recv`] and [`chan_try_recv`] write to their `info` pointer for [`RECV_OK`] and
+/// [`RECV_PENDING`] (8 bytes).
+///
+/// ```no_run
+/// let info = gmp::sys::RecvInfo::default();
+/// assert_eq!((info.len, info.nhandles), (0, 0));
+/// ```
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecvInfo {
+    /// The message's length in bytes.
+    pub len: u32,
+    /// How many handles came with it.
+    pub nhandles: u32,
+}
+
+/// One case of [`select`] (24 bytes). Fields are `u32` rather than pointers so the layout is the ABI's on
+/// every target.
+///
+/// ```no_run
+/// let rx = gmp::sys::chan_new(0);
+/// let case = gmp::sys::SelectCase { handle: rx, kind: gmp::sys::CASE_RECV, ..Default::default() };
+/// assert_eq!(core::mem::size_of_val(&case), 24);
+/// ```
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SelectCase {
+    /// The channel.
+    pub handle: u32,
+    /// [`CASE_SEND`] or [`CASE_RECV`].
+    pub kind: u32,
+    /// Send: the message's bytes. Receive: the buffer.
+    pub ptr: u32,
+    /// Send: the message's length. Receive: the buffer's capacity.
+    pub len: u32,
+    /// Send: the handles to attach. Receive: the handle buffer.
+    pub hptr: u32,
+    /// Send: how many handles. Receive: the handle buffer's capacity (in handles).
+    pub hlen: u32,
+}
+
+/// What [`select`] writes to its `info` pointer when it chooses a receive case (12 bytes).
+///
+/// ```no_run
+/// let info = gmp::sys::SelectInfo::default();
+/// assert_eq!(info.status, gmp::sys::RECV_OK);
+/// ```
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SelectInfo {
+    /// [`RECV_OK`], [`RECV_PENDING`] or [`RECV_CLOSED`].
+    pub status: i32,
+    /// The message's length in bytes.
+    pub len: u32,
+    /// How many handles came with it.
+    pub nhandles: u32,
+}
+
+#[link(wasm_import_module = "gmp")]
+unsafe extern "C" {
+    /// Starts a new G in a fresh instance of this program at its `gmp_entry(entry, arg_len, nhandles)` export;
+    /// the bytes and handles become the new G's pending message. Returns the new G's id.
+    ///
+    /// # Safety
+    /// `arg_ptr`/`arg_len` and `handles_ptr`/`nhandles` must describe readable memory. The new G's
+    /// `gmp_entry` trusts `entry`: with this crate's [`gmp_entry`](crate::gmp_entry) it must be what
+    /// [`go`](crate::go) would pass, so use [`go`](crate::go) or [`go_with`](crate::go_with) instead.
+    ///
+    /// ```no_run
+    /// # fn entry(_: &[u8], _: &[u32]) {}
+    /// // What `gmp::go_with` does, minus the encoding: the entry is a function-table index.
+    /// let trampoline: fn(&[u8], &[u32]) = entry;
+    /// let arg = [0u8; 4];
+    /// // SAFETY: `arg` is readable for its length; no handles are attached.
+    /// let id = unsafe { gmp::sys::spawn(trampoline as usize as u32, arg.as_ptr(), 4, core::ptr::null(), 0) };
+    /// assert!(id > 1);
+    /// ```
+    pub fn spawn(entry: u32, arg_ptr: *const u8, arg_len: usize, handles_ptr: *const u32, nhandles: usize) -> u64;
+
+    /// Gosched: lets other Gs run. Prefer [`yield_now`](crate::yield_now).
+    ///
+    /// ```no_run
+    /// gmp::sys::r#yield();
+    /// ```
+    pub safe fn r#yield();
+
+    /// The calling G's id (the main G is 1). Prefer [`goid`](crate::goid).
+    ///
+    /// ```no_run
+    /// assert!(gmp::sys::goid() >= 1);
+    /// ```
+    pub safe fn goid() -> u64;
+
+    /// The number of Ps. Prefer [`gomaxprocs`](crate::gomaxprocs).
+    ///
+    /// ```no_run
+    /// assert!(gmp::sys::gomaxprocs() >= 1);
+    /// ```
+    pub safe fn gomaxprocs() -> u32;
+
+    /// Ends the whole program with `code`, without flushing anything. Prefer [`exit`](crate::exit).
+    ///
+    /// ```no_run
+    /// gmp::sys::exit(0);
+    /// ```
+    pub safe fn exit(code: i32) -> !;
+
+    /// Copies the G's pending message out: `buf_len` and `nhandles` must equal the sizes the runtime reported.
+    ///
+    /// # Safety
+    /// `buf_ptr`/`buf_len` and `handles_ptr`/`nhandles` must describe writable memory nothing else uses.
+    ///
+    /// ```no_run
+    /// let h = gmp::sys::chan_new(1);
+    /// let msg = [7u8; 100];
+    /// // SAFETY: `msg` is readable for its length.
+    /// unsafe { gmp::sys::chan_send(h, msg.as_ptr(), msg.len(), core::ptr::null(), 0) };
+    /// let mut info = gmp::sys::RecvInfo::default();
+    /// // SAFETY: a zero-length buffer is never written; `info` is writable.
+    /// let status = unsafe { gmp::sys::chan_recv(h, core::ptr::null_mut(), 0, core::ptr::null_mut(), 0, &mut info) };
+    /// assert_eq!(status, gmp::sys::RECV_PENDING);
+    /// let mut buf = vec![0u8; info.len as usize];
+    /// // SAFETY: `buf` is writable for exactly the reported length.
+    /// unsafe { gmp::sys::msg_take(buf.as_mut_ptr(), buf.len(), core::ptr::null_mut(), 0) };
+    /// ```
+    pub fn msg_take(buf_ptr: *mut u8, buf_len: usize, handles_ptr: *mut u32, nhandles: usize);
+
+    /// A new channel with buffer capacity `cap` (0 = unbuffered); returns its handle. Prefer
+    /// [`chan`](crate::chan).
+    ///
+    /// ```no_run
+    /// let h = gmp::sys::chan_new(4);
+    /// assert_eq!(gmp::sys::chan_cap(h), 4);
+    /// ```
+    pub safe fn chan_new(cap: i32) -> u32;
+
+    /// Sends, blocking until the message is taken (unbuffered) or buffered.
+    ///
+    /// # Safety
+    /// `ptr`/`len` and `handles_ptr`/`nhandles` must describe readable memory.
+    ///
+    /// ```no_run
+    /// let h = gmp::sys::chan_new(1);
+    /// // SAFETY: an empty message reads nothing.
+    /// unsafe { gmp::sys::chan_send(h, core::ptr::null(), 0, core::ptr::null(), 0) };
+    /// ```
+    pub fn chan_send(h: u32, ptr: *const u8, len: usize, handles_ptr: *const u32, nhandles: usize);
+
+    /// Sends if that can complete now: returns 1 if sent, 0 if it would block.
+    ///
+    /// # Safety
+    /// As for [`chan_send`].
+    ///
+    /// ```no_run
+    /// let h = gmp::sys::chan_new(0);
+    /// // SAFETY: an empty message reads nothing.
+    /// let sent = unsafe { gmp::sys::chan_try_send(h, core::ptr::null(), 0, core::ptr::null(), 0) };
+    /// assert_eq!(sent, 0); // nobody is receiving
+    /// ```
+    pub fn chan_try_send(h: u32, ptr: *const u8, len: usize, handles_ptr: *const u32, nhandles: usize) -> i32;
+
+    /// Receives, blocking; returns [`RECV_OK`], [`RECV_PENDING`] or [`RECV_CLOSED`] and fills `info` for the
+    /// first two.
+    ///
+    /// # Safety
+    /// `buf_ptr`/`buf_cap`, `hbuf_ptr`/`hbuf_cap` (in handles) and `info` must describe writable memory
+    /// nothing else uses.
+    ///
+    /// ```no_run
+    /// let h = gmp::sys::chan_new(1);
+    /// gmp::sys::chan_close(h);
+    /// let mut info = gmp::sys::RecvInfo::default();
+    /// // SAFETY: empty buffers are never written; `info` is writable.
+    /// let status = unsafe { gmp::sys::chan_recv(h, core::ptr::null_mut(), 0, core::ptr::null_mut(), 0, &mut info) };
+    /// assert_eq!(status, gmp::sys::RECV_CLOSED);
+    /// ```
+    pub fn chan_recv(
+        h: u32,
+        buf_ptr: *mut u8,
+        buf_cap: usize,
+        hbuf_ptr: *mut u32,
+        hbuf_cap: usize,
+        info: *mut RecvInfo,
+    ) -> i32;
+
+    /// Receives if something is there now; like [`chan_recv`] but returns [`RECV_WOULD_BLOCK`] instead of
+    /// blocking.
+    ///
+    /// # Safety
+    /// As for [`chan_recv`].
+    ///
+    /// ```no_run
+    /// let h = gmp::sys::chan_new(1);
+    /// let mut info = gmp::sys::RecvInfo::default();
+    /// // SAFETY: empty buffers are never written; `info` is writable.
+    /// let status = unsafe { gmp::sys::chan_try_recv(h, core::ptr::null_mut(), 0, core::ptr::null_mut(), 0, &mut info) };
+    /// assert_eq!(status, gmp::sys::RECV_WOULD_BLOCK);
+    /// ```
+    pub fn chan_try_recv(
+        h: u32,
+        buf_ptr: *mut u8,
+        buf_cap: usize,
+        hbuf_ptr: *mut u32,
+        hbuf_cap: usize,
+        info: *mut RecvInfo,
+    ) -> i32;
+
+    /// Closes the channel: blocked receivers get [`RECV_CLOSED`]; closing twice traps.
+    ///
+    /// ```no_run
+    /// gmp::sys::chan_close(gmp::sys::chan_new(0));
+    /// ```
+    pub safe fn chan_close(h: u32);
+
+    /// Messages in the channel's buffer now.
+    ///
+    /// ```no_run
+    /// assert_eq!(gmp::sys::chan_len(gmp::sys::chan_new(3)), 0);
+    /// ```
+    pub safe fn chan_len(h: u32) -> u32;
+
+    /// The channel's buffer capacity.
+    ///
+    /// ```no_run
+    /// assert_eq!(gmp::sys::chan_cap(gmp::sys::chan_new(3)), 3);
+    /// ```
+    pub safe fn chan_cap(h: u32) -> u32;
+
+    /// Chooses one ready case of `ncases` at `cases` at random, blocking for one if `block` is not 0; returns
+    /// its index, or -1 when nothing is ready and `block` is 0. For a receive case it fills `info`.
+    ///
+    /// # Safety
+    /// `cases`/`ncases` must be readable, each case's buffers must be valid as for [`chan_send`] (send) or
+    /// [`chan_recv`] (receive), and `info` writable.
+    ///
+    /// ```no_run
+    /// let h = gmp::sys::chan_new(0);
+    /// let case = gmp::sys::SelectCase { handle: h, kind: gmp::sys::CASE_RECV, ..Default::default() };
+    /// let mut info = gmp::sys::SelectInfo::default();
+    /// // SAFETY: one readable case whose receive buffers are empty; `info` is writable.
+    /// let chosen = unsafe { gmp::sys::select(&case, 1, 0, &mut info) };
+    /// assert_eq!(chosen, -1); // nothing ready, not blocking: the default arm
+    /// ```
+    pub fn select(cases: *const SelectCase, ncases: usize, block: u32, info: *mut SelectInfo) -> i32;
+
+    /// A second handle to the object `h` refers to.
+    ///
+    /// ```no_run
+    /// let h = gmp::sys::chan_new(0);
+    /// assert_ne!(gmp::sys::handle_dup(h), h);
+    /// ```
+    pub safe fn handle_dup(h: u32) -> u32;
+
+    /// Releases the handle `h`; the object lives on while anything else refers to it.
+    ///
+    /// ```no_run
+    /// gmp::sys::handle_close(gmp::sys::chan_new(0));
+    /// ```
+    pub safe fn handle_close(h: u32);
+}

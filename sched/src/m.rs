@@ -1,0 +1,290 @@
+//! M: an OS thread running Gs — Go's `schedule` / `findRunnable` / `execute` loop.
+//!
+//! # One round of the loop
+//! 1. `find_runnable` (order in the crate comment) returns a G and whether it inherits the current time
+//!    slice (it came from `runnext`), or parks the M until it gets a P, or returns None when the program ends.
+//! 2. If the M was spinning, it stops; if it was the last spinner it calls `wakep` (see *Spinning Ms* in
+//!    `idle.rs`), since where there was one runnable G there may be more.
+//! 3. `execute` polls the G's future once, with the thread-local [`Current`] pointing at the G and the P so
+//!    that code inside the poll (channels, spawn, the epoch check) can reach them.
+//! 4. After the poll, by what the G asked for:
+//!    - `Ready`: the G is dead; forget it.
+//!    - it set `yielded` (Gosched, preemption): to the global queue, as Go does, so it waits behind everyone.
+//!    - else it parks (`PARKED`); if a waker came during the poll (`NOTIFIED`), it goes to the local tail.
+//!    - a G that parked without saying why was inside some foreign future (a WASI call): it counts as
+//!      `WaitReason::Syscall` until it runs again, which keeps `checkdead` quiet.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, Waker};
+
+use crate::g::{GRef, WaitReason};
+use crate::idle::M;
+use crate::p::P;
+use crate::sched::Sched;
+
+
+/// Every this many fresh slices, a P looks at the global queue before its own (Go's `schedtick % 61`):
+/// a prime, so the check does not fall into step with a periodic workload.
+const GLOBAL_FAIRNESS_TICK: u32 = 61;
+
+/// What the thread-local context knows while an M polls a G: its scheduler and P as raw pointers (the M's
+/// stack frame owns the P box for exactly the span of the poll; see [`Current::enter`]) and the G itself.
+#[derive(Clone, Copy)]
+pub(crate) struct Current {
+    sched: *const Sched,
+    p: *const P,
+}
+
+thread_local! {
+    static CURRENT: Cell<Current> = const { Cell::new(Current { sched: ptr::null(), p: ptr::null() }) };
+    /// The running G's owning reference, so [`current`] hands out clones.
+    static CURRENT_G: RefCell<Option<GRef>> = const { RefCell::new(None) };
+}
+
+/// Restores the thread-local context on every exit from a poll, unwinding included.
+struct Restore(Current, Option<GRef>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
+        let prev = self.1.take();
+        CURRENT_G.with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+impl Current {
+    /// Point the context at `g` running on `p` until the guard drops. The caller keeps `sched` and `p` alive
+    /// and unmoved while the guard lives.
+    fn enter(sched: &Sched, p: &P, g: &GRef) -> Restore {
+        let cur = Current { sched, p };
+        let prev = CURRENT.with(|c| c.replace(cur));
+        let prev_g = CURRENT_G.with(|c| c.replace(Some(g.clone())));
+        Restore(prev, prev_g)
+    }
+
+    /// Run `f` with the current P if this thread is polling a G of `sched`; returns false otherwise.
+    pub(crate) fn with_p(sched: &Sched, f: impl FnOnce(&P)) -> bool {
+        let cur = CURRENT.with(|c| c.get());
+        if cur.p.is_null() || !ptr::eq(cur.sched, sched) {
+            return false;
+        }
+        // SAFETY: non-null means an `enter` guard is live on this thread, whose caller keeps the P alive and
+        // unmoved (it owns the box and only lends it shared for the poll).
+        f(unsafe { &*cur.p });
+        true
+    }
+
+    fn with_g<R>(f: impl FnOnce(&GRef) -> R) -> Option<R> {
+        CURRENT_G.with(|c| c.borrow().as_ref().map(f))
+    }
+
+    fn p_shared() -> Option<&'static crate::p::PShared> {
+        let cur = CURRENT.with(|c| c.get());
+        if cur.p.is_null() {
+            return None;
+        }
+        // SAFETY: as in `with_p`; `ps` lives as long as the scheduler, which outlives the poll.
+        unsafe { Some(&(*cur.sched).ps[(*cur.p).id]) }
+    }
+}
+
+/// The G this thread is running, if it is an M inside a poll. Channels park the G they return.
+pub fn current() -> Option<GRef> {
+    Current::with_g(|g| g.clone())
+}
+
+/// True when sysmon has flagged the running G's time slice as used up. Cheap (a thread-local read and a
+/// relaxed load): the wasm side's epoch callback asks this at every tick.
+pub fn preempt_requested() -> bool {
+    Current::p_shared().is_some_and(|p| p.preempt.load(Ordering::Relaxed))
+}
+
+/// True when the scheduler of the G running on this thread is shutting down.
+pub fn exiting() -> bool {
+    Current::with_g(|g| g.sched.is_exiting()).unwrap_or(false)
+}
+
+/// Gosched: a future that puts the running G on the global queue once and then completes. Also how a
+/// preempted G leaves its M (the epoch callback awaits it).
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// See [`yield_now`].
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        match Current::with_g(|g| g.yielded.store(true, Ordering::Relaxed)) {
+            Some(()) => {
+                self.yielded = true;
+                Poll::Pending
+            }
+            // Not inside a G: nothing to yield to.
+            None => Poll::Ready(()),
+        }
+    }
+}
+
+impl Sched {
+    /// The body of an M thread: run Gs until the program ends, then give the P back.
+    pub(crate) fn mstart(self: Arc<Self>, m: Arc<M>, p: Box<P>, spinning: bool) {
+        let mut ml = MLocal { m, p: Some(p), spinning };
+        while let Some((g, inherit)) = self.find_runnable(&mut ml) {
+            if ml.spinning {
+                self.reset_spinning(&mut ml);
+            }
+            self.execute(&mut ml, g, inherit);
+        }
+        if let Some(p) = ml.p.take() {
+            while p.runq.pop().is_some() {}
+            let mut idle = self.idle.lock();
+            self.pidle_put(&mut idle, p);
+        }
+        if ml.spinning {
+            self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn reset_spinning(self: &Arc<Self>, ml: &mut MLocal) {
+        ml.spinning = false;
+        // SeqCst: part of the delicate dance (idle.rs).
+        if self.nmspinning.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.wakep();
+        }
+    }
+
+    /// Step 1 of the loop: see the crate comment for the order.
+    fn find_runnable(self: &Arc<Self>, ml: &mut MLocal) -> Option<(GRef, bool)> {
+        'top: loop {
+            if self.exiting.load(Ordering::SeqCst) {
+                return None;
+            }
+            let p = ml.p.as_mut().expect("find_runnable: M without a P");
+            if p.schedtick % GLOBAL_FAIRNESS_TICK == 0
+                && !self.global.is_empty()
+                && let Some(g) = self.global.pop()
+            {
+                return Some((g, false));
+            }
+            if let Some(g) = self.ps[p.id].runnext.take() {
+                return Some((g, true));
+            }
+            if let Some(g) = p.runq.pop() {
+                return Some((g, false));
+            }
+            if let Some(g) = p.runq.refill_from(&self.global, self.global_batch()) {
+                return Some((g, false));
+            }
+            let busy = self.cfg.procs - self.npidle.load(Ordering::SeqCst);
+            if ml.spinning || 2 * self.nmspinning.load(Ordering::SeqCst) < busy {
+                if !ml.spinning {
+                    ml.spinning = true;
+                    self.nmspinning.fetch_add(1, Ordering::SeqCst);
+                }
+                if let Some(g) = self.steal_work(p) {
+                    return Some((g, false));
+                }
+            }
+
+            // Nothing to run: give the P back (Go: releasep + pidleput).
+            {
+                let mut idle = self.idle.lock();
+                if self.exiting.load(Ordering::SeqCst) {
+                    return None;
+                }
+                if let Some(g) = self.global.pop() {
+                    return Some((g, false));
+                }
+                let p = ml.p.take().expect("find_runnable: P vanished");
+                self.pidle_put(&mut idle, p);
+            }
+            if ml.spinning {
+                ml.spinning = false;
+                // SeqCst, then re-check: the delicate dance (idle.rs).
+                self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                if !self.global.is_empty() || self.ps.iter().any(|p| p.has_work()) {
+                    let mut idle = self.idle.lock();
+                    if let Some(p) = self.pidle_get(&mut idle) {
+                        drop(idle);
+                        ml.p = Some(p);
+                        ml.spinning = true;
+                        self.nmspinning.fetch_add(1, Ordering::SeqCst);
+                        continue 'top;
+                    }
+                }
+            }
+            match self.stopm(&ml.m) {
+                Some((p, spinning)) => {
+                    ml.p = Some(p);
+                    ml.spinning = spinning;
+                }
+                None => return None,
+            }
+        }
+    }
+
+    /// How many Gs one look at the global queue takes: a fair share per P (Go's `globrunqget`).
+    fn global_batch(&self) -> usize {
+        (self.global.len() / self.cfg.procs + 1).min(crate::runq::RUNQ_CAP / 2)
+    }
+
+    /// Step 3 and 4 of the loop.
+    fn execute(self: &Arc<Self>, ml: &mut MLocal, g: GRef, inherit: bool) {
+        let p = ml.p.as_mut().expect("execute: M without a P");
+        if !inherit {
+            p.schedtick = p.schedtick.wrapping_add(1);
+            self.ps[p.id].start_slice(self.now_ns());
+        }
+        let p: &P = p;
+        g.state.transition_to_running();
+        if g.wait().0 == WaitReason::Syscall {
+            self.nsyscall_wait.fetch_sub(1, Ordering::SeqCst);
+        }
+        g.set_wait(WaitReason::None, 0);
+        let waker = Waker::from(g.clone());
+        let mut cx = Context::from_waker(&waker);
+        let poll = {
+            let _restore = Current::enter(self, p, &g);
+            g.poll(&mut cx)
+        };
+        match poll {
+            Poll::Ready(()) => self.gexit(&g),
+            Poll::Pending => {
+                if g.yielded.swap(false, Ordering::Relaxed) {
+                    g.state.transition_to_requeued();
+                    self.global.push(g);
+                    self.wakep();
+                    return;
+                }
+                if g.wait().0 == WaitReason::None {
+                    // Counted before the G can be woken and run (which uncounts it).
+                    g.set_wait(WaitReason::Syscall, 0);
+                    self.nsyscall_wait.fetch_add(1, Ordering::SeqCst);
+                }
+                if !g.state.transition_to_parked() {
+                    self.runq_put(p, g, false);
+                }
+            }
+        }
+    }
+}
+
+/// The M's own state, on its thread's stack.
+pub(crate) struct MLocal {
+    pub(crate) m: Arc<M>,
+    pub(crate) p: Option<Box<P>>,
+    pub(crate) spinning: bool,
+}
+

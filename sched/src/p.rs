@@ -1,0 +1,89 @@
+//! P: a processor, the right to run Gs. `GOMAXPROCS` of them exist for a scheduler's life.
+//!
+//! A P is split by who may touch it:
+//! - [`P`], owned by value: the M holding it (or the idle list, when none does) is its only user. It holds the
+//!   owner end of the local run queue, the scheduling tick and the P's random stream. Handing a P to another
+//!   M moves the box, so "only the owner touches it" is enforced by the compiler, not by a comment.
+//! - [`PShared`], in `Sched::ps`, readable by all: the steal end of the queue, `runnext`, and the time-slice
+//!   state that sysmon watches.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crossbeam_deque::Stealer;
+
+use crate::g::GRef;
+use crate::runq::{LocalQueue, RunNext};
+
+/// The owner's part of a P.
+pub struct P {
+    /// Index into `Sched::ps`.
+    pub id: usize,
+    /// The owner end of the local run queue.
+    pub runq: LocalQueue,
+    /// Gs this P started on a fresh time slice; every 61st looks at the global queue first.
+    pub schedtick: u32,
+    rng: u64,
+}
+
+impl P {
+    pub(crate) fn new(id: usize) -> (Box<P>, PShared) {
+        let (runq, stealer) = LocalQueue::new();
+        // Any odd seed works for xorshift; mix the id so Ps pick different victims.
+        let rng = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(id as u64 + 1) | 1;
+        (Box::new(P { id, runq, schedtick: 0, rng }), PShared::new(stealer))
+    }
+
+    /// Owner only: the next number of the P's xorshift stream (victim order, nothing that needs quality).
+    pub fn fastrand(&mut self) -> u32 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        (x >> 32) as u32
+    }
+}
+
+/// The part of a P that other Ms and sysmon may touch.
+pub struct PShared {
+    /// How other Ps steal from this P's local queue.
+    pub stealer: Stealer<GRef>,
+    /// The G to run next, ahead of the local queue. Owner puts; owner and stealers take.
+    pub runnext: RunNext,
+    /// Set by sysmon when the G on this P has used up its time slice; read by that G's epoch check
+    /// (`preempt_requested`), cleared by the owner when a fresh slice starts.
+    pub preempt: AtomicBool,
+    /// Start of the current time slice in ns since the scheduler started; 0 while the P runs no G. Written
+    /// by the owner, read by sysmon; Relaxed both ways: a slice noticed one tick late is still noticed.
+    pub slice_start: AtomicU64,
+    /// True while an M holds this P (for schedtrace and sysmon).
+    pub running: AtomicBool,
+}
+
+impl PShared {
+    fn new(stealer: Stealer<GRef>) -> PShared {
+        PShared {
+            stealer,
+            runnext: RunNext::default(),
+            preempt: AtomicBool::new(false),
+            slice_start: AtomicU64::new(0),
+            running: AtomicBool::new(false),
+        }
+    }
+
+    /// Any thread: Gs waiting on this P (queue plus `runnext`), for traces and the dead-check.
+    pub fn runq_len(&self) -> usize {
+        self.stealer.len() + usize::from(self.runnext.is_occupied())
+    }
+
+    /// Any thread.
+    pub fn has_work(&self) -> bool {
+        !self.stealer.is_empty() || self.runnext.is_occupied()
+    }
+
+    /// Owner only: begin a fresh time slice at `now_ns`.
+    pub(crate) fn start_slice(&self, now_ns: u64) {
+        self.preempt.store(false, Ordering::Relaxed);
+        self.slice_start.store(now_ns.max(1), Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,360 @@
+//! `Sched`: one scheduler instance — its Ps, its global queue, its Ms, sysmon — and its public surface.
+//!
+//! Lifecycle: [`Sched::start`] makes the Ps and starts sysmon; [`Sched::spawn`] adds Gs (the first spawn wakes
+//! the first M); some G or host call ends the program with [`Sched::exit`], or the scheduler finds a deadlock;
+//! [`Sched::wait`] returns that [`Outcome`]; [`Sched::shutdown`] stops the Ms and sysmon and drops every G
+//! left. Dropping every G matters: a parked G's future holds channels whose wait queues hold the G, a cycle
+//! only teardown breaks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::g::{G, GFuture, GRef, WaitReason};
+use crate::idle::Idle;
+use crate::m::Current;
+use crate::p::{P, PShared};
+use crate::runq::GlobalQueue;
+
+/// What the scheduler needs from its embedder.
+pub struct Hooks {
+    /// Called by sysmon every tick while some P runs a G: the wasm side advances the engine epoch here, which
+    /// makes every running G look at `preempt_requested` at its next safe point.
+    pub tick: Box<dyn Fn() + Send + Sync>,
+    /// Where schedtrace lines go (stderr for the CLI).
+    pub trace: Box<dyn Fn(&str) + Send + Sync>,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Hooks { tick: Box::new(|| {}), trace: Box::new(|line| eprintln!("{line}")) }
+    }
+}
+
+/// Scheduler settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// GOMAXPROCS: the number of Ps. At least 1.
+    pub procs: usize,
+    /// How long a G may run before sysmon asks it to yield (Go: `forcePreemptNS`, 10 ms).
+    pub timeslice: Duration,
+    /// sysmon's period while Gs run: the epoch tick. Preemption is as precise as this.
+    pub tick: Duration,
+    /// Print a schedtrace line this often (Go's `GODEBUG=schedtrace=MS`).
+    pub schedtrace: Option<Duration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            procs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            timeslice: Duration::from_millis(10), // Go's forcePreemptNS
+            tick: Duration::from_millis(1),       // 1 ms: a slice overrun is noticed within a tick
+            schedtrace: None,
+        }
+    }
+}
+
+/// How a program ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Some G or the embedder called [`Sched::exit`] with this code.
+    Exited(i32),
+    /// Every G was blocked with nothing that could wake one. Each entry is a G as it waited.
+    Deadlock(Vec<GDump>),
+}
+
+/// One G in a deadlock report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GDump {
+    /// The G's id.
+    pub id: u64,
+    /// What it waited for.
+    pub reason: WaitReason,
+    /// On what: a channel id, or 0.
+    pub obj: u64,
+}
+
+/// Every live G, for the deadlock report and teardown. Sharded by id so spawns on different Ps rarely meet
+/// on one lock.
+pub(crate) struct Registry {
+    shards: Box<[Mutex<HashMap<u64, GRef>>]>,
+}
+
+const REGISTRY_SHARDS: usize = 64; // a power of two well above any GOMAXPROCS we expect on one machine
+
+impl Registry {
+    fn new() -> Registry {
+        Registry { shards: (0..REGISTRY_SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+    }
+    fn shard(&self, id: u64) -> &Mutex<HashMap<u64, GRef>> {
+        &self.shards[id as usize & (REGISTRY_SHARDS - 1)]
+    }
+    fn insert(&self, g: GRef) {
+        self.shard(g.id()).lock().insert(g.id(), g);
+    }
+    fn remove(&self, id: u64) {
+        self.shard(id).lock().remove(&id);
+    }
+    pub(crate) fn all(&self) -> Vec<GRef> {
+        let mut v: Vec<GRef> = self.shards.iter().flat_map(|s| s.lock().values().cloned().collect::<Vec<_>>()).collect();
+        v.sort_by_key(|g| g.id());
+        v
+    }
+}
+
+/// One scheduler: `GOMAXPROCS` Ps, the Ms that run them, the global queue, sysmon.
+pub struct Sched {
+    pub(crate) cfg: Config,
+    pub(crate) ps: Box<[PShared]>,
+    pub(crate) global: GlobalQueue,
+    /// Idle Ps, idle Ms, thread count; see `idle.rs`.
+    pub(crate) idle: Mutex<Idle>,
+    /// Mirrors `idle.pidle.len()` for lock-free checks (`wakep`). Changed only under `idle`.
+    pub(crate) npidle: AtomicUsize,
+    /// Ms looking for work; see *Spinning Ms* in `idle.rs`.
+    pub(crate) nmspinning: AtomicUsize,
+    /// Gs parked in futures the scheduler does not know (WaitReason::Syscall): they may be woken from
+    /// outside, so while any exists there is no deadlock.
+    pub(crate) nsyscall_wait: AtomicUsize,
+    /// Other things that may wake a G from outside (timers, sockets, embedder work), registered with
+    /// [`Sched::hold`]; while any exists there is no deadlock.
+    pub(crate) nholds: AtomicUsize,
+    pub(crate) live: AtomicUsize,
+    next_gid: AtomicU64,
+    pub(crate) allgs: Registry,
+    pub(crate) exiting: AtomicBool,
+    outcome: Mutex<Option<Outcome>>,
+    outcome_cv: Condvar,
+    pub(crate) sysmon: crate::sysmon::SysmonState,
+    pub(crate) hooks: Hooks,
+    pub(crate) epoch: Instant,
+    pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Sched {
+    /// Make the Ps and start sysmon. No M runs until the first G is spawned.
+    ///
+    /// # Panics
+    /// If `cfg.procs` is 0.
+    pub fn start(cfg: Config, hooks: Hooks) -> Arc<Sched> {
+        assert!(cfg.procs >= 1, "Sched::start: procs must be at least 1");
+        let mut owned = Vec::with_capacity(cfg.procs);
+        let mut shared = Vec::with_capacity(cfg.procs);
+        for id in 0..cfg.procs {
+            let (p, s) = P::new(id);
+            owned.push(p);
+            shared.push(s);
+        }
+        // Pop order is LIFO; reverse so P0 is handed out first, as Go does.
+        owned.reverse();
+        let sched = Arc::new(Sched {
+            npidle: AtomicUsize::new(cfg.procs),
+            cfg,
+            ps: shared.into_boxed_slice(),
+            global: GlobalQueue::default(),
+            idle: Mutex::new(Idle::new(owned)),
+            nmspinning: AtomicUsize::new(0),
+            nsyscall_wait: AtomicUsize::new(0),
+            nholds: AtomicUsize::new(0),
+            live: AtomicUsize::new(0),
+            next_gid: AtomicU64::new(1),
+            allgs: Registry::new(),
+            exiting: AtomicBool::new(false),
+            outcome: Mutex::new(None),
+            outcome_cv: Condvar::new(),
+            sysmon: crate::sysmon::SysmonState::default(),
+            hooks,
+            epoch: Instant::now(),
+            threads: Mutex::new(Vec::new()),
+        });
+        let s = sched.clone();
+        let h = std::thread::Builder::new()
+            .name("gmp-sysmon".into())
+            .spawn(move || s.sysmon_loop())
+            .expect("Sched::start: cannot start the sysmon thread");
+        *sched.sysmon.handle.lock() = Some(h);
+        sched
+    }
+
+    /// GOMAXPROCS.
+    pub fn procs(&self) -> usize {
+        self.cfg.procs
+    }
+
+    /// Gs alive now (spawned, not finished).
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// Start a new G running the future `make(id)` returns (Go's `newproc`). Any thread.
+    ///
+    /// From inside a G of this scheduler the new G goes to that P's `runnext`, so it runs soon and on the
+    /// same P, warm in cache; from outside, to the global queue. Returns the new G's id.
+    pub fn spawn(self: &Arc<Self>, make: impl FnOnce(u64) -> GFuture) -> u64 {
+        let id = self.next_gid.fetch_add(1, Ordering::Relaxed);
+        let g = Arc::new(G::new(id, make(id), self.clone()));
+        self.live.fetch_add(1, Ordering::Relaxed);
+        self.allgs.insert(g.clone());
+        self.ready(g);
+        id
+    }
+
+    /// Queue a G that just became runnable, then make sure an idle P gets an M (Go's `ready` + `wakep`).
+    pub(crate) fn ready(self: &Arc<Self>, g: GRef) {
+        let queued_locally = Current::with_p(self, |p| self.runq_put(p, g.clone(), true));
+        if !queued_locally {
+            self.global.push(g);
+        }
+        self.wakep();
+    }
+
+    /// Owner P only: Go's `runqput`. With `next`, `g` takes `runnext` and the G it displaces goes to the tail.
+    pub(crate) fn runq_put(&self, p: &P, g: GRef, next: bool) {
+        let g = if next {
+            match self.ps[p.id].runnext.put(g) {
+                None => return,
+                Some(old) => old,
+            }
+        } else {
+            g
+        };
+        if let Some(overflow) = p.runq.push(g) {
+            for g in overflow.0 {
+                self.global.push(g);
+            }
+        }
+    }
+
+    /// A G finished: forget it. The owner M, after its future completed.
+    pub(crate) fn gexit(&self, g: &GRef) {
+        g.state.transition_to_dead();
+        drop(g.drop_future());
+        self.allgs.remove(g.id());
+        self.live.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Register a wake-up source outside the Gs (a timer, a socket, an embedder's async work): while the
+    /// returned guard lives, the scheduler will not report a deadlock.
+    pub fn hold(self: &Arc<Self>) -> Hold {
+        self.nholds.fetch_add(1, Ordering::SeqCst);
+        Hold(self.clone())
+    }
+
+    /// End the program with `code`. Any thread; the first call wins, later ones are ignored.
+    pub fn exit(&self, code: i32) {
+        self.finish(Outcome::Exited(code));
+    }
+
+    pub(crate) fn finish(&self, outcome: Outcome) {
+        if self.record_outcome(outcome) {
+            self.wake_all_ms();
+            self.sysmon.wake();
+        }
+    }
+
+    /// Store the outcome if none is yet and raise `exiting`. Returns true for the first caller, who must then
+    /// wake the parked Ms and sysmon.
+    pub(crate) fn record_outcome(&self, outcome: Outcome) -> bool {
+        let mut o = self.outcome.lock();
+        if o.is_some() {
+            return false;
+        }
+        *o = Some(outcome);
+        // SeqCst: pairs with the loads in `find_runnable`, `stopm` and `is_exiting`.
+        self.exiting.store(true, Ordering::SeqCst);
+        self.outcome_cv.notify_all();
+        true
+    }
+
+    /// True once the program is ending: running Gs should stop at their next safe point.
+    pub fn is_exiting(&self) -> bool {
+        self.exiting.load(Ordering::Relaxed)
+    }
+
+    /// Block until the program ends, and say how.
+    pub fn wait(&self) -> Outcome {
+        let mut o = self.outcome.lock();
+        while o.is_none() {
+            self.outcome_cv.wait(&mut o);
+        }
+        o.clone().expect("Sched::wait: outcome vanished")
+    }
+
+    /// Like [`Sched::wait`], giving up after `timeout`.
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<Outcome> {
+        let deadline = Instant::now() + timeout;
+        let mut o = self.outcome.lock();
+        while o.is_none() {
+            if self.outcome_cv.wait_until(&mut o, deadline).timed_out() {
+                break;
+            }
+        }
+        o.clone()
+    }
+
+    /// After the program ended: stop every M and sysmon, then drop every G still alive (their futures, and
+    /// with them whatever they hold). Waits for running Gs to reach a safe point, so the embedder's tick hook
+    /// must make them stop once [`Sched::is_exiting`] (the wasm side traps them at the next epoch check).
+    ///
+    /// # Panics
+    /// If called before the program ended.
+    pub fn shutdown(&self) {
+        assert!(self.is_exiting(), "Sched::shutdown: the program has not ended");
+        loop {
+            let hs: Vec<JoinHandle<()>> = std::mem::take(&mut *self.threads.lock());
+            if hs.is_empty() {
+                break;
+            }
+            for h in hs {
+                let _ = h.join();
+            }
+        }
+        self.sysmon.stop();
+        // No M runs now: queues and futures are ours alone.
+        while self.global.pop().is_some() {}
+        for p in self.idle.lock().pidle.iter() {
+            while p.runq.pop().is_some() {}
+        }
+        for ps in self.ps.iter() {
+            drop(ps.runnext.take());
+        }
+        for g in self.allgs.all() {
+            drop(g.drop_future());
+            self.allgs.remove(g.id());
+        }
+    }
+
+    /// Nanoseconds since the scheduler started (never 0 after the first instant).
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+
+    /// Every G alive now, in id order, with what it waits for (for reports and tests).
+    pub fn dump(&self) -> Vec<GDump> {
+        self.allgs
+            .all()
+            .iter()
+            .filter(|g| !g.state.is_dead())
+            .map(|g| {
+                let (reason, obj) = g.wait();
+                GDump { id: g.id(), reason, obj }
+            })
+            .collect()
+    }
+}
+
+/// A registered outside wake-up source; see [`Sched::hold`]. Dropping it unregisters.
+pub struct Hold(Arc<Sched>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.0.nholds.fetch_sub(1, Ordering::SeqCst);
+        // The last hold going away may leave every G blocked for good.
+        self.0.checkdead_from_outside();
+    }
+}

@@ -1,0 +1,241 @@
+//! `select` over any mix of send and receive cases (Go's `select.go`).
+//!
+//! 1. **Pass 0.** Draw a random *poll order* (a permutation of the cases) and compute the *lock order*
+//!    (the distinct channels sorted by address, so two selects over the same channels cannot deadlock).
+//! 2. **Pass 1.** With every channel locked, look at the cases in poll order and complete the first that can
+//!    proceed. A random order makes the choice uniform among ready cases, as Go promises. With no ready case
+//!    and no blocking wanted, return [`Selected::Default`].
+//! 3. **Pass 2.** Enqueue one shared [`Sudog`] on every case's channel (a waiter per case, carrying that
+//!    case's message for sends), unlock, park.
+//! 4. **Pass 3.** Woken: whoever completed a case claimed the sudog first, so every other entry is stale;
+//!    take them all out, channel by channel, before returning. Leaving them would make a channel that is
+//!    selected on in a loop (a timeout, a quit channel) grow a queue without bound.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::chan::{Chan, Closed, Done, Inner, RecvWaiter, SendWaiter, Sudog, TryRecvError, TrySendError};
+use crate::g::{GRef, WaitReason};
+
+/// One case of a select.
+pub enum Case<'a, T> {
+    /// Receive from the channel.
+    Recv(&'a Chan<T>),
+    /// Send the message on the channel.
+    Send(&'a Chan<T>, T),
+}
+
+/// Which case a select completed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Selected<T> {
+    /// Receive case `.0` got a message, or found its channel closed and drained.
+    Recv(usize, Result<T, Closed>),
+    /// Send case `.0` delivered its message.
+    Sent(usize),
+    /// Send case `.0` found its channel closed (a panic in Go). Its message was dropped.
+    SendClosed(usize),
+    /// Nothing was ready and the select does not block.
+    Default,
+}
+
+struct Slot<'a, T> {
+    chan: &'a Chan<T>,
+    is_send: bool,
+    msg: Option<T>,
+}
+
+enum State<T> {
+    Start,
+    Waiting(Arc<Sudog<T>>),
+    /// `select {}`: blocked forever.
+    Forever,
+    Finished,
+}
+
+/// The future of [`select`].
+pub struct Select<'a, T> {
+    slots: Vec<Slot<'a, T>>,
+    block: bool,
+    /// Indices of `slots`, one per distinct channel, in lock order.
+    lockorder: Vec<usize>,
+    state: State<T>,
+}
+
+impl<T> Unpin for Select<'_, T> {}
+
+/// Go's `select`: complete one ready case chosen uniformly at random, or block until one is ready (with
+/// `block`), or return [`Selected::Default`] at once (without). The same channel may appear in several cases.
+///
+/// # Panics
+/// The future panics if it must block outside a G of a running scheduler.
+pub fn select<T>(cases: Vec<Case<'_, T>>, block: bool) -> Select<'_, T> {
+    let slots: Vec<Slot<'_, T>> = cases
+        .into_iter()
+        .map(|c| match c {
+            Case::Recv(chan) => Slot { chan, is_send: false, msg: None },
+            Case::Send(chan, m) => Slot { chan, is_send: true, msg: Some(m) },
+        })
+        .collect();
+    let mut lockorder: Vec<usize> = (0..slots.len()).collect();
+    lockorder.sort_by_key(|&i| slots[i].chan as *const Chan<T> as usize);
+    lockorder.dedup_by_key(|i| slots[*i].chan as *const Chan<T> as usize);
+    Select { slots, block, lockorder, state: State::Start }
+}
+
+impl<'a, T> Select<'a, T> {
+    /// Index into `lockorder` of the channel of case `i`.
+    fn lock_index(&self, i: usize) -> usize {
+        let key = self.slots[i].chan as *const Chan<T> as usize;
+        self.lockorder
+            .binary_search_by_key(&key, |&j| self.slots[j].chan as *const Chan<T> as usize)
+            .expect("select: case channel missing from the lock order")
+    }
+
+    fn start(&mut self) -> Poll<Selected<T>> {
+        let n = self.slots.len();
+        if n == 0 {
+            if !self.block {
+                return Poll::Ready(Selected::Default);
+            }
+            let g = crate::current().expect("select: blocking outside a G");
+            g.set_wait(WaitReason::SelectNoCases, 0);
+            self.state = State::Forever;
+            return Poll::Pending;
+        }
+        let lock_of: Vec<usize> = (0..n).map(|i| self.lock_index(i)).collect();
+        let chans: Vec<&'a Chan<T>> = self.lockorder.iter().map(|&i| self.slots[i].chan).collect();
+        let mut guards: Vec<_> = chans.iter().map(|c| c.inner.lock()).collect();
+
+        // Pass 1.
+        let mut wake: Option<GRef> = None;
+        for i in poll_order(n) {
+            let inner: &mut Inner<T> = &mut guards[lock_of[i]];
+            let cap = self.slots[i].chan.cap();
+            let done = if self.slots[i].is_send {
+                let msg = self.slots[i].msg.take().expect("select: send case without its message");
+                match inner.try_send(cap, msg, &mut wake) {
+                    Ok(()) => Some(Selected::Sent(i)),
+                    Err(TrySendError::Closed(_)) => Some(Selected::SendClosed(i)),
+                    Err(TrySendError::Full(m)) => {
+                        self.slots[i].msg = Some(m);
+                        None
+                    }
+                }
+            } else {
+                match inner.try_recv(cap, &mut wake) {
+                    Ok(m) => Some(Selected::Recv(i, Ok(m))),
+                    Err(TryRecvError::Closed) => Some(Selected::Recv(i, Err(Closed))),
+                    Err(TryRecvError::Empty) => None,
+                }
+            };
+            if let Some(sel) = done {
+                drop(guards);
+                if let Some(g) = wake {
+                    g.ready();
+                }
+                self.state = State::Finished;
+                return Poll::Ready(sel);
+            }
+        }
+        if !self.block {
+            self.state = State::Finished;
+            return Poll::Ready(Selected::Default);
+        }
+
+        // Pass 2.
+        let g = crate::current().expect("select: blocking outside a G");
+        g.set_wait(WaitReason::Select, self.slots[0].chan.id());
+        let sudog = Sudog::new(g);
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            let inner: &mut Inner<T> = &mut guards[lock_of[i]];
+            if slot.is_send {
+                let msg = slot.msg.take().expect("select: send case without its message");
+                inner.sendq.push_back(SendWaiter { sudog: sudog.clone(), case: i, msg });
+            } else {
+                inner.recvq.push_back(RecvWaiter { sudog: sudog.clone(), case: i });
+            }
+        }
+        drop(guards);
+        self.state = State::Waiting(sudog);
+        Poll::Pending
+    }
+
+    /// Pass 3, and the clean-up of an abandoned select.
+    fn dequeue_all(&self, sudog: &Arc<Sudog<T>>) {
+        for &i in &self.lockorder {
+            self.slots[i].chan.inner.lock().dequeue(sudog);
+        }
+    }
+}
+
+impl<T> Future for Select<'_, T> {
+    type Output = Selected<T>;
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Selected<T>> {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::Start => self.start(),
+            State::Waiting(sudog) => match sudog.take_done() {
+                None => {
+                    self.state = State::Waiting(sudog);
+                    Poll::Pending
+                }
+                Some(done) => {
+                    self.dequeue_all(&sudog);
+                    Poll::Ready(match done {
+                        Done::Received(i, m) => Selected::Recv(i, Ok(m)),
+                        Done::Sent(i) => Selected::Sent(i),
+                        Done::Closed(i) if self.slots[i].is_send => Selected::SendClosed(i),
+                        Done::Closed(i) => Selected::Recv(i, Err(Closed)),
+                    })
+                }
+            },
+            State::Forever => {
+                self.state = State::Forever;
+                Poll::Pending
+            }
+            State::Finished => panic!("select: polled after completion"),
+        }
+    }
+}
+
+impl<T> Drop for Select<'_, T> {
+    fn drop(&mut self) {
+        if let State::Waiting(sudog) = std::mem::replace(&mut self.state, State::Finished) {
+            self.dequeue_all(&sudog);
+        }
+    }
+}
+
+thread_local! {
+    static RNG: Cell<u64> = Cell::new(seed());
+}
+
+fn seed() -> u64 {
+    // Distinct per thread: the address of a stack local mixed with the time.
+    let local = 0u8;
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    (t ^ (&local as *const u8 as u64).rotate_left(32)) | 1
+}
+
+fn fastrand() -> u64 {
+    RNG.with(|r| {
+        let mut x = r.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        r.set(x);
+        x
+    })
+}
+
+/// A uniformly random permutation of `0..n` (Fisher–Yates).
+fn poll_order(n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (fastrand() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    order
+}

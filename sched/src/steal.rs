@@ -1,0 +1,83 @@
+//! Work stealing policy: whom a spinning M robs, in what order, and how much (Go's `stealWork`).
+//!
+//! 1. [`STEAL_TRIES`] rounds; each round visits every other P once, in a random order (a random start and a
+//!    random stride coprime to the number of Ps, so each order is a permutation without allocating).
+//! 2. From each victim take half of its local queue (`LocalQueue::steal_half_from`): half, so that thief and
+//!    victim end with equal work and the next imbalance is as far away as possible.
+//! 3. Only in the last round take a victim's `runnext`: it usually belongs to a pair of Gs handing work
+//!    back and forth on that P, which should stay together unless the M is otherwise about to sleep.
+
+use crate::g::GRef;
+use crate::p::P;
+use crate::sched::Sched;
+
+/// Rounds over all other Ps (Go: `stealTries`).
+const STEAL_TRIES: usize = 4;
+
+impl Sched {
+    /// A spinning M with P `p`: find a G to run on another P.
+    pub(crate) fn steal_work(&self, p: &mut P) -> Option<GRef> {
+        let n = self.cfg.procs;
+        if n == 1 {
+            return None;
+        }
+        for round in 0..STEAL_TRIES {
+            let last = round == STEAL_TRIES - 1;
+            let start = p.fastrand() as usize % n;
+            let stride = coprime_stride(n, p.fastrand() as usize);
+            let mut i = start;
+            for _ in 0..n {
+                if i != p.id {
+                    let victim = &self.ps[i];
+                    if let Some(g) = p.runq.steal_half_from(&victim.stealer) {
+                        return Some(g);
+                    }
+                    if last && let Some(g) = victim.runnext.take() {
+                        return Some(g);
+                    }
+                }
+                i = (i + stride) % n;
+            }
+        }
+        None
+    }
+}
+
+/// A stride in `1..n` coprime to `n`, picked from `seed`: stepping by it visits every index once.
+fn coprime_stride(n: usize, seed: usize) -> usize {
+    let mut s = seed % n;
+    loop {
+        if s != 0 && gcd(s, n) == 1 {
+            return s;
+        }
+        s = (s + 1) % n;
+    }
+}
+
+fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coprime_stride_visits_every_index_once() {
+        for n in 2..20 {
+            for seed in 0..40 {
+                let s = coprime_stride(n, seed);
+                let mut seen = vec![false; n];
+                let mut i = seed % n;
+                for _ in 0..n {
+                    assert!(!seen[i], "n={n} stride={s} repeats {i}");
+                    seen[i] = true;
+                    i = (i + s) % n;
+                }
+            }
+        }
+    }
+}
