@@ -74,7 +74,11 @@ pub(crate) enum Done<T> {
 
 impl<T> Sudog<T> {
     pub(crate) fn new(g: GRef) -> Arc<Sudog<T>> {
-        Arc::new(Sudog { g, claimed: AtomicBool::new(false), done: Mutex::new(None) })
+        Arc::new(Sudog {
+            g,
+            claimed: AtomicBool::new(false),
+            done: Mutex::new(None),
+        })
     }
 
     /// Under the lock of a channel whose queue holds this sudog. True for exactly one caller.
@@ -126,7 +130,11 @@ pub struct AlreadyClosed;
 
 impl<T> Inner<T> {
     /// Receive now if possible (Go's `chanrecv` without blocking). `wake` gets a G to ready after unlocking.
-    pub(crate) fn try_recv(&mut self, cap: usize, wake: &mut Option<GRef>) -> Result<T, TryRecvError> {
+    pub(crate) fn try_recv(
+        &mut self,
+        cap: usize,
+        wake: &mut Option<GRef>,
+    ) -> Result<T, TryRecvError> {
         while let Some(w) = self.sendq.pop_front() {
             if !w.sudog.claim() {
                 continue; // a select that completed elsewhere; its copy of the message is dropped
@@ -135,7 +143,10 @@ impl<T> Inner<T> {
                 w.msg
             } else {
                 // Buffer full with a sender waiting: take the head, move the sender's message to the tail.
-                let head = self.buf.pop_front().expect("chan: sender waits but the buffer is empty");
+                let head = self
+                    .buf
+                    .pop_front()
+                    .expect("chan: sender waits but the buffer is empty");
                 self.buf.push_back(w.msg);
                 head
             };
@@ -145,11 +156,20 @@ impl<T> Inner<T> {
         if let Some(m) = self.buf.pop_front() {
             return Ok(m);
         }
-        if self.closed { Err(TryRecvError::Closed) } else { Err(TryRecvError::Empty) }
+        if self.closed {
+            Err(TryRecvError::Closed)
+        } else {
+            Err(TryRecvError::Empty)
+        }
     }
 
     /// Send now if possible (Go's `chansend` without blocking).
-    pub(crate) fn try_send(&mut self, cap: usize, msg: T, wake: &mut Option<GRef>) -> Result<(), TrySendError<T>> {
+    pub(crate) fn try_send(
+        &mut self,
+        cap: usize,
+        msg: T,
+        wake: &mut Option<GRef>,
+    ) -> Result<(), TrySendError<T>> {
         if self.closed {
             return Err(TrySendError::Closed(msg));
         }
@@ -185,7 +205,12 @@ impl<T> Chan<T> {
         Chan {
             id: NEXT_CHAN_ID.fetch_add(1, Ordering::Relaxed),
             cap,
-            inner: Mutex::new(Inner { buf: VecDeque::new(), closed: false, recvq: VecDeque::new(), sendq: VecDeque::new() }),
+            inner: Mutex::new(Inner {
+                buf: VecDeque::new(),
+                closed: false,
+                recvq: VecDeque::new(),
+                sendq: VecDeque::new(),
+            }),
         }
     }
 
@@ -243,7 +268,10 @@ impl<T> Chan<T> {
     /// # Panics
     /// When it must block outside a G of a running scheduler.
     pub fn send(&self, msg: T) -> Send<'_, T> {
-        Send { chan: self, state: OpState::Start(Some(msg)) }
+        Send {
+            chan: self,
+            state: OpState::Start(Some(msg)),
+        }
     }
 
     /// Receive, parking the current G until a message arrives; `Err(Closed)` once closed and drained.
@@ -251,7 +279,10 @@ impl<T> Chan<T> {
     /// # Panics
     /// When it must block outside a G of a running scheduler.
     pub fn recv(&self) -> Recv<'_, T> {
-        Recv { chan: self, state: OpState::Start(None) }
+        Recv {
+            chan: self,
+            state: OpState::Start(None),
+        }
     }
 
     /// Close: blocked receivers get `Closed`, blocked senders get `Closed` (and panic in Go).
@@ -295,7 +326,8 @@ enum OpState<T> {
 }
 
 fn current_g(op: &str) -> GRef {
-    crate::current().unwrap_or_else(|| panic!("chan::{op}: a blocking channel operation outside a G"))
+    crate::current()
+        .unwrap_or_else(|| panic!("chan::{op}: a blocking channel operation outside a G"))
 }
 
 /// The future of [`Chan::send`].
@@ -330,7 +362,11 @@ impl<T> Future for Send<'_, T> {
                         let g = current_g("send");
                         g.set_wait(WaitReason::ChanSend, chan.id);
                         let sudog = Sudog::new(g);
-                        inner.sendq.push_back(SendWaiter { sudog: sudog.clone(), case: 0, msg });
+                        inner.sendq.push_back(SendWaiter {
+                            sudog: sudog.clone(),
+                            case: 0,
+                            msg,
+                        });
                         self.state = OpState::Waiting(sudog);
                         Poll::Pending
                     }
@@ -339,7 +375,9 @@ impl<T> Future for Send<'_, T> {
             OpState::Waiting(sudog) => match sudog.take_done() {
                 Some(Done::Sent(_)) => Poll::Ready(Ok(())),
                 Some(Done::Closed(_)) => Poll::Ready(Err(Closed)),
-                Some(Done::Received(..)) => unreachable!("chan::send: a send completed as a receive"),
+                Some(Done::Received(..)) => {
+                    unreachable!("chan::send: a send completed as a receive")
+                }
                 None => {
                     self.state = OpState::Waiting(sudog);
                     Poll::Pending
@@ -377,7 +415,10 @@ impl<T> Future for Recv<'_, T> {
                         let g = current_g("recv");
                         g.set_wait(WaitReason::ChanReceive, chan.id);
                         let sudog = Sudog::new(g);
-                        inner.recvq.push_back(RecvWaiter { sudog: sudog.clone(), case: 0 });
+                        inner.recvq.push_back(RecvWaiter {
+                            sudog: sudog.clone(),
+                            case: 0,
+                        });
                         self.state = OpState::Waiting(sudog);
                         Poll::Pending
                     }
@@ -416,4 +457,3 @@ impl<T> Drop for Recv<'_, T> {
         abandon(self.chan, &mut self.state);
     }
 }
-

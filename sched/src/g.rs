@@ -114,7 +114,10 @@ impl GState {
                 RUNNING => NOTIFIED,
                 _ => return false,
             };
-            match self.0.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
+            match self
+                .0
+                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => return next == RUNNABLE,
                 Err(actual) => cur = actual,
             }
@@ -134,10 +137,16 @@ impl GState {
     pub(crate) fn transition_to_parked(&self) -> bool {
         // Release pairs with the waker's Acquire in `transition_to_runnable`; Acquire on failure makes the
         // waker's writes visible to the next poll of this M.
-        match self.0.compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire) {
+        match self
+            .0
+            .compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => true,
             Err(actual) => {
-                debug_assert_eq!(actual, NOTIFIED, "transition_to_parked: G was neither running nor notified");
+                debug_assert_eq!(
+                    actual, NOTIFIED,
+                    "transition_to_parked: G was neither running nor notified"
+                );
                 self.0.store(RUNNABLE, Ordering::Release);
                 false
             }
@@ -277,7 +286,11 @@ mod loom_tests {
                 queued.fetch_add(1, Ordering::SeqCst);
             }
             waker.join().unwrap();
-            assert_eq!(queued.load(Ordering::SeqCst), 1, "the G must be queued exactly once");
+            assert_eq!(
+                queued.load(Ordering::SeqCst),
+                1,
+                "the G must be queued exactly once"
+            );
         });
     }
 

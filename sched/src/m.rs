@@ -27,7 +27,6 @@ use crate::idle::M;
 use crate::p::P;
 use crate::sched::Sched;
 
-
 /// Every this many fresh slices, a P looks at the global queue before its own (Go's `schedtick % 61`):
 /// a prime, so the check does not fall into step with a periodic workload.
 const GLOBAL_FAIRNESS_TICK: u32 = 61;
@@ -140,7 +139,11 @@ impl Future for YieldNow {
 impl Sched {
     /// The body of an M thread: run Gs until the program ends, then give the P back.
     pub(crate) fn mstart(self: Arc<Self>, m: Arc<M>, p: Box<P>, spinning: bool) {
-        let mut ml = MLocal { m, p: Some(p), spinning };
+        let mut ml = MLocal {
+            m,
+            p: Some(p),
+            spinning,
+        };
         while let Some((g, inherit)) = self.find_runnable(&mut ml) {
             if ml.spinning {
                 self.reset_spinning(&mut ml);
@@ -172,7 +175,7 @@ impl Sched {
                 return None;
             }
             let p = ml.p.as_mut().expect("find_runnable: M without a P");
-            if p.schedtick % GLOBAL_FAIRNESS_TICK == 0
+            if p.schedtick.is_multiple_of(GLOBAL_FAIRNESS_TICK)
                 && !self.global.is_empty()
                 && let Some(g) = self.global.pop()
             {
@@ -288,3 +291,181 @@ pub(crate) struct MLocal {
     pub(crate) spinning: bool,
 }
 
+#[cfg(all(test, not(gmp_loom)))]
+mod tests {
+    use super::*;
+    use crate::g::G;
+    use crate::sched::{Config, Hooks};
+
+    fn sched(procs: usize) -> Arc<Sched> {
+        Sched::start(
+            Config {
+                procs,
+                ..Config::default()
+            },
+            Hooks::default(),
+        )
+    }
+
+    fn dummy(s: &Arc<Sched>, id: u64) -> GRef {
+        Arc::new(G::new(id, Box::pin(async {}), s.clone()))
+    }
+
+    fn teardown(s: &Arc<Sched>, ml: MLocal) {
+        let p = ml.p.expect("test M lost its P");
+        while p.runq.pop().is_some() {}
+        s.pidle_put(&mut s.idle.lock(), p);
+        s.exit(0);
+        s.shutdown();
+    }
+
+    fn take_m(s: &Arc<Sched>) -> MLocal {
+        let p = s.pidle_get(&mut s.idle.lock()).unwrap();
+        MLocal {
+            m: M::new(),
+            p: Some(p),
+            spinning: false,
+        }
+    }
+
+    /// With a local queue that never runs dry, a G on the global queue still runs within 61 fresh slices.
+    #[test]
+    fn global_queue_is_served_every_61st_tick() {
+        let s = sched(1);
+        let mut ml = take_m(&s);
+        for i in 0..200 {
+            ml.p.as_ref().unwrap().runq.push(dummy(&s, 1000 + i));
+        }
+        s.global.push(dummy(&s, 1));
+        ml.p.as_mut().unwrap().schedtick = 1;
+        let mut picked_at = None;
+        for n in 0..100 {
+            let (g, inherit) = s.find_runnable(&mut ml).unwrap();
+            assert!(!inherit);
+            if g.id() == 1 {
+                picked_at = Some(n);
+                break;
+            }
+            ml.p.as_mut().unwrap().schedtick += 1; // what `execute` does for a fresh slice
+        }
+        assert_eq!(
+            picked_at,
+            Some(60),
+            "the global G must run at schedtick 61, not before or after"
+        );
+        teardown(&s, ml);
+    }
+
+    /// `runnext` runs before the local queue, inheriting the slice; a displaced runnext goes to the tail.
+    #[test]
+    fn runnext_runs_first_and_the_displaced_g_goes_to_the_tail() {
+        let s = sched(1);
+        let mut ml = take_m(&s);
+        ml.p.as_mut().unwrap().schedtick = 1;
+        let p: &P = ml.p.as_ref().unwrap();
+        s.runq_put(p, dummy(&s, 1), false);
+        s.runq_put(p, dummy(&s, 2), true);
+        s.runq_put(p, dummy(&s, 3), true); // displaces 2 to the tail
+        let order: Vec<(u64, bool)> = (0..3)
+            .map(|_| s.find_runnable(&mut ml).map(|(g, i)| (g.id(), i)).unwrap())
+            .collect();
+        assert_eq!(order, vec![(3, true), (1, false), (2, false)]);
+        teardown(&s, ml);
+    }
+
+    /// A full local queue moves its oldest half, plus the new G, to the global queue.
+    #[test]
+    fn full_local_queue_spills_half_to_global() {
+        let s = sched(1);
+        let ml = take_m(&s);
+        let p: &P = ml.p.as_ref().unwrap();
+        for i in 0..crate::runq::RUNQ_CAP as u64 + 1 {
+            s.runq_put(p, dummy(&s, i), false);
+        }
+        assert_eq!(p.runq.len(), crate::runq::RUNQ_CAP / 2);
+        assert_eq!(s.global.len(), crate::runq::RUNQ_CAP / 2 + 1);
+        assert_eq!(s.global.pop().unwrap().id(), 0, "the oldest G spills first");
+        teardown(&s, ml);
+    }
+
+    /// Stealing takes half of the victim's queue.
+    #[test]
+    fn steal_takes_half() {
+        let s = sched(2);
+        let mut victim = take_m(&s);
+        let mut thief = take_m(&s);
+        for i in 0..100 {
+            victim.p.as_ref().unwrap().runq.push(dummy(&s, i));
+        }
+        let got = s
+            .steal_work(thief.p.as_mut().unwrap())
+            .expect("nothing stolen");
+        let thief_p = thief.p.as_ref().unwrap();
+        assert_eq!(thief_p.runq.len() + 1, 50, "thief holds half");
+        assert_eq!(
+            victim.p.as_ref().unwrap().runq.len(),
+            50,
+            "victim keeps half"
+        );
+        assert_eq!(got.id(), 0, "the oldest Gs are stolen");
+        let p = thief.p.take().unwrap();
+        while p.runq.pop().is_some() {}
+        s.pidle_put(&mut s.idle.lock(), p);
+        victim.p.as_mut().unwrap();
+        teardown(&s, victim);
+    }
+
+    /// Stress the crossbeam queues as we use them: one owner pushing and popping, thieves stealing halves;
+    /// every G comes out exactly once.
+    #[test]
+    fn queues_under_stealing_hand_out_each_g_once() {
+        use std::sync::atomic::AtomicUsize;
+        const N: u64 = 50_000;
+        let s = sched(1);
+        let gs: Vec<GRef> = (0..N).map(|i| dummy(&s, i)).collect();
+        let seen: Arc<Vec<AtomicUsize>> = Arc::new((0..N).map(|_| AtomicUsize::new(0)).collect());
+        let (owner, stealer) = crate::runq::LocalQueue::new();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thieves: Vec<_> = (0..2)
+            .map(|_| {
+                let (stealer, seen, stop) = (stealer.clone(), seen.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let (mine, _) = crate::runq::LocalQueue::new();
+                    while !stop.load(Ordering::Acquire) || !stealer.is_empty() {
+                        if let Some(g) = mine.steal_half_from(&stealer) {
+                            seen[g.id() as usize].fetch_add(1, Ordering::Relaxed);
+                        }
+                        while let Some(g) = mine.pop() {
+                            seen[g.id() as usize].fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for (i, g) in gs.into_iter().enumerate() {
+            if let Some(over) = owner.push(g) {
+                for g in over.0 {
+                    seen[g.id() as usize].fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            if i % 3 == 0
+                && let Some(g) = owner.pop()
+            {
+                seen[g.id() as usize].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        stop.store(true, Ordering::Release);
+        for t in thieves {
+            t.join().unwrap();
+        }
+        while let Some(g) = owner.pop() {
+            seen[g.id() as usize].fetch_add(1, Ordering::Relaxed);
+        }
+        assert!(
+            seen.iter().all(|c| c.load(Ordering::Relaxed) == 1),
+            "a G was lost or handed out twice"
+        );
+        s.exit(0);
+        s.shutdown();
+    }
+}

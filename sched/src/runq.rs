@@ -89,7 +89,10 @@ impl LocalQueue {
     /// (Go's `globrunqget`).
     pub fn refill_from(&self, global: &GlobalQueue, limit: usize) -> Option<GRef> {
         loop {
-            match global.injector.steal_batch_with_limit_and_pop(&self.worker, limit.max(1)) {
+            match global
+                .injector
+                .steal_batch_with_limit_and_pop(&self.worker, limit.max(1))
+            {
                 Steal::Success(g) => return Some(g),
                 Steal::Empty => return None,
                 Steal::Retry => continue,
@@ -149,7 +152,10 @@ unsafe impl<T: Send + Sync> Sync for RunNext<T> {}
 
 impl<T> Default for RunNext<T> {
     fn default() -> Self {
-        RunNext { slot: AtomicPtr::new(ptr::null_mut()), _owns: PhantomData }
+        RunNext {
+            slot: AtomicPtr::new(ptr::null_mut()),
+            _owns: PhantomData,
+        }
     }
 }
 
@@ -157,7 +163,9 @@ impl<T> RunNext<T> {
     /// Owner P only. Put `new` in the slot and return what it displaced (which goes to the local queue's tail).
     pub fn put(&self, new: Arc<T>) -> Option<Arc<T>> {
         // AcqRel: Release publishes `new` to whoever swaps it out; Acquire takes ownership of the old one.
-        let old = self.slot.swap(Arc::into_raw(new) as *mut T, Ordering::AcqRel);
+        let old = self
+            .slot
+            .swap(Arc::into_raw(new) as *mut T, Ordering::AcqRel);
         Self::own(old)
     }
 
@@ -248,7 +256,10 @@ mod tests {
         if let Some(v) = rn.take() {
             seen[*v].fetch_add(1, Ordering::Relaxed);
         }
-        assert!(seen.iter().all(|c| c.load(Ordering::Relaxed) == 1), "a value was lost or taken twice");
+        assert!(
+            seen.iter().all(|c| c.load(Ordering::Relaxed) == 1),
+            "a value was lost or taken twice"
+        );
     }
 }
 

@@ -31,7 +31,10 @@ pub struct Hooks {
 
 impl Default for Hooks {
     fn default() -> Self {
-        Hooks { tick: Box::new(|| {}), trace: Box::new(|line| eprintln!("{line}")) }
+        Hooks {
+            tick: Box::new(|| {}),
+            trace: Box::new(|line| eprintln!("{line}")),
+        }
     }
 }
 
@@ -89,7 +92,11 @@ const REGISTRY_SHARDS: usize = 64; // a power of two well above any GOMAXPROCS w
 
 impl Registry {
     fn new() -> Registry {
-        Registry { shards: (0..REGISTRY_SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+        Registry {
+            shards: (0..REGISTRY_SHARDS)
+                .map(|_| Mutex::new(HashMap::new()))
+                .collect(),
+        }
     }
     fn shard(&self, id: u64) -> &Mutex<HashMap<u64, GRef>> {
         &self.shards[id as usize & (REGISTRY_SHARDS - 1)]
@@ -101,7 +108,11 @@ impl Registry {
         self.shard(id).lock().remove(&id);
     }
     pub(crate) fn all(&self) -> Vec<GRef> {
-        let mut v: Vec<GRef> = self.shards.iter().flat_map(|s| s.lock().values().cloned().collect::<Vec<_>>()).collect();
+        let mut v: Vec<GRef> = self
+            .shards
+            .iter()
+            .flat_map(|s| s.lock().values().cloned().collect::<Vec<_>>())
+            .collect();
         v.sort_by_key(|g| g.id());
         v
     }
@@ -304,7 +315,10 @@ impl Sched {
     /// # Panics
     /// If called before the program ended.
     pub fn shutdown(&self) {
-        assert!(self.is_exiting(), "Sched::shutdown: the program has not ended");
+        assert!(
+            self.is_exiting(),
+            "Sched::shutdown: the program has not ended"
+        );
         loop {
             let hs: Vec<JoinHandle<()>> = std::mem::take(&mut *self.threads.lock());
             if hs.is_empty() {
@@ -342,7 +356,11 @@ impl Sched {
             .filter(|g| !g.state.is_dead())
             .map(|g| {
                 let (reason, obj) = g.wait();
-                GDump { id: g.id(), reason, obj }
+                GDump {
+                    id: g.id(),
+                    reason,
+                    obj,
+                }
             })
             .collect()
     }

@@ -17,7 +17,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::chan::{Chan, Closed, Done, Inner, RecvWaiter, SendWaiter, Sudog, TryRecvError, TrySendError};
+use crate::chan::{
+    Chan, Closed, Done, Inner, RecvWaiter, SendWaiter, Sudog, TryRecvError, TrySendError,
+};
 use crate::g::{GRef, WaitReason};
 
 /// One case of a select.
@@ -75,14 +77,27 @@ pub fn select<T>(cases: Vec<Case<'_, T>>, block: bool) -> Select<'_, T> {
     let slots: Vec<Slot<'_, T>> = cases
         .into_iter()
         .map(|c| match c {
-            Case::Recv(chan) => Slot { chan, is_send: false, msg: None },
-            Case::Send(chan, m) => Slot { chan, is_send: true, msg: Some(m) },
+            Case::Recv(chan) => Slot {
+                chan,
+                is_send: false,
+                msg: None,
+            },
+            Case::Send(chan, m) => Slot {
+                chan,
+                is_send: true,
+                msg: Some(m),
+            },
         })
         .collect();
     let mut lockorder: Vec<usize> = (0..slots.len()).collect();
     lockorder.sort_by_key(|&i| slots[i].chan as *const Chan<T> as usize);
     lockorder.dedup_by_key(|i| slots[*i].chan as *const Chan<T> as usize);
-    Select { slots, block, lockorder, state: State::Start }
+    Select {
+        slots,
+        block,
+        lockorder,
+        state: State::Start,
+    }
 }
 
 impl<'a, T> Select<'a, T> {
@@ -115,7 +130,10 @@ impl<'a, T> Select<'a, T> {
             let inner: &mut Inner<T> = &mut guards[lock_of[i]];
             let cap = self.slots[i].chan.cap();
             let done = if self.slots[i].is_send {
-                let msg = self.slots[i].msg.take().expect("select: send case without its message");
+                let msg = self.slots[i]
+                    .msg
+                    .take()
+                    .expect("select: send case without its message");
                 match inner.try_send(cap, msg, &mut wake) {
                     Ok(()) => Some(Selected::Sent(i)),
                     Err(TrySendError::Closed(_)) => Some(Selected::SendClosed(i)),
@@ -152,10 +170,20 @@ impl<'a, T> Select<'a, T> {
         for (i, slot) in self.slots.iter_mut().enumerate() {
             let inner: &mut Inner<T> = &mut guards[lock_of[i]];
             if slot.is_send {
-                let msg = slot.msg.take().expect("select: send case without its message");
-                inner.sendq.push_back(SendWaiter { sudog: sudog.clone(), case: i, msg });
+                let msg = slot
+                    .msg
+                    .take()
+                    .expect("select: send case without its message");
+                inner.sendq.push_back(SendWaiter {
+                    sudog: sudog.clone(),
+                    case: i,
+                    msg,
+                });
             } else {
-                inner.recvq.push_back(RecvWaiter { sudog: sudog.clone(), case: i });
+                inner.recvq.push_back(RecvWaiter {
+                    sudog: sudog.clone(),
+                    case: i,
+                });
             }
         }
         drop(guards);
@@ -215,7 +243,9 @@ thread_local! {
 fn seed() -> u64 {
     // Distinct per thread: the address of a stack local mixed with the time.
     let local = 0u8;
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
     (t ^ (&local as *const u8 as u64).rotate_left(32)) | 1
 }
 

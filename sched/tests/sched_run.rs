@@ -14,7 +14,8 @@ fn every_g_runs_exactly_once_under_contention() {
     for procs in [1, 2, 4] {
         const SPAWNERS: usize = 8;
         const PER: usize = 5_000;
-        let counts: Arc<Vec<AtomicUsize>> = Arc::new((0..SPAWNERS * PER).map(|_| AtomicUsize::new(0)).collect());
+        let counts: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..SPAWNERS * PER).map(|_| AtomicUsize::new(0)).collect());
         let c = counts.clone();
         let outcome = run(config(procs), move |s| async move {
             let done = Arc::new(Chan::<()>::new(SPAWNERS * PER));
@@ -39,7 +40,12 @@ fn every_g_runs_exactly_once_under_contention() {
         });
         assert_eq!(outcome, Outcome::Exited(0));
         for (i, c) in counts.iter().enumerate() {
-            assert_eq!(c.load(Ordering::Relaxed), 1, "G {i} ran {} times at {procs} Ps", c.load(Ordering::Relaxed));
+            assert_eq!(
+                c.load(Ordering::Relaxed),
+                1,
+                "G {i} ran {} times at {procs} Ps",
+                c.load(Ordering::Relaxed)
+            );
         }
     }
 }
