@@ -1,0 +1,140 @@
+//! `wit/chan.wit`: channels.
+
+use std::sync::Arc;
+
+use gmp_sched::{Chan, TryRecvError, TrySendError};
+use wasmtime::{Caller, Linker};
+
+use super::{
+    MODULE, RECV_CLOSED, RECV_WOULD_BLOCK, RecvBuf, abi_error, check_no_pending, handle_error, mem_and_data, read_msg,
+    region, write_u32s,
+};
+use crate::gstore::{GData, GuestPanic};
+use crate::handles::{ChanRef, Object};
+
+/// Step 1 of a receive: the channel, the buffers, the info struct (8 bytes).
+#[allow(clippy::too_many_arguments, reason = "the ABI's own argument list")]
+fn check_recv(
+    caller: &mut Caller<'_, GData>,
+    call: &str,
+    h: i32,
+    buf: i32,
+    cap: i32,
+    hbuf: i32,
+    hcap: i32,
+    info: i32,
+) -> wasmtime::Result<(ChanRef, RecvBuf, usize)> {
+    let (mem, data) = mem_and_data(caller, call)?;
+    let ch = chan(data, h, call)?;
+    check_no_pending(data, call)?;
+    let rb = RecvBuf::check(mem.len(), buf, cap, hbuf, hcap, call)?;
+    let info = region(mem.len(), info, 2, 4, call, "the receive info")?;
+    Ok((ch, rb, info.start))
+}
+
+fn chan(data: &GData, h: i32, call: &str) -> wasmtime::Result<ChanRef> {
+    data.handles.chan(h as u32).cloned().map_err(|e| handle_error(call, data.gid, e))
+}
+
+fn send_on_closed() -> wasmtime::Error {
+    wasmtime::Error::new(GuestPanic("send on closed channel"))
+}
+
+pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
+    linker.func_wrap(MODULE, "chan_new", |mut caller: Caller<'_, GData>, cap: i32| -> wasmtime::Result<i32> {
+        if cap < 0 {
+            return Err(abi_error("chan_new", format!("negative capacity {cap}")));
+        }
+        let data = caller.data_mut();
+        let h = data
+            .handles
+            .insert(Object::Chan(Arc::new(Chan::new(cap as usize))))
+            .map_err(|e| handle_error("chan_new", data.gid, e))?;
+        Ok(h as i32)
+    })?;
+
+    linker.func_wrap_async(
+        MODULE,
+        "chan_send",
+        |mut caller: Caller<'_, GData>, (h, ptr, len, hptr, nh): (i32, i32, i32, i32, i32)| {
+            Box::new(async move {
+                let call = "chan_send";
+                let (ch, msg) = {
+                    let (mem, data) = mem_and_data(&mut caller, call)?;
+                    let ch = chan(data, h, call)?;
+                    (ch, read_msg(mem, data, ptr, len, hptr, nh, call)?)
+                };
+                ch.send(msg).await.map_err(|_| send_on_closed())
+            })
+        },
+    )?;
+
+    linker.func_wrap(
+        MODULE,
+        "chan_try_send",
+        |mut caller: Caller<'_, GData>, h: i32, ptr: i32, len: i32, hptr: i32, nh: i32| -> wasmtime::Result<i32> {
+            let call = "chan_try_send";
+            let (mem, data) = mem_and_data(&mut caller, call)?;
+            let ch = chan(data, h, call)?;
+            let msg = read_msg(mem, data, ptr, len, hptr, nh, call)?;
+            match ch.try_send(msg) {
+                Ok(()) => Ok(1),
+                Err(TrySendError::Full(_)) => Ok(0),
+                Err(TrySendError::Closed(_)) => Err(send_on_closed()),
+            }
+        },
+    )?;
+
+    linker.func_wrap_async(
+        MODULE,
+        "chan_recv",
+        |mut caller: Caller<'_, GData>, (h, buf, cap, hbuf, hcap, info): (i32, i32, i32, i32, i32, i32)| {
+            Box::new(async move {
+                let call = "chan_recv";
+                let (ch, rb, info_at) = check_recv(&mut caller, call, h, buf, cap, hbuf, hcap, info)?;
+                let res = ch.recv().await;
+                let (mem, data) = mem_and_data(&mut caller, call)?;
+                match res {
+                    Ok(msg) => {
+                        let (status, len, nh) = rb.deliver(mem, data, msg, call)?;
+                        write_u32s(mem, info_at, &[len, nh]);
+                        Ok(status)
+                    }
+                    Err(_closed) => Ok(RECV_CLOSED),
+                }
+            })
+        },
+    )?;
+
+    linker.func_wrap(
+        MODULE,
+        "chan_try_recv",
+        |mut caller: Caller<'_, GData>, h: i32, buf: i32, cap: i32, hbuf: i32, hcap: i32, info: i32| -> wasmtime::Result<i32> {
+            let call = "chan_try_recv";
+            let (ch, rb, info_at) = check_recv(&mut caller, call, h, buf, cap, hbuf, hcap, info)?;
+            let res = ch.try_recv();
+            let (mem, data) = mem_and_data(&mut caller, call)?;
+            match res {
+                Ok(msg) => {
+                    let (status, len, nh) = rb.deliver(mem, data, msg, call)?;
+                    write_u32s(mem, info_at, &[len, nh]);
+                    Ok(status)
+                }
+                Err(TryRecvError::Closed) => Ok(RECV_CLOSED),
+                Err(TryRecvError::Empty) => Ok(RECV_WOULD_BLOCK),
+            }
+        },
+    )?;
+
+    linker.func_wrap(MODULE, "chan_close", |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<()> {
+        let ch = chan(caller.data(), h, "chan_close")?;
+        ch.close().map_err(|_| wasmtime::Error::new(GuestPanic("close of closed channel")))
+    })?;
+    linker.func_wrap(MODULE, "chan_len", |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i32> {
+        Ok(chan(caller.data(), h, "chan_len")?.len() as i32)
+    })?;
+    linker.func_wrap(MODULE, "chan_cap", |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i32> {
+        Ok(chan(caller.data(), h, "chan_cap")?.cap() as i32)
+    })?;
+    Ok(())
+}

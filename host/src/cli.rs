@@ -1,0 +1,174 @@
+//! The command line: `wasm-gmp run app.wasm [-- args…]`. Parses flags into a [`Config`] and nothing else.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::{Config, Runtime};
+
+/// Run WebAssembly programs whose green threads are scheduled like Go's goroutines.
+#[derive(Parser, Debug)]
+#[command(name = "wasm-gmp", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a program built with the gmp guest SDK (wasm32-wasip1).
+    Run(RunArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Number of Ps (GOMAXPROCS): how many Gs run in parallel. Default: the number of CPUs.
+    #[arg(long, env = "GMP_MAXPROCS", value_name = "N")]
+    procs: Option<usize>,
+
+    /// How long a G may run before it is preempted, e.g. `10ms`, `500us`, `1s` (a bare number is ms).
+    #[arg(long, default_value = "10ms", value_parser = parse_duration, value_name = "DURATION")]
+    timeslice: Duration,
+
+    /// Give the program a host directory: `HOST` (seen as the same path) or `HOST::GUEST`. Repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+
+    /// Set an environment variable for the program: `KEY=VALUE`, or `KEY` to pass the host's. Repeatable.
+    #[arg(long = "env", value_name = "KEY[=VALUE]")]
+    env: Vec<String>,
+
+    /// Print a scheduler trace line every MS milliseconds, like Go's GODEBUG=schedtrace=MS:
+    /// gomaxprocs, idle Ps, threads, spinning Ms, idle Ms, global queue length, and each P's queue length.
+    #[arg(long, value_name = "MS")]
+    schedtrace: Option<u64>,
+
+    /// Largest message a channel carries, in bytes.
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    max_message: usize,
+
+    /// Most Gs alive at once. Default: as many as the kernel's vm.max_map_count allows (about 10,000 at its
+    /// default of 65530); raise that sysctl first to go higher.
+    #[arg(long, value_name = "N")]
+    max_gs: Option<usize>,
+
+    /// Most linear memory one G may use, in MiB.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    max_memory: u64,
+
+    /// Do not cache compiled modules (the cache lives in $GMP_CACHE_DIR, else ~/.cache/wasm-gmp).
+    #[arg(long)]
+    no_cache: bool,
+
+    /// The program: a .wasm file.
+    app: PathBuf,
+
+    /// Arguments for the program (after `--`).
+    #[arg(last = true)]
+    args: Vec<String>,
+}
+
+/// Parse `10ms`, `500us`, `2s`, or a bare number of milliseconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit() && c != '.').map_or((s, "ms"), |i| s.split_at(i));
+    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 10ms"))?;
+    let secs = match unit {
+        "ns" => n / 1e9,
+        "us" | "µs" => n / 1e6,
+        "ms" => n / 1e3,
+        "s" => n,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ns, us, ms or s)")),
+    };
+    if !(secs > 0.0 && secs < 3600.0) {
+        return Err(format!("`{s}` is out of range (more than 0, less than an hour)"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn cache_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("GMP_CACHE_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("wasm-gmp"))
+}
+
+fn config(a: &RunArgs) -> Result<Config, String> {
+    let mut cfg = Config::default();
+    if let Some(p) = a.procs {
+        if p == 0 {
+            return Err("--procs must be at least 1".into());
+        }
+        cfg.procs = p;
+    }
+    cfg.timeslice = a.timeslice;
+    cfg.schedtrace = a.schedtrace.map(Duration::from_millis);
+    cfg.max_message = a.max_message;
+    cfg.engine.max_gs = a.max_gs;
+    cfg.engine.max_memory = a.max_memory << 20;
+    cfg.engine.cache_dir = if a.no_cache { None } else { cache_dir() };
+    let name = a.app.file_name().map_or_else(|| a.app.display().to_string(), |n| n.to_string_lossy().into_owned());
+    cfg.args = std::iter::once(name).chain(a.args.iter().cloned()).collect();
+    for e in &a.env {
+        match e.split_once('=') {
+            Some((k, v)) => cfg.env.push((k.to_string(), v.to_string())),
+            None => match std::env::var(e) {
+                Ok(v) => cfg.env.push((e.clone(), v)),
+                Err(_) => return Err(format!("--env {e}: the host has no such variable")),
+            },
+        }
+    }
+    for d in &a.dirs {
+        let (host, guest) = d.split_once("::").unwrap_or((d, d));
+        cfg.dirs.push((PathBuf::from(host), guest.to_string()));
+    }
+    Ok(cfg)
+}
+
+/// Run the command line of this process; returns the exit status.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(a) => {
+            let cfg = match config(&a) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("wasm-gmp: {e}");
+                    return 1;
+                }
+            };
+            match Runtime::new(cfg).run_file(&a.app) {
+                Ok(exit) => exit.code,
+                Err(e) => {
+                    eprintln!("wasm-gmp: {e:#}");
+                    1
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("10ms"), Ok(Duration::from_millis(10)));
+        assert_eq!(parse_duration("500us"), Ok(Duration::from_micros(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_millis(7)));
+        assert!(parse_duration("0ms").is_err());
+        assert!(parse_duration("10 parsecs").is_err());
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,210 @@
+//! The wasmtime engine shared by every G: its configuration for many small instances, and the G limit.
+//!
+//! # Why one engine per configuration, per process
+//! The pooling allocator reserves its slots when the engine is created: address space for every memory
+//! slot, and two memory mappings (stack and guard page) per fiber-stack slot. An engine per `Runtime` would
+//! multiply that by the number of runtimes alive at once (parallel tests, an embedder running several
+//! programs), and mappings are the scarce resource (`vm.max_map_count`). So engines are shared: [`shared`]
+//! returns the one engine for a given [`EngineConfig`], creating it on first use, and the live-G count that
+//! guards its pool is the engine's, not a runtime's.
+//!
+//! # Sizing the pool from `vm.max_map_count`
+//! Each pooled G costs about [`MAPS_PER_G`] mappings (its memory slot split into accessible and reserved
+//! parts, its copy-on-write image, its table) plus [`MAPS_PER_STACK_SLOT`] per stack slot, made up front. The
+//! kernel refuses mappings beyond `vm.max_map_count` (65530 by default), and an `mmap` that fails deep inside
+//! instantiation is a poor error. So the pool holds at most as many Gs as fit under the limit after leaving
+//! [`MAPS_RESERVED`] for everything else in the process, and a spawn beyond that fails with an error that
+//! names the limit and how to raise it (see [`LimitError`]).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Mappings a live pooled G holds: memory slot (2), its CoW image (1), table (1).
+pub const MAPS_PER_G: usize = 4;
+/// Mappings the pool makes per fiber-stack slot up front: the stack and its guard page.
+pub const MAPS_PER_STACK_SLOT: usize = 2;
+/// Mappings left for the rest of the process: code, libraries, thread stacks, malloc arenas.
+pub const MAPS_RESERVED: usize = 4_000;
+
+/// What the engine is configured with. Two runtimes with equal `EngineConfig`s share one engine.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EngineConfig {
+    /// Most linear memory one G may have, in bytes; also its address-space reservation. Smaller
+    /// reservations fit more Gs in the address space, at the price of explicit bounds checks.
+    pub max_memory: u64,
+    /// Most Gs alive at once; `None` sizes it from `vm.max_map_count`.
+    pub max_gs: Option<usize>,
+    /// Size of each G's fiber stack, which wasm frames and host calls share.
+    pub stack_size: usize,
+    /// Where compiled modules are cached across runs; `None` compiles every time.
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_memory: 64 << 20, // 64 MiB per G: far more than a goroutine-sized G needs, small enough for 1M slots
+            max_gs: None,
+            stack_size: 256 << 10, // 256 KiB: room for deep-ish wasm recursion plus WASI host frames
+            cache_dir: None,
+        }
+    }
+}
+
+/// An engine and the live-G accounting of its pool.
+pub struct SharedEngine {
+    pub(crate) engine: Engine,
+    /// Gs alive in this engine's pool, over all runtimes using it.
+    live: AtomicUsize,
+    /// Most Gs alive at once.
+    pub max_gs: usize,
+    /// Where `max_gs` came from, for the error message.
+    pub(crate) limit_source: LimitSource,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum LimitSource {
+    Configured,
+    MapCount(usize),
+}
+
+/// A spawn refused because the G pool is full.
+#[derive(Debug)]
+pub struct LimitError {
+    /// Gs alive when the spawn was refused.
+    pub live: usize,
+    max_gs: usize,
+    source: LimitSource,
+}
+
+impl std::fmt::Display for LimitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot start another G: {} Gs are alive, the limit is {}", self.live, self.max_gs)?;
+        match self.source {
+            LimitSource::Configured => write!(f, " (set by --max-gs / Config::max_gs; raise it there)"),
+            LimitSource::MapCount(n) => write!(
+                f,
+                " (sized to the kernel's vm.max_map_count = {n}, about {MAPS_PER_G} + {MAPS_PER_STACK_SLOT} \
+                 mappings per G; raise it with `sudo sysctl -w vm.max_map_count=N`, then --max-gs)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LimitError {}
+
+/// Holds one G's place in the pool; dropping it frees the place.
+pub(crate) struct Slot(Arc<SharedEngine>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl SharedEngine {
+    /// Reserve a place for one more G.
+    pub(crate) fn reserve(self: &Arc<Self>) -> Result<Slot, LimitError> {
+        let prev = self.live.fetch_add(1, Ordering::AcqRel);
+        if prev >= self.max_gs {
+            self.live.fetch_sub(1, Ordering::AcqRel);
+            return Err(LimitError { live: prev, max_gs: self.max_gs, source: self.limit_source });
+        }
+        Ok(Slot(self.clone()))
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// The kernel's `vm.max_map_count`, if it can be read.
+pub fn max_map_count() -> Option<usize> {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count").ok()?.trim().parse().ok()
+}
+
+/// The most Gs a pool may hold under a `vm.max_map_count` of `map_count`.
+pub fn max_gs_for_map_count(map_count: usize) -> usize {
+    map_count.saturating_sub(MAPS_RESERVED) / (MAPS_PER_G + MAPS_PER_STACK_SLOT)
+}
+
+/// The engine for `cfg`, created on first use.
+///
+/// # Errors
+/// When wasmtime rejects the configuration or cannot reserve the pool (out of address space or memory).
+pub fn shared(cfg: &EngineConfig) -> anyhow::Result<Arc<SharedEngine>> {
+    static ENGINES: OnceLock<Mutex<HashMap<EngineConfig, Arc<SharedEngine>>>> = OnceLock::new();
+    let mut engines = ENGINES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = engines.get(cfg) {
+        return Ok(e.clone());
+    }
+    let e = Arc::new(build(cfg)?);
+    engines.insert(cfg.clone(), e.clone());
+    Ok(e)
+}
+
+fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
+    let (max_gs, limit_source) = match cfg.max_gs {
+        Some(n) => (n, LimitSource::Configured),
+        None => {
+            let maps = max_map_count().unwrap_or(65_530);
+            (max_gs_for_map_count(maps), LimitSource::MapCount(maps))
+        }
+    };
+    anyhow::ensure!(max_gs >= 1, "the G limit must be at least 1");
+    let slots = u32::try_from(max_gs).map_err(|_| anyhow::anyhow!("--max-gs {max_gs} is too large"))?;
+
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(slots)
+        .total_memories(slots)
+        .total_tables(slots)
+        .total_stacks(slots)
+        .total_component_instances(0)
+        .max_memory_size(cfg.max_memory as usize)
+        // Keep the first pages of a reused slot resident instead of returning them to the kernel: a G's hot
+        // pages (stack top, data, heap start) are reused without page faults or `mmap_lock` traffic.
+        .linear_memory_keep_resident(64 << 10)
+        .table_keep_resident(16 << 10)
+        .async_stack_keep_resident(64 << 10);
+
+    let mut c = wasmtime::Config::new();
+    c.epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .memory_reservation(cfg.max_memory)
+        .memory_reservation_for_growth(0)
+        // Explicit bounds checks are the price of small reservations; a small guard still lets the compiler
+        // fold constant offsets into one check.
+        .memory_guard_size(64 << 10)
+        .guard_before_linear_memory(false)
+        .memory_init_cow(true)
+        .async_stack_size(cfg.stack_size)
+        .max_wasm_stack(cfg.stack_size * 3 / 4);
+    if let Some(dir) = &cfg.cache_dir {
+        let mut cc = wasmtime::CacheConfig::new();
+        cc.with_directory(dir);
+        c.cache(Some(wasmtime::Cache::new(cc).map_err(|e| anyhow::anyhow!("compilation cache at {}: {e}", dir.display()))?));
+    }
+    let engine = Engine::new(&c).map_err(|e| anyhow::anyhow!("cannot create the wasm engine for {max_gs} Gs: {e}"))?;
+    Ok(SharedEngine { engine, live: AtomicUsize::new(0), max_gs, limit_source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_map_count_fits_ten_thousand_gs() {
+        assert!(max_gs_for_map_count(65_530) >= 10_001, "{}", max_gs_for_map_count(65_530));
+    }
+
+    #[test]
+    fn limit_error_names_the_limit_and_the_fix() {
+        let e = LimitError { live: 10, max_gs: 10, source: LimitSource::MapCount(65_530) };
+        let s = e.to_string();
+        assert!(s.contains("vm.max_map_count = 65530") && s.contains("sysctl"), "{s}");
+    }
+}

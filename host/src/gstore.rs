@@ -1,0 +1,157 @@
+//! A G on the wasm side: one wasmtime `Store` with its own instance of the program, run by `call_async` on
+//! a fiber, as the future the scheduler polls.
+//!
+//! # Types
+//! - [`GData`]: the store's data — the G's WASI context, handle table, pending message, and a reference to
+//!   its run ([`crate::runtime::RunShared`]).
+//! - [`GKind`]: how a G starts: the main G calls `_start`; every other G calls `gmp_entry` with its spawn
+//!   argument as its pending message.
+//! - [`g_future`]: the future the scheduler runs: create the store, instantiate, call, report the ending.
+//!
+//! # Ending
+//! A G ends one of four ways, decided in [`finish`]: returning (the main G's return exits the program with
+//! status 0), `exit`/`proc_exit` (the program exits with that status), a trap or guest panic (reported once,
+//! Go-style, status 2), or being stopped because the program is ending (silently). Only the first ending
+//! that ends the program is reported: others may trap while the program is shutting down.
+//!
+//! # Preemption
+//! The store's epoch deadline is one tick ahead, always. At each tick the callback asks the scheduler: if
+//! the program is ending, trap (the G stops at once); if sysmon flagged this G's slice, yield to the global
+//! queue; otherwise carry on for another tick.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use wasmtime::{Memory, Store, UpdateDeadline, WasmBacktrace};
+use wasmtime_wasi::I32Exit;
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+use crate::engine::Slot;
+use crate::handles::{HandleTable, Msg};
+use crate::runtime::RunShared;
+
+/// The data of one G's store.
+pub struct GData {
+    pub(crate) wasi: WasiP1Ctx,
+    pub(crate) gid: u64,
+    pub(crate) handles: HandleTable,
+    /// A received message the G has not copied out yet (see `msg_take` in `wit/sched.wit`).
+    pub(crate) pending: Option<Msg>,
+    /// The instance's `memory` export, set right after instantiation.
+    pub(crate) memory: Option<Memory>,
+    pub(crate) run: Arc<RunShared>,
+}
+
+/// How a G starts.
+pub(crate) enum GKind {
+    /// The program's `_start`.
+    Main,
+    /// `gmp_entry(entry, len, nhandles)` with `arg` as the pending message.
+    Spawned { entry: u32, arg: Msg },
+}
+
+/// `exit(code)` from the guest: ends the G's call with this error, which ends the program.
+#[derive(Debug)]
+pub(crate) struct ExitRequest(pub i32);
+
+impl std::fmt::Display for ExitRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit({})", self.0)
+    }
+}
+
+impl std::error::Error for ExitRequest {}
+
+/// A guest panic raised by the runtime on the guest's behalf, worded as Go words it ("send on closed
+/// channel"), as opposed to an ABI misuse, which names the call.
+#[derive(Debug)]
+pub(crate) struct GuestPanic(pub &'static str);
+
+impl std::fmt::Display for GuestPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for GuestPanic {}
+
+/// The future of one G. `slot` is its reserved place in the engine's pool, freed when the future ends.
+pub(crate) fn g_future(run: Arc<RunShared>, gid: u64, kind: GKind, slot: Slot) -> gmp_sched::GFuture {
+    Box::pin(async move {
+        let is_main = matches!(kind, GKind::Main);
+        let result = run_g(&run, gid, kind).await;
+        finish(&run, gid, is_main, result);
+        drop(slot);
+    })
+}
+
+async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<()> {
+    let wasi = run.wasi_ctx(matches!(kind, GKind::Main))?;
+    let data = GData { wasi, gid, handles: HandleTable::default(), pending: None, memory: None, run: run.clone() };
+    let mut store = Store::new(run.program.engine(), data);
+    store.epoch_deadline_callback(|_| {
+        Ok(if gmp_sched::exiting() {
+            UpdateDeadline::Interrupt
+        } else if gmp_sched::preempt_requested() {
+            UpdateDeadline::YieldCustom(1, Box::pin(gmp_sched::yield_now()))
+        } else {
+            UpdateDeadline::Continue(1)
+        })
+    });
+    store.set_epoch_deadline(1);
+    let instance = run.program.pre().instantiate_async(&mut store).await?;
+    store.data_mut().memory = Some(run.program.memory(&instance, &mut store)?);
+    match kind {
+        GKind::Main => run.program.start(&instance, &mut store)?.call_async(&mut store, ()).await,
+        GKind::Spawned { entry, arg } => {
+            let (len, nh) = (arg.bytes.len() as i32, arg.objs.len() as i32);
+            store.data_mut().pending = Some(arg);
+            run.program.entry(&instance, &mut store)?.call_async(&mut store, (entry as i32, len, nh)).await
+        }
+    }
+}
+
+/// See *Ending* in the module comment.
+fn finish(run: &RunShared, gid: u64, is_main: bool, result: wasmtime::Result<()>) {
+    let sched = &run.sched;
+    let err = match result {
+        Ok(()) => {
+            if is_main {
+                sched.exit(0);
+            }
+            return;
+        }
+        Err(e) => e,
+    };
+    if sched.is_exiting() {
+        return; // stopped by the program's end: nothing to report
+    }
+    if let Some(I32Exit(code)) = err.downcast_ref::<I32Exit>() {
+        sched.exit(*code);
+        return;
+    }
+    if let Some(ExitRequest(code)) = err.downcast_ref::<ExitRequest>() {
+        sched.exit(*code);
+        return;
+    }
+    if !run.reported.swap(true, Ordering::SeqCst) {
+        run.report(&panic_report(gid, &err));
+    }
+    sched.exit(2);
+}
+
+/// Go's panic report: the message, the G, and the wasm backtrace.
+pub(crate) fn panic_report(gid: u64, err: &wasmtime::Error) -> String {
+    let msg = err.root_cause().to_string();
+    let mut s = format!("panic: {msg}\n\ngoroutine {gid} [running]:\n");
+    match err.downcast_ref::<WasmBacktrace>() {
+        Some(bt) if !bt.frames().is_empty() => {
+            for line in bt.to_string().lines().filter(|l| !l.starts_with("note:")) {
+                s.push_str(line);
+                s.push('\n');
+            }
+        }
+        _ => s.push_str("    (no wasm frames)\n"),
+    }
+    s
+}

@@ -1,0 +1,374 @@
+//! `Runtime`, `Config`, `Program`: loading a guest, running it to its end, and saying how it ended.
+//!
+//! # Types
+//! - [`Config`]: everything a run is configured with (the CLI's flags map onto it one to one).
+//! - [`Program`]: a compiled, checked guest: module, linker, `InstancePre`, and the export indices every G
+//!   needs. Compile once, run many times.
+//! - [`Runtime`]: runs a program: starts a scheduler, spawns the main G, waits for the program's end.
+//! - [`Exit`]: the exit status and, when the program failed, the report the runtime printed.
+//! - `RunShared` (crate-private): what every G of one run shares: the scheduler, the program, the WASI
+//!   settings, the report sink.
+//!
+//! # A run, step by step
+//! 1. Start the scheduler with a tick hook that advances the engine epoch (see `gstore.rs`, *Preemption*).
+//! 2. Spawn the main G (`_start`).
+//! 3. Wait for the outcome: an exit status (main returned, `exit`, a panic) or a deadlock, which is
+//!    reported here as Go reports it.
+//! 4. Shut the scheduler down: running Gs stop at their next epoch check, parked ones are dropped.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use gmp_sched::{GDump, Hooks, Outcome, Sched, WaitReason};
+use parking_lot::Mutex;
+use wasmtime::{ExternType, Instance, InstancePre, Linker, Memory, Module, ModuleExport, Store, TypedFunc, ValType};
+use wasmtime_wasi::p2::OutputStream as _;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+use crate::engine::{self, EngineConfig, SharedEngine};
+use crate::gstore::{GData, GKind, g_future};
+
+/// Where a stream of the program goes.
+#[derive(Clone, Default)]
+pub enum Output {
+    /// The host process's own stdout/stderr.
+    #[default]
+    Inherit,
+    /// An in-memory buffer (see [`Capture`]).
+    Capture(Capture),
+}
+
+/// An in-memory output buffer, shared by every G of a run; read it with [`Capture::contents`].
+#[derive(Clone)]
+pub struct Capture(MemoryOutputPipe);
+
+impl Capture {
+    /// An empty buffer holding at most 64 MiB.
+    pub fn new() -> Capture {
+        Capture(MemoryOutputPipe::new(64 << 20))
+    }
+
+    /// Everything written so far, as text (invalid UTF-8 replaced).
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.contents()).into_owned()
+    }
+}
+
+impl Default for Capture {
+    fn default() -> Self {
+        Capture::new()
+    }
+}
+
+/// How a run is configured. `Config::default()` is what `wasm-gmp run` does without flags.
+#[derive(Clone)]
+pub struct Config {
+    /// GOMAXPROCS: Ps running Gs in parallel. Default: the number of CPUs.
+    pub procs: usize,
+    /// How long a G runs before it is preempted. Default 10 ms, as Go.
+    pub timeslice: Duration,
+    /// Print a `GODEBUG=schedtrace`-style line this often.
+    pub schedtrace: Option<Duration>,
+    /// The program's arguments, `argv[0]` first.
+    pub args: Vec<String>,
+    /// The program's environment.
+    pub env: Vec<(String, String)>,
+    /// Host directories the program may use: (host path, path the guest sees).
+    pub dirs: Vec<(PathBuf, String)>,
+    /// Largest message a channel carries, in bytes. Default 16 MiB.
+    pub max_message: usize,
+    /// The engine: memory per G, stack size, G limit, compilation cache.
+    pub engine: EngineConfig,
+    /// Where the program's stdout goes.
+    pub stdout: Output,
+    /// Where the program's stderr and the runtime's reports (panic, deadlock, schedtrace) go.
+    pub stderr: Output,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let sched = gmp_sched::Config::default();
+        Config {
+            procs: sched.procs,
+            timeslice: sched.timeslice,
+            schedtrace: None,
+            args: Vec::new(),
+            env: Vec::new(),
+            dirs: Vec::new(),
+            max_message: 16 << 20,
+            engine: EngineConfig::default(),
+            stdout: Output::Inherit,
+            stderr: Output::Inherit,
+        }
+    }
+}
+
+/// How a program ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exit {
+    /// The exit status: 0 when main returned, the code of `exit`, 2 after a panic or deadlock.
+    pub code: i32,
+    /// The panic or deadlock report the runtime printed, if it printed one.
+    pub report: Option<String>,
+}
+
+/// A compiled guest, checked to have what every G needs. Cheap to clone.
+#[derive(Clone)]
+pub struct Program {
+    inner: Arc<ProgramInner>,
+}
+
+struct ProgramInner {
+    engine_cfg: EngineConfig,
+    engine: Arc<SharedEngine>,
+    pre: InstancePre<GData>,
+    start: ModuleExport,
+    entry: ModuleExport,
+    memory: ModuleExport,
+}
+
+impl Program {
+    /// Compile the module at `path` for the engine `cfg` describes.
+    ///
+    /// # Errors
+    /// When the file cannot be read, is not a valid wasm module, or is not a wasm-gmp program (missing
+    /// `_start`, `gmp_entry` or `memory` exports of the right types, or imports the runtime does not provide).
+    pub fn from_file(cfg: &EngineConfig, path: impl AsRef<Path>) -> anyhow::Result<Program> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        Program::from_bytes(cfg, &bytes).with_context(|| path.display().to_string())
+    }
+
+    /// Compile `bytes` (a wasm binary, or WAT text).
+    ///
+    /// # Errors
+    /// As [`Program::from_file`].
+    pub fn from_bytes(cfg: &EngineConfig, bytes: &[u8]) -> anyhow::Result<Program> {
+        let looks_binary = bytes.starts_with(b"\0asm");
+        let looks_text = std::str::from_utf8(bytes).is_ok_and(|s| s.trim_start().starts_with('('));
+        if !looks_binary && !looks_text {
+            bail!("not a WebAssembly module (no `\\0asm` header)");
+        }
+        let engine = engine::shared(cfg)?;
+        let module = Module::new(engine.engine(), bytes).map_err(|e| anyhow!("not a valid WebAssembly module: {e}"))?;
+        let start = export(&module, "_start", &[])?;
+        let entry = export(&module, "gmp_entry", &[ValType::I32, ValType::I32, ValType::I32])?;
+        let memory = match module.get_export("memory") {
+            Some(ExternType::Memory(_)) => module.get_export_index("memory").expect("export listed but not indexed"),
+            _ => bail!("not a wasm-gmp program: it exports no `memory`"),
+        };
+        let mut linker: Linker<GData> = Linker::new(engine.engine());
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |d: &mut GData| &mut d.wasi)
+            .map_err(|e| anyhow!("linking WASI: {e}"))?;
+        crate::abi::add_to_linker(&mut linker).map_err(|e| anyhow!("linking the gmp ABI: {e}"))?;
+        let pre = linker.instantiate_pre(&module).map_err(|e| anyhow!("cannot link the program: {e}"))?;
+        Ok(Program { inner: Arc::new(ProgramInner { engine_cfg: cfg.clone(), engine, pre, start, entry, memory }) })
+    }
+
+    pub(crate) fn engine(&self) -> &wasmtime::Engine {
+        self.inner.engine.engine()
+    }
+
+    pub(crate) fn shared_engine(&self) -> &Arc<SharedEngine> {
+        &self.inner.engine
+    }
+
+    pub(crate) fn pre(&self) -> &InstancePre<GData> {
+        &self.inner.pre
+    }
+
+    pub(crate) fn start(&self, i: &Instance, s: &mut Store<GData>) -> wasmtime::Result<TypedFunc<(), ()>> {
+        func(i, s, &self.inner.start)?.typed(&*s)
+    }
+
+    pub(crate) fn entry(&self, i: &Instance, s: &mut Store<GData>) -> wasmtime::Result<TypedFunc<(i32, i32, i32), ()>> {
+        func(i, s, &self.inner.entry)?.typed(&*s)
+    }
+
+    pub(crate) fn memory(&self, i: &Instance, s: &mut Store<GData>) -> wasmtime::Result<Memory> {
+        i.get_module_export(&mut *s, &self.inner.memory)
+            .and_then(|e| e.into_memory())
+            .ok_or_else(|| wasmtime::Error::msg("the instance has no memory"))
+    }
+}
+
+fn func(i: &Instance, s: &mut Store<GData>, idx: &ModuleExport) -> wasmtime::Result<wasmtime::Func> {
+    i.get_module_export(&mut *s, idx).and_then(|e| e.into_func()).ok_or_else(|| wasmtime::Error::msg("export vanished"))
+}
+
+/// Check that `module` exports a function `name` with `params` and no results.
+fn export(module: &Module, name: &str, params: &[ValType]) -> anyhow::Result<ModuleExport> {
+    let hint = "build it with the gmp guest SDK (guest-sdk/)";
+    let Some(ExternType::Func(ty)) = module.get_export(name) else {
+        bail!("not a wasm-gmp program: it does not export the function `{name}`; {hint}");
+    };
+    let ok = ty.results().len() == 0
+        && ty.params().len() == params.len()
+        && ty.params().zip(params).all(|(a, b)| ValType::eq(&a, b));
+    if !ok {
+        bail!("not a wasm-gmp program: its export `{name}` has type {ty}, expected ({params:?}) -> (); {hint}");
+    }
+    Ok(module.get_export_index(name).expect("export listed but not indexed"))
+}
+
+/// Runs programs.
+pub struct Runtime {
+    cfg: Config,
+}
+
+impl Runtime {
+    /// A runtime with this configuration.
+    pub fn new(cfg: Config) -> Runtime {
+        Runtime { cfg }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Compile the module at `path` for this runtime's engine.
+    ///
+    /// # Errors
+    /// As [`Program::from_file`].
+    pub fn load(&self, path: impl AsRef<Path>) -> anyhow::Result<Program> {
+        Program::from_file(&self.cfg.engine, path)
+    }
+
+    /// Load and run the module at `path`.
+    ///
+    /// # Errors
+    /// As [`Runtime::load`] and [`Runtime::run`].
+    pub fn run_file(&self, path: impl AsRef<Path>) -> anyhow::Result<Exit> {
+        let program = self.load(path)?;
+        self.run(&program)
+    }
+
+    /// Run `program` until it ends: main returns, a G exits or panics, or every G is blocked.
+    ///
+    /// # Errors
+    /// When the program cannot be started at all (a `--dir` that does not exist, no room for the main G, a
+    /// program compiled for another engine configuration). How the program itself ended is the [`Exit`].
+    pub fn run(&self, program: &Program) -> anyhow::Result<Exit> {
+        let cfg = &self.cfg;
+        anyhow::ensure!(cfg.procs >= 1, "procs must be at least 1");
+        anyhow::ensure!(
+            program.inner.engine_cfg == cfg.engine,
+            "the program was compiled for another engine configuration than this runtime's"
+        );
+        for (host, _) in &cfg.dirs {
+            anyhow::ensure!(host.is_dir(), "--dir {}: not a directory", host.display());
+        }
+        let slot = program.shared_engine().reserve()?;
+        let engine = program.engine().clone();
+        let trace_out = cfg.stderr.clone();
+        let hooks = Hooks {
+            tick: Box::new(move || engine.increment_epoch()),
+            trace: Box::new(move |line| write_out(&trace_out, &format!("{line}\n"))),
+        };
+        let sched = Sched::start(
+            gmp_sched::Config {
+                procs: cfg.procs,
+                timeslice: cfg.timeslice,
+                schedtrace: cfg.schedtrace,
+                ..gmp_sched::Config::default()
+            },
+            hooks,
+        );
+        let run = Arc::new(RunShared {
+            sched: sched.clone(),
+            program: program.clone(),
+            cfg: cfg.clone(),
+            reported: AtomicBool::new(false),
+            report: Mutex::new(None),
+        });
+        sched.spawn(|gid| g_future(run.clone(), gid, GKind::Main, slot));
+        let outcome = sched.wait();
+        let code = match outcome {
+            Outcome::Exited(code) => code,
+            Outcome::Deadlock(gs) => {
+                run.report(&deadlock_report(&gs));
+                2
+            }
+        };
+        sched.shutdown();
+        let report = run.report.lock().take();
+        Ok(Exit { code, report })
+    }
+}
+
+/// What every G of one run shares.
+pub(crate) struct RunShared {
+    pub(crate) sched: Arc<Sched>,
+    pub(crate) program: Program,
+    pub(crate) cfg: Config,
+    /// Set by the first G whose failure is reported; later failures stay quiet (Go reports one panic).
+    pub(crate) reported: AtomicBool,
+    report: Mutex<Option<String>>,
+}
+
+impl RunShared {
+    /// A WASI context for a new G: the run's arguments, environment, directories and stdio.
+    pub(crate) fn wasi_ctx(&self, main: bool) -> wasmtime::Result<wasmtime_wasi::p1::WasiP1Ctx> {
+        let cfg = &self.cfg;
+        let mut b = WasiCtxBuilder::new();
+        b.args(&cfg.args).envs(&cfg.env);
+        if main {
+            b.inherit_stdin();
+        }
+        match &cfg.stdout {
+            Output::Inherit => b.inherit_stdout(),
+            Output::Capture(c) => b.stdout(c.0.clone()),
+        };
+        match &cfg.stderr {
+            Output::Inherit => b.inherit_stderr(),
+            Output::Capture(c) => b.stderr(c.0.clone()),
+        };
+        for (host, guest) in &cfg.dirs {
+            b.preopened_dir(host, guest, FsPerms::ReadWrite)?;
+        }
+        Ok(b.build_p1())
+    }
+
+    /// Print a panic or deadlock report to the run's stderr and keep it for [`Exit::report`].
+    pub(crate) fn report(&self, text: &str) {
+        write_out(&self.cfg.stderr, text);
+        let mut r = self.report.lock();
+        if r.is_none() {
+            *r = Some(text.to_string());
+        }
+    }
+}
+
+fn write_out(out: &Output, text: &str) {
+    match out {
+        Output::Inherit => {
+            use std::io::Write;
+            let mut e = std::io::stderr().lock();
+            let _ = e.write_all(text.as_bytes());
+            let _ = e.flush();
+        }
+        Output::Capture(c) => {
+            let _ = c.0.clone().write(bytes::Bytes::copy_from_slice(text.as_bytes()));
+        }
+    }
+}
+
+/// Go's deadlock report: the fatal line, then each G with what it waits for.
+pub(crate) fn deadlock_report(gs: &[GDump]) -> String {
+    let mut s = String::from("fatal error: all goroutines are asleep - deadlock!\n");
+    for g in gs {
+        s.push_str(&format!("\ngoroutine {} [{}]:\n", g.id, g.reason.as_str()));
+        match g.reason {
+            WaitReason::ChanReceive | WaitReason::ChanSend => s.push_str(&format!("\twaiting on chan #{}\n", g.obj)),
+            WaitReason::Select => s.push_str(&format!("\twaiting in a select (first case on chan #{})\n", g.obj)),
+            WaitReason::SelectNoCases => s.push_str("\tblocked forever in an empty select\n"),
+            _ => {}
+        }
+    }
+    s
+}
