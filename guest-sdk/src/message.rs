@@ -245,6 +245,11 @@ impl Encoder {
         &self.handles
     }
 
+    #[cfg(feature = "serde")]
+    pub(crate) fn bytes_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.bytes
+    }
+
     /// Writes a length as the `u32` every length in the format is.
     #[inline]
     pub(crate) fn write_len(&mut self, len: usize) {

@@ -87,8 +87,8 @@ fn read_index(bytes: &[u8]) -> usize {
 /// Where every G except the main one starts; the runtime calls it, never a program.
 ///
 /// It fetches the spawn message (`arg_len` bytes, `nhandles` handles) and runs the trampoline at table index
-/// `entry`. The SDK defines it so programs need not, and a binary gets it exported through
-/// `-C link-arg=--export=gmp_entry` (see the workspace's `.cargo/config.toml`).
+/// `entry`. The SDK defines it so programs need not: rustc exports `#[no_mangle]` functions from `wasm32`
+/// executables, dependencies' included (checked with rustc 1.95: the linker gets `--export=gmp_entry`).
 ///
 /// # Safety
 /// `entry` must be a trampoline index that [`go`] or [`go_with`] passed to `spawn` in this same module, and
@@ -109,7 +109,7 @@ pub unsafe extern "C" fn gmp_entry(entry: u32, arg_len: u32, nhandles: u32) {
 
 /// Starts a new G running a block, moving the listed variables into it.
 ///
-/// `go!(a, b => { body })` is `go_with((a, b), |(a, b)| { body })`: the variables are sent to the new G as
+/// `go!(a, b => body)` is `go_with((a, b), |(a, b)| body)`, `body` being a block or any expression: the variables are sent to the new G as
 /// one [`Message`] tuple (so each must be a `Message`: channel ends, `WaitGroup`s, numbers, strings...), and
 /// the block may use nothing else from the spawning G. It evaluates to the new G's id. The bindings are
 /// immutable; rebind with `let mut` inside the block.
@@ -126,7 +126,7 @@ pub unsafe extern "C" fn gmp_entry(entry: u32, arg_len: u32, nhandles: u32) {
 /// ```
 #[macro_export]
 macro_rules! go {
-    ($($var:ident),* $(,)? => $body:block) => {
+    ($($var:ident),* $(,)? => $body:expr) => {
         $crate::go_with(($($var,)*), |($($var,)*)| $body)
     };
 }

@@ -146,7 +146,7 @@ pub(crate) fn panic_report(gid: u64, err: &wasmtime::Error) -> String {
     let mut s = format!("panic: {msg}\n\ngoroutine {gid} [running]:\n");
     match err.downcast_ref::<WasmBacktrace>() {
         Some(bt) if !bt.frames().is_empty() => {
-            for line in bt.to_string().lines().filter(|l| !l.starts_with("note:")) {
+            for line in bt.to_string().lines().filter(|l| l.starts_with(char::is_whitespace)) {
                 s.push_str(line);
                 s.push('\n');
             }
