@@ -1,0 +1,31 @@
+//! `select!` in real guests: fairness, default, and blocking cases.
+
+use gmp_tests::run;
+
+/// 10,000 selects over two always-ready channels: each count must be within 8 standard deviations
+/// (sd = 50) of 5,000, a bound a fair coin never misses and any real bias does.
+#[test]
+fn select_is_fair_between_ready_cases() {
+    for procs in [1, 2] {
+        let r = run("select_fair", procs, &[]);
+        assert_eq!(r.code, 0, "{r:?}");
+        let counts: Vec<u32> = r
+            .stdout
+            .trim()
+            .split(' ')
+            .map(|kv| kv.split_once('=').expect("a=N b=N").1.parse().expect("a count"))
+            .collect();
+        assert_eq!(counts.len(), 2, "{}", r.stdout);
+        assert_eq!(counts[0] + counts[1], 10_000);
+        assert!((4_600..=5_400).contains(&counts[0]), "unfair: {}", r.stdout);
+    }
+}
+
+#[test]
+fn select_default_and_blocking_cases() {
+    for procs in [1, 2] {
+        let r = run("select_default", procs, &[]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert_eq!(r.stdout, "default\nrecv 7\nsent\ndefault\nclosed\nsent to waiter\n", "at {procs} Ps");
+    }
+}

@@ -1,0 +1,97 @@
+//! The `wasm-gmp` command line: flags, exit statuses, and one-line errors.
+
+use gmp_tests::{cli, wasm};
+
+fn s(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn run_passes_arguments_and_exits_with_the_program() {
+    let sieve = wasm("sieve");
+    let out = cli(&["run", "--procs", "2", sieve.to_str().unwrap(), "--", "5"]);
+    assert_eq!(out.status.code(), Some(0), "{}", s(&out.stderr));
+    assert_eq!(s(&out.stdout), "2\n3\n5\n7\n11\n");
+    let out = cli(&["run", wasm("exit_code").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn procs_comes_from_the_environment_too() {
+    let out = std::process::Command::new(gmp_tests::bin())
+        .args(["run", wasm("gmaxprocs").to_str().unwrap()])
+        .env("GMP_MAXPROCS", "3")
+        .output()
+        .unwrap();
+    assert!(s(&out.stdout).starts_with("gomaxprocs: 3\n"), "{}", s(&out.stdout));
+}
+
+#[test]
+fn deadlock_and_panic_exit_two_with_the_report_on_stderr() {
+    let out = cli(&["run", wasm("deadlock").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(s(&out.stderr).starts_with("fatal error: all goroutines are asleep - deadlock!"), "{}", s(&out.stderr));
+    let out = cli(&["run", wasm("trap").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(s(&out.stderr).contains("panic: wasm trap:"), "{}", s(&out.stderr));
+}
+
+#[test]
+fn env_and_dir_reach_the_guest() {
+    // The hello guest ignores them; what is checked is that the flags are accepted and a missing
+    // directory is refused with one line.
+    let hello = wasm("hello");
+    let out = cli(&["run", "--env", "A=1", "--dir", ".", hello.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", s(&out.stderr));
+    let out = cli(&["run", "--dir", "/no/such/dir", hello.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(s(&out.stderr), "wasm-gmp: --dir /no/such/dir: not a directory\n");
+}
+
+#[test]
+fn bad_files_give_one_line_and_exit_one() {
+    let dir = std::env::temp_dir().join(format!("gmp-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = dir.join("notes.wasm");
+    std::fs::write(&text, "not wasm at all").unwrap();
+    for (path, want) in [
+        (text.to_str().unwrap().to_string(), "not a WebAssembly module"),
+        ("/no/such/app.wasm".to_string(), "cannot read"),
+    ] {
+        let out = cli(&["run", &path]);
+        assert_eq!(out.status.code(), Some(1), "{path}");
+        let err = s(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "one line, got: {err}");
+        assert!(err.starts_with("wasm-gmp: ") && err.contains(want), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn schedtrace_prints_go_shaped_lines() {
+    let out = cli(&["run", "--procs", "2", "--schedtrace", "5", wasm("parallel").to_str().unwrap(), "--", "2"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = s(&out.stderr);
+    let line = err.lines().find(|l| l.starts_with("SCHED ")).unwrap_or_else(|| panic!("no SCHED line in {err}"));
+    for field in ["gomaxprocs=2", "idleprocs=", "threads=", "spinningthreads=", "idlethreads=", "runqueue=", " ["] {
+        assert!(line.contains(field), "{field} missing from {line}");
+    }
+}
+
+#[test]
+fn help_explains_every_flag() {
+    let out = cli(&["run", "--help"]);
+    let help = s(&out.stdout);
+    for flag in ["--procs", "--timeslice", "--dir", "--env", "--schedtrace", "--max-message", "--max-gs", "GMP_MAXPROCS"] {
+        assert!(help.contains(flag), "--help does not mention {flag}");
+    }
+}
+
+#[test]
+fn bad_flags_are_refused() {
+    let hello = wasm("hello");
+    let out = cli(&["run", "--procs", "0", hello.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = cli(&["run", "--timeslice", "ten", hello.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "clap's usage error");
+}

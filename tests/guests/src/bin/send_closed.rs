@@ -1,0 +1,9 @@
+//! Sending on a closed channel panics: the runtime traps the G. Prints `before`.
+
+fn main() {
+    let (tx, _rx) = gmp::chan::<u32>(1);
+    println!("before");
+    tx.close();
+    tx.send(1);
+    println!("after: the send on a closed channel returned");
+}

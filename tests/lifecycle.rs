@@ -1,0 +1,95 @@
+//! How programs end, as in Go: main's return, exit codes, panics, deadlock, and bad modules.
+
+use gmp_tests::{run, run_with};
+use wasm_gmp::{EngineConfig, Program};
+
+#[test]
+fn main_returning_exits_zero_with_other_gs_alive() {
+    for procs in [1, 2] {
+        let r = run("main_exit", procs, &[]);
+        assert_eq!((r.code, r.stdout.as_str()), (0, "main done\n"), "{r:?}");
+        assert_eq!(r.report, None);
+    }
+}
+
+#[test]
+fn exit_from_any_g_sets_the_status() {
+    assert_eq!(run("exit_code", 2, &[]).code, 3);
+    assert_eq!(run("proc_exit", 2, &[]).code, 4);
+}
+
+#[test]
+fn a_trap_prints_a_go_panic_with_the_g_and_backtrace() {
+    let r = run("trap", 2, &[]);
+    assert_eq!((r.code, r.stdout.as_str()), (2, "G about to trap\n"), "{r:?}");
+    let report = r.report.unwrap();
+    assert!(report.starts_with("panic: wasm trap: wasm `unreachable` instruction executed\n\ngoroutine 2 [running]:\n"), "{report}");
+    assert!(report.contains("gmp_entry"), "the backtrace must show the G's frames: {report}");
+    assert!(r.stderr.contains(&report));
+}
+
+#[test]
+fn gomaxprocs_and_goid_are_visible_to_the_guest() {
+    let r = run("gmaxprocs", 2, &[]);
+    assert_eq!(r.stdout, "gomaxprocs: 2\ngoid: 1\nchild goid differs\n", "{r:?}");
+}
+
+#[test]
+fn the_g_limit_stops_a_spawn_with_an_error_naming_it() {
+    let mut cfg = gmp_tests::config("park_many", 2, &["100"]);
+    cfg.engine = EngineConfig { max_gs: Some(50), ..EngineConfig::default() };
+    let r = run_with("park_many", cfg);
+    assert_eq!(r.code, 2, "{r:?}");
+    let report = r.report.unwrap();
+    assert!(
+        report.contains("gmp.spawn: cannot start another G: 50 Gs are alive, the limit is 50 (set by --max-gs"),
+        "{report}"
+    );
+}
+
+#[test]
+fn bad_modules_are_refused_with_one_clear_error() {
+    let cfg = EngineConfig::default();
+    let err = |bytes: &[u8]| format!("{:#}", Program::from_bytes(&cfg, bytes).err().expect("must be refused"));
+    assert!(err(b"hello, I am not wasm").contains("not a WebAssembly module"));
+    assert!(err(b"\0asm\x01\0\0\0garbage").contains("not a valid WebAssembly module"));
+    let no_entry = br#"(module (memory (export "memory") 1) (func (export "_start")))"#;
+    assert!(err(no_entry).contains("does not export the function `gmp_entry`"), "{}", err(no_entry));
+    let wrong_type = br#"(module (memory (export "memory") 1) (func (export "_start"))
+        (func (export "gmp_entry") (param i32)))"#;
+    assert!(err(wrong_type).contains("its export `gmp_entry` has type"), "{}", err(wrong_type));
+    let unknown_import = br#"(module (import "gmp" "no_such_call" (func)) (memory (export "memory") 1)
+        (func (export "_start")) (func (export "gmp_entry") (param i32 i32 i32)))"#;
+    assert!(err(unknown_import).contains("no_such_call"), "{}", err(unknown_import));
+    let missing = Program::from_file(&cfg, "/no/such/app.wasm").err().unwrap();
+    assert!(format!("{missing:#}").contains("/no/such/app.wasm: cannot read"), "{missing:#}");
+}
+
+/// A minimal guest in WAT, no SDK: its main spawns a G that traps with a divide by zero.
+#[test]
+fn a_trap_in_a_wat_guest_is_reported_with_its_g() {
+    let wat = br#"(module
+        (import "gmp" "spawn" (func $spawn (param i32 i32 i32 i32 i32) (result i64)))
+        (import "gmp" "chan_new" (func $chan_new (param i32) (result i32)))
+        (import "gmp" "chan_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (func (export "_start")
+            (drop (call $spawn (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+            ;; block forever: the trap must end the program, not a deadlock
+            (drop (call $recv (call $chan_new (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16))))
+        (func (export "gmp_entry") (param i32 i32 i32)
+            (drop (i32.div_u (i32.const 1) (local.get 1)))) ;; arg_len is 0: divide by zero
+    )"#;
+    let program = Program::from_bytes(&EngineConfig::default(), wat).unwrap();
+    let (out, err) = (wasm_gmp::Capture::new(), wasm_gmp::Capture::new());
+    let cfg = wasm_gmp::Config {
+        procs: 1,
+        stdout: wasm_gmp::Output::Capture(out),
+        stderr: wasm_gmp::Output::Capture(err),
+        ..Default::default()
+    };
+    let exit = wasm_gmp::Runtime::new(cfg).run(&program).unwrap();
+    assert_eq!(exit.code, 2);
+    let report = exit.report.unwrap();
+    assert!(report.starts_with("panic: wasm trap: integer divide by zero\n\ngoroutine 2 [running]:"), "{report}");
+}
