@@ -44,7 +44,11 @@ pub enum HandleError {
     /// The G holds no handle with this number.
     NotHeld(u32),
     /// The handle names an object of another kind.
-    WrongKind { handle: u32, want: &'static str, got: &'static str },
+    WrongKind {
+        handle: u32,
+        want: &'static str,
+        got: &'static str,
+    },
     /// The table is full (`u32` handles, or memory).
     TooMany,
 }
@@ -80,7 +84,11 @@ impl HandleTable {
 
     /// The object behind `h`.
     pub fn get(&self, h: u32) -> Result<&Object, HandleError> {
-        (h as usize).checked_sub(1).and_then(|i| self.slots.get(i)).and_then(Option::as_ref).ok_or(HandleError::NotHeld(h))
+        (h as usize)
+            .checked_sub(1)
+            .and_then(|i| self.slots.get(i))
+            .and_then(Option::as_ref)
+            .ok_or(HandleError::NotHeld(h))
     }
 
     /// The channel behind `h`.
@@ -88,13 +96,20 @@ impl HandleTable {
         match self.get(h)? {
             Object::Chan(c) => Ok(c),
             #[allow(unreachable_patterns, reason = "sockets join channels in the netpoller issue")]
-            other => Err(HandleError::WrongKind { handle: h, want: "channel", got: other.kind() }),
+            other => Err(HandleError::WrongKind {
+                handle: h,
+                want: "channel",
+                got: other.kind(),
+            }),
         }
     }
 
     /// Release `h`. The object lives on while other handles or messages refer to it.
     pub fn remove(&mut self, h: u32) -> Result<Object, HandleError> {
-        let slot = (h as usize).checked_sub(1).and_then(|i| self.slots.get_mut(i)).ok_or(HandleError::NotHeld(h))?;
+        let slot = (h as usize)
+            .checked_sub(1)
+            .and_then(|i| self.slots.get_mut(i))
+            .ok_or(HandleError::NotHeld(h))?;
         let obj = slot.take().ok_or(HandleError::NotHeld(h))?;
         self.free.push(h);
         Ok(obj)

@@ -158,15 +158,28 @@ impl Program {
         let start = export(&module, "_start", &[])?;
         let entry = export(&module, "gmp_entry", &[ValType::I32, ValType::I32, ValType::I32])?;
         let memory = match module.get_export("memory") {
-            Some(ExternType::Memory(_)) => module.get_export_index("memory").expect("export listed but not indexed"),
+            Some(ExternType::Memory(_)) => module
+                .get_export_index("memory")
+                .expect("export listed but not indexed"),
             _ => bail!("not a wasm-gmp program: it exports no `memory`"),
         };
         let mut linker: Linker<GData> = Linker::new(engine.engine());
         wasmtime_wasi::p1::add_to_linker_async(&mut linker, |d: &mut GData| &mut d.wasi)
             .map_err(|e| anyhow!("linking WASI: {e}"))?;
         crate::abi::add_to_linker(&mut linker).map_err(|e| anyhow!("linking the gmp ABI: {e}"))?;
-        let pre = linker.instantiate_pre(&module).map_err(|e| anyhow!("cannot link the program: {e}"))?;
-        Ok(Program { inner: Arc::new(ProgramInner { engine_cfg: cfg.clone(), engine, pre, start, entry, memory }) })
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(|e| anyhow!("cannot link the program: {e}"))?;
+        Ok(Program {
+            inner: Arc::new(ProgramInner {
+                engine_cfg: cfg.clone(),
+                engine,
+                pre,
+                start,
+                entry,
+                memory,
+            }),
+        })
     }
 
     pub(crate) fn engine(&self) -> &wasmtime::Engine {
@@ -197,7 +210,9 @@ impl Program {
 }
 
 fn func(i: &Instance, s: &mut Store<GData>, idx: &ModuleExport) -> wasmtime::Result<wasmtime::Func> {
-    i.get_module_export(&mut *s, idx).and_then(|e| e.into_func()).ok_or_else(|| wasmtime::Error::msg("export vanished"))
+    i.get_module_export(&mut *s, idx)
+        .and_then(|e| e.into_func())
+        .ok_or_else(|| wasmtime::Error::msg("export vanished"))
 }
 
 /// Check that `module` exports a function `name` with `params` and no results.

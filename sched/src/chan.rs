@@ -130,11 +130,7 @@ pub struct AlreadyClosed;
 
 impl<T> Inner<T> {
     /// Receive now if possible (Go's `chanrecv` without blocking). `wake` gets a G to ready after unlocking.
-    pub(crate) fn try_recv(
-        &mut self,
-        cap: usize,
-        wake: &mut Option<GRef>,
-    ) -> Result<T, TryRecvError> {
+    pub(crate) fn try_recv(&mut self, cap: usize, wake: &mut Option<GRef>) -> Result<T, TryRecvError> {
         while let Some(w) = self.sendq.pop_front() {
             if !w.sudog.claim() {
                 continue; // a select that completed elsewhere; its copy of the message is dropped
@@ -164,12 +160,7 @@ impl<T> Inner<T> {
     }
 
     /// Send now if possible (Go's `chansend` without blocking).
-    pub(crate) fn try_send(
-        &mut self,
-        cap: usize,
-        msg: T,
-        wake: &mut Option<GRef>,
-    ) -> Result<(), TrySendError<T>> {
+    pub(crate) fn try_send(&mut self, cap: usize, msg: T, wake: &mut Option<GRef>) -> Result<(), TrySendError<T>> {
         if self.closed {
             return Err(TrySendError::Closed(msg));
         }
@@ -326,8 +317,7 @@ enum OpState<T> {
 }
 
 fn current_g(op: &str) -> GRef {
-    crate::current()
-        .unwrap_or_else(|| panic!("chan::{op}: a blocking channel operation outside a G"))
+    crate::current().unwrap_or_else(|| panic!("chan::{op}: a blocking channel operation outside a G"))
 }
 
 /// The future of [`Chan::send`].

@@ -286,11 +286,7 @@ mod loom_tests {
                 queued.fetch_add(1, Ordering::SeqCst);
             }
             waker.join().unwrap();
-            assert_eq!(
-                queued.load(Ordering::SeqCst),
-                1,
-                "the G must be queued exactly once"
-            );
+            assert_eq!(queued.load(Ordering::SeqCst), 1, "the G must be queued exactly once");
         });
     }
 

@@ -397,16 +397,10 @@ mod tests {
         for i in 0..100 {
             victim.p.as_ref().unwrap().runq.push(dummy(&s, i));
         }
-        let got = s
-            .steal_work(thief.p.as_mut().unwrap())
-            .expect("nothing stolen");
+        let got = s.steal_work(thief.p.as_mut().unwrap()).expect("nothing stolen");
         let thief_p = thief.p.as_ref().unwrap();
         assert_eq!(thief_p.runq.len() + 1, 50, "thief holds half");
-        assert_eq!(
-            victim.p.as_ref().unwrap().runq.len(),
-            50,
-            "victim keeps half"
-        );
+        assert_eq!(victim.p.as_ref().unwrap().runq.len(), 50, "victim keeps half");
         assert_eq!(got.id(), 0, "the oldest Gs are stolen");
         let p = thief.p.take().unwrap();
         while p.runq.pop().is_some() {}

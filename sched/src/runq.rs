@@ -163,9 +163,7 @@ impl<T> RunNext<T> {
     /// Owner P only. Put `new` in the slot and return what it displaced (which goes to the local queue's tail).
     pub fn put(&self, new: Arc<T>) -> Option<Arc<T>> {
         // AcqRel: Release publishes `new` to whoever swaps it out; Acquire takes ownership of the old one.
-        let old = self
-            .slot
-            .swap(Arc::into_raw(new) as *mut T, Ordering::AcqRel);
+        let old = self.slot.swap(Arc::into_raw(new) as *mut T, Ordering::AcqRel);
         Self::own(old)
     }
 

@@ -93,9 +93,7 @@ const REGISTRY_SHARDS: usize = 64; // a power of two well above any GOMAXPROCS w
 impl Registry {
     fn new() -> Registry {
         Registry {
-            shards: (0..REGISTRY_SHARDS)
-                .map(|_| Mutex::new(HashMap::new()))
-                .collect(),
+            shards: (0..REGISTRY_SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
         }
     }
     fn shard(&self, id: u64) -> &Mutex<HashMap<u64, GRef>> {
@@ -315,10 +313,7 @@ impl Sched {
     /// # Panics
     /// If called before the program ended.
     pub fn shutdown(&self) {
-        assert!(
-            self.is_exiting(),
-            "Sched::shutdown: the program has not ended"
-        );
+        assert!(self.is_exiting(), "Sched::shutdown: the program has not ended");
         loop {
             let hs: Vec<JoinHandle<()>> = std::mem::take(&mut *self.threads.lock());
             if hs.is_empty() {

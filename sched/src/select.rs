@@ -17,9 +17,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::chan::{
-    Chan, Closed, Done, Inner, RecvWaiter, SendWaiter, Sudog, TryRecvError, TrySendError,
-};
+use crate::chan::{Chan, Closed, Done, Inner, RecvWaiter, SendWaiter, Sudog, TryRecvError, TrySendError};
 use crate::g::{GRef, WaitReason};
 
 /// One case of a select.
@@ -130,10 +128,7 @@ impl<'a, T> Select<'a, T> {
             let inner: &mut Inner<T> = &mut guards[lock_of[i]];
             let cap = self.slots[i].chan.cap();
             let done = if self.slots[i].is_send {
-                let msg = self.slots[i]
-                    .msg
-                    .take()
-                    .expect("select: send case without its message");
+                let msg = self.slots[i].msg.take().expect("select: send case without its message");
                 match inner.try_send(cap, msg, &mut wake) {
                     Ok(()) => Some(Selected::Sent(i)),
                     Err(TrySendError::Closed(_)) => Some(Selected::SendClosed(i)),
@@ -170,10 +165,7 @@ impl<'a, T> Select<'a, T> {
         for (i, slot) in self.slots.iter_mut().enumerate() {
             let inner: &mut Inner<T> = &mut guards[lock_of[i]];
             if slot.is_send {
-                let msg = slot
-                    .msg
-                    .take()
-                    .expect("select: send case without its message");
+                let msg = slot.msg.take().expect("select: send case without its message");
                 inner.sendq.push_back(SendWaiter {
                     sudog: sudog.clone(),
                     case: i,

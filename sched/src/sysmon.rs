@@ -67,14 +67,11 @@ impl Sched {
     pub(crate) fn sysmon_loop(&self) {
         let mut next_trace = self.cfg.schedtrace.map(|d| Instant::now() + d);
         while !self.sysmon.stop.load(Ordering::SeqCst) {
-            let all_idle =
-                self.npidle.load(Ordering::SeqCst) == self.cfg.procs && !self.is_exiting();
+            let all_idle = self.npidle.load(Ordering::SeqCst) == self.cfg.procs && !self.is_exiting();
             if all_idle {
                 let mut l = self.sysmon.lock.lock();
                 self.sysmon.sleeping.store(true, Ordering::SeqCst);
-                if self.npidle.load(Ordering::SeqCst) == self.cfg.procs
-                    && !self.sysmon.stop.load(Ordering::SeqCst)
-                {
+                if self.npidle.load(Ordering::SeqCst) == self.cfg.procs && !self.sysmon.stop.load(Ordering::SeqCst) {
                     match next_trace {
                         Some(t) => {
                             self.sysmon.cv.wait_until(&mut l, t);

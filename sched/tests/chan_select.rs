@@ -46,14 +46,8 @@ fn select_default_when_nothing_is_ready() {
             select(vec![Case::Recv(&a), Case::Recv(&b)], false).await,
             Selected::Recv(1, Ok(7))
         );
-        assert_eq!(
-            select(vec![Case::Send(&b, 1)], false).await,
-            Selected::Sent(0)
-        );
-        assert_eq!(
-            select(vec![Case::Send(&b, 2)], false).await,
-            Selected::Default
-        );
+        assert_eq!(select(vec![Case::Send(&b, 1)], false).await, Selected::Sent(0));
+        assert_eq!(select(vec![Case::Send(&b, 2)], false).await, Selected::Default);
         assert_eq!(
             b.try_recv(),
             Ok(1),
@@ -65,10 +59,7 @@ fn select_default_when_nothing_is_ready() {
             select(vec![Case::Recv(&a), Case::Recv(&b)], false).await,
             Selected::Recv(1, Err(Closed))
         );
-        assert_eq!(
-            select(vec![Case::Send(&b, 3)], false).await,
-            Selected::SendClosed(0)
-        );
+        assert_eq!(select(vec![Case::Send(&b, 3)], false).await, Selected::SendClosed(0));
     });
 }
 
@@ -120,10 +111,7 @@ fn select_on_same_channel_both_ways_pairs_with_the_partner() {
         }
         let x = res.recv().await.unwrap();
         let y = res.recv().await.unwrap();
-        let sent = [&x, &y]
-            .iter()
-            .filter(|s| matches!(s, Selected::Sent(0)))
-            .count();
+        let sent = [&x, &y].iter().filter(|s| matches!(s, Selected::Sent(0))).count();
         let recvd = [&x, &y]
             .iter()
             .filter(|s| matches!(s, Selected::Recv(1, Ok(_))))

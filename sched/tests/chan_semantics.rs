@@ -5,9 +5,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{config, go, run};
-use gmp_sched::{
-    Chan, Closed, Outcome, TryRecvError, TrySendError, WaitReason, chan::AlreadyClosed, yield_now,
-};
+use gmp_sched::{Chan, Closed, Outcome, TryRecvError, TrySendError, WaitReason, chan::AlreadyClosed, yield_now};
 
 /// An unbuffered send completes only once a receiver has taken the message.
 #[test]
@@ -31,11 +29,7 @@ fn unbuffered_send_waits_for_a_receiver() {
             l.lock().push("send-done");
             done.recv().await.unwrap();
         });
-        assert_eq!(
-            *log.lock(),
-            vec!["recv-start", "send-done"],
-            "at {procs} Ps"
-        );
+        assert_eq!(*log.lock(), vec!["recv-start", "send-done"], "at {procs} Ps");
     }
 }
 

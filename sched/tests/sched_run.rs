@@ -14,8 +14,7 @@ fn every_g_runs_exactly_once_under_contention() {
     for procs in [1, 2, 4] {
         const SPAWNERS: usize = 8;
         const PER: usize = 5_000;
-        let counts: Arc<Vec<AtomicUsize>> =
-            Arc::new((0..SPAWNERS * PER).map(|_| AtomicUsize::new(0)).collect());
+        let counts: Arc<Vec<AtomicUsize>> = Arc::new((0..SPAWNERS * PER).map(|_| AtomicUsize::new(0)).collect());
         let c = counts.clone();
         let outcome = run(config(procs), move |s| async move {
             let done = Arc::new(Chan::<()>::new(SPAWNERS * PER));

@@ -33,7 +33,10 @@ fn check_recv(
 }
 
 fn chan(data: &GData, h: i32, call: &str) -> wasmtime::Result<ChanRef> {
-    data.handles.chan(h as u32).cloned().map_err(|e| handle_error(call, data.gid, e))
+    data.handles
+        .chan(h as u32)
+        .cloned()
+        .map_err(|e| handle_error(call, data.gid, e))
 }
 
 fn send_on_closed() -> wasmtime::Error {
@@ -41,17 +44,21 @@ fn send_on_closed() -> wasmtime::Error {
 }
 
 pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
-    linker.func_wrap(MODULE, "chan_new", |mut caller: Caller<'_, GData>, cap: i32| -> wasmtime::Result<i32> {
-        if cap < 0 {
-            return Err(abi_error("chan_new", format!("negative capacity {cap}")));
-        }
-        let data = caller.data_mut();
-        let h = data
-            .handles
-            .insert(Object::Chan(Arc::new(Chan::new(cap as usize))))
-            .map_err(|e| handle_error("chan_new", data.gid, e))?;
-        Ok(h as i32)
-    })?;
+    linker.func_wrap(
+        MODULE,
+        "chan_new",
+        |mut caller: Caller<'_, GData>, cap: i32| -> wasmtime::Result<i32> {
+            if cap < 0 {
+                return Err(abi_error("chan_new", format!("negative capacity {cap}")));
+            }
+            let data = caller.data_mut();
+            let h = data
+                .handles
+                .insert(Object::Chan(Arc::new(Chan::new(cap as usize))))
+                .map_err(|e| handle_error("chan_new", data.gid, e))?;
+            Ok(h as i32)
+        },
+    )?;
 
     linker.func_wrap_async(
         MODULE,
@@ -109,7 +116,14 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
     linker.func_wrap(
         MODULE,
         "chan_try_recv",
-        |mut caller: Caller<'_, GData>, h: i32, buf: i32, cap: i32, hbuf: i32, hcap: i32, info: i32| -> wasmtime::Result<i32> {
+        |mut caller: Caller<'_, GData>,
+         h: i32,
+         buf: i32,
+         cap: i32,
+         hbuf: i32,
+         hcap: i32,
+         info: i32|
+         -> wasmtime::Result<i32> {
             let call = "chan_try_recv";
             let (ch, rb, info_at) = check_recv(&mut caller, call, h, buf, cap, hbuf, hcap, info)?;
             let res = ch.try_recv();
@@ -126,15 +140,28 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
         },
     )?;
 
-    linker.func_wrap(MODULE, "chan_close", |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<()> {
-        let ch = chan(caller.data(), h, "chan_close")?;
-        ch.close().map_err(|_| wasmtime::Error::new(GuestPanic("close of closed channel")))
-    })?;
-    linker.func_wrap(MODULE, "chan_len", |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i32> {
-        Ok(chan(caller.data(), h, "chan_len")?.len() as i32)
-    })?;
-    linker.func_wrap(MODULE, "chan_cap", |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i32> {
-        Ok(chan(caller.data(), h, "chan_cap")?.cap() as i32)
-    })?;
+    linker.func_wrap(
+        MODULE,
+        "chan_close",
+        |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<()> {
+            let ch = chan(caller.data(), h, "chan_close")?;
+            ch.close()
+                .map_err(|_| wasmtime::Error::new(GuestPanic("close of closed channel")))
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "chan_len",
+        |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i32> {
+            Ok(chan(caller.data(), h, "chan_len")?.len() as i32)
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "chan_cap",
+        |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i32> {
+            Ok(chan(caller.data(), h, "chan_cap")?.cap() as i32)
+        },
+    )?;
     Ok(())
 }

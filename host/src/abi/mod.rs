@@ -60,13 +60,26 @@ pub(crate) fn handle_error(call: &str, gid: u64, e: HandleError) -> wasmtime::Er
 }
 
 /// The G's memory and store data, borrowed together.
-pub(crate) fn mem_and_data<'a>(caller: &'a mut Caller<'_, GData>, call: &str) -> wasmtime::Result<(&'a mut [u8], &'a mut GData)> {
-    let mem = caller.data().memory.ok_or_else(|| abi_error(call, "called before the G's instance was ready"))?;
+pub(crate) fn mem_and_data<'a>(
+    caller: &'a mut Caller<'_, GData>,
+    call: &str,
+) -> wasmtime::Result<(&'a mut [u8], &'a mut GData)> {
+    let mem = caller
+        .data()
+        .memory
+        .ok_or_else(|| abi_error(call, "called before the G's instance was ready"))?;
     Ok(mem.data_and_store_mut(caller))
 }
 
 /// Step 1 for one region: `count` elements of `size` bytes at `ptr`, inside a memory of `mem_len` bytes.
-pub(crate) fn region(mem_len: usize, ptr: i32, count: i32, size: usize, call: &str, what: &str) -> wasmtime::Result<Range<usize>> {
+pub(crate) fn region(
+    mem_len: usize,
+    ptr: i32,
+    count: i32,
+    size: usize,
+    call: &str,
+    what: &str,
+) -> wasmtime::Result<Range<usize>> {
     let (p, n) = (ptr as u32 as usize, count as u32 as usize);
     let end = n.checked_mul(size).and_then(|b| p.checked_add(b));
     match end {
@@ -104,20 +117,37 @@ pub(crate) fn read_msg(
     if len as u32 as usize > max {
         return Err(abi_error(
             call,
-            format!("a message of {} bytes exceeds the limit of {max} bytes (--max-message)", len as u32),
+            format!(
+                "a message of {} bytes exceeds the limit of {max} bytes (--max-message)",
+                len as u32
+            ),
         ));
     }
     if nh as u32 as usize > MAX_HANDLES_PER_MSG {
-        return Err(abi_error(call, format!("{} handles in one message; the limit is {MAX_HANDLES_PER_MSG}", nh as u32)));
+        return Err(abi_error(
+            call,
+            format!(
+                "{} handles in one message; the limit is {MAX_HANDLES_PER_MSG}",
+                nh as u32
+            ),
+        ));
     }
     let bytes = region(mem.len(), ptr, len, 1, call, "the message")?;
     let hs = region(mem.len(), hptr, nh, 4, call, "the handle list")?;
     let mut objs = Vec::with_capacity(nh as usize);
     for at in hs.step_by(4) {
         let h = read_u32(mem, at);
-        objs.push(data.handles.get(h).map_err(|e| handle_error(call, data.gid, e))?.clone());
+        objs.push(
+            data.handles
+                .get(h)
+                .map_err(|e| handle_error(call, data.gid, e))?
+                .clone(),
+        );
     }
-    Ok(Msg { bytes: mem[bytes].to_vec(), objs })
+    Ok(Msg {
+        bytes: mem[bytes].to_vec(),
+        objs,
+    })
 }
 
 /// Where a received message goes: a byte buffer and a handle buffer, both checked (step 1).
@@ -128,7 +158,14 @@ pub(crate) struct RecvBuf {
 }
 
 impl RecvBuf {
-    pub(crate) fn check(mem_len: usize, buf: i32, cap: i32, hbuf: i32, hcap: i32, call: &str) -> wasmtime::Result<RecvBuf> {
+    pub(crate) fn check(
+        mem_len: usize,
+        buf: i32,
+        cap: i32,
+        hbuf: i32,
+        hcap: i32,
+        call: &str,
+    ) -> wasmtime::Result<RecvBuf> {
         Ok(RecvBuf {
             buf: region(mem_len, buf, cap, 1, call, "the receive buffer")?,
             hbuf: region(mem_len, hbuf, hcap, 4, call, "the handle buffer")?,
@@ -137,7 +174,13 @@ impl RecvBuf {
 
     /// Step 3: write `msg` into the buffers if it fits (status `RECV_OK`), else keep it as the G's pending
     /// message (`RECV_PENDING`). Returns the status, the length and the handle count.
-    pub(crate) fn deliver(&self, mem: &mut [u8], data: &mut GData, msg: Msg, call: &str) -> wasmtime::Result<(i32, u32, u32)> {
+    pub(crate) fn deliver(
+        &self,
+        mem: &mut [u8],
+        data: &mut GData,
+        msg: Msg,
+        call: &str,
+    ) -> wasmtime::Result<(i32, u32, u32)> {
         let (len, nh) = (msg.bytes.len(), msg.objs.len());
         if len > self.buf.len() || nh * 4 > self.hbuf.len() {
             data.pending = Some(msg);
@@ -150,7 +193,13 @@ impl RecvBuf {
 }
 
 /// Put received objects in the G's table and write their new handle numbers at `at`.
-pub(crate) fn install(mem: &mut [u8], data: &mut GData, objs: Vec<Object>, at: usize, call: &str) -> wasmtime::Result<()> {
+pub(crate) fn install(
+    mem: &mut [u8],
+    data: &mut GData,
+    objs: Vec<Object>,
+    at: usize,
+    call: &str,
+) -> wasmtime::Result<()> {
     for (i, obj) in objs.into_iter().enumerate() {
         let h = data.handles.insert(obj).map_err(|e| handle_error(call, data.gid, e))?;
         write_u32s(mem, at + 4 * i, &[h]);
@@ -161,7 +210,10 @@ pub(crate) fn install(mem: &mut [u8], data: &mut GData, objs: Vec<Object>, at: u
 /// A receive must not overwrite a message the G has not taken yet.
 pub(crate) fn check_no_pending(data: &GData, call: &str) -> wasmtime::Result<()> {
     if data.pending.is_some() {
-        return Err(abi_error(call, "the G still holds a pending message; take it with msg_take first"));
+        return Err(abi_error(
+            call,
+            "the G still holds a pending message; take it with msg_take first",
+        ));
     }
     Ok(())
 }

@@ -3,7 +3,10 @@
 use gmp_sched::{Case, Selected};
 use wasmtime::{Caller, Linker};
 
-use super::{MODULE, RECV_CLOSED, RecvBuf, abi_error, check_no_pending, handle_error, mem_and_data, read_msg, read_u32, region, write_u32s};
+use super::{
+    MODULE, RECV_CLOSED, RecvBuf, abi_error, check_no_pending, handle_error, mem_and_data, read_msg, read_u32, region,
+    write_u32s,
+};
 use crate::gstore::{GData, GuestPanic};
 use crate::handles::{ChanRef, Msg};
 
@@ -35,15 +38,23 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                 let (checked, info_at) = {
                     let (mem, data) = mem_and_data(&mut caller, call)?;
                     if ncases as u32 > MAX_CASES {
-                        return Err(abi_error(call, format!("{} cases; the limit is {MAX_CASES}", ncases as u32)));
+                        return Err(abi_error(
+                            call,
+                            format!("{} cases; the limit is {MAX_CASES}", ncases as u32),
+                        ));
                     }
                     let cases = region(mem.len(), cases_ptr, ncases, CASE_SIZE, call, "the case array")?;
                     let info = region(mem.len(), info, 3, 4, call, "the select info")?;
                     let mut checked = Vec::with_capacity(ncases as usize);
                     for (i, at) in cases.step_by(CASE_SIZE).enumerate() {
                         let f = |k: usize| read_u32(mem, at + 4 * k);
-                        let (h, kind, ptr, len, hptr, hlen) = (f(0), f(1), f(2) as i32, f(3) as i32, f(4) as i32, f(5) as i32);
-                        let chan = data.handles.chan(h).cloned().map_err(|e| handle_error(call, data.gid, e))?;
+                        let (h, kind, ptr, len, hptr, hlen) =
+                            (f(0), f(1), f(2) as i32, f(3) as i32, f(4) as i32, f(5) as i32);
+                        let chan = data
+                            .handles
+                            .chan(h)
+                            .cloned()
+                            .map_err(|e| handle_error(call, data.gid, e))?;
                         let op = match kind {
                             KIND_SEND => Op::Send(read_msg(mem, data, ptr, len, hptr, hlen, call)?),
                             KIND_RECV => {
@@ -51,7 +62,10 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                                 Op::Recv(RecvBuf::check(mem.len(), ptr, len, hptr, hlen, call)?)
                             }
                             other => {
-                                return Err(abi_error(call, format!("case {i} has kind {other} (0 = send, 1 = receive)")));
+                                return Err(abi_error(
+                                    call,
+                                    format!("case {i} has kind {other} (0 = send, 1 = receive)"),
+                                ));
                             }
                         };
                         checked.push(Checked { chan, op });
