@@ -97,3 +97,10 @@ fn deadlock_shows_the_fatal_report() {
     );
     assert!(r.stderr.contains(&report), "the report must be printed on stderr");
 }
+
+/// The guest example in README.md (kept as tests/guests/src/bin/readme.rs) runs as the README says.
+#[test]
+fn the_readme_example_runs() {
+    let r = run("readme", 2, &[]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "0\n1\n2\n3\n4\n"), "{r:?}");
+}

@@ -25,8 +25,8 @@
 //! println!("sum of squares: {total}");
 //! ```
 //!
-//! - Starting Gs: [`go`], [`go_with`], [`go!`]; each runs a plain `fn`, never a capturing closure, since
-//!   it cannot share this G's memory.
+//! - Starting Gs: [`go`](fn@crate::go), [`go_with`], [`go!`]; each runs a plain `fn`, never a
+//!   capturing closure, since it cannot share this G's memory.
 //! - Channels: [`chan`] gives a [`Sender`] and a [`Receiver`] with Go's semantics (unbuffered rendezvous,
 //!   buffered FIFO, explicit [`close`](Sender::close)); [`select!`] waits on several at once.
 //! - [`WaitGroup`], and [`yield_now`], [`goid`], [`gomaxprocs`], [`exit`].
@@ -53,7 +53,7 @@ pub mod sys;
 
 pub use channel::{IntoIter, Iter, Receiver, Sender, TryRecvError, TrySendError, chan};
 pub use message::{DecodeError, Decoder, Encoder, Message};
-pub use sched::{exit, gomaxprocs, goid, yield_now};
+pub use sched::{exit, goid, gomaxprocs, yield_now};
 #[cfg(feature = "serde")]
 pub use serde_support::Serde;
 pub use spawn::{gmp_entry, go, go_with};

@@ -1,5 +1,5 @@
-//! Starting Gs: [`go`], [`go_with`], the [`go!`](crate::go!) macro, and the `gmp_entry` export where every G
-//! but the main one begins.
+//! Starting Gs: [`go`](fn@crate::go), [`go_with`], the [`go!`](crate::go!) macro, and the
+//! `gmp_entry` export where every G but the main one begins.
 //!
 //! A new G is a fresh instance of this same module, so it shares no memory with its spawner; all it gets is a
 //! message. `spawn`'s `entry` is the function-table index of a trampoline monomorphized for the argument type,
@@ -31,13 +31,13 @@ type Trampoline = fn(&[u8], &[u32]);
 /// assert!(id > 1);
 /// ```
 pub fn go(f: fn()) -> u64 {
-    spawn(call_unit as Trampoline, f as usize as u32, &())
+    spawn(call_unit, f as usize, &())
 }
 
 /// Starts a new G running `f(arg)` and returns its id. `arg` is sent to the new G as a [`Message`], so it can
 /// carry channel ends and [`WaitGroup`](crate::WaitGroup)s; this G's copy is dropped once the G is spawned.
 ///
-/// As with [`go`], `f` must not capture anything.
+/// As with [`go`](fn@crate::go), `f` must not capture anything.
 ///
 /// ```no_run
 /// let (tx, rx) = gmp::chan::<u64>(0);
@@ -45,10 +45,11 @@ pub fn go(f: fn()) -> u64 {
 /// assert_eq!(rx.recv(), Some(40));
 /// ```
 pub fn go_with<T: Message>(arg: T, f: fn(T)) -> u64 {
-    spawn(call_with::<T> as Trampoline, f as usize as u32, &arg)
+    spawn(call_with::<T>, f as usize, &arg)
 }
 
-fn spawn<T: Message>(trampoline: Trampoline, f: u32, arg: &T) -> u64 {
+fn spawn<T: Message>(trampoline: Trampoline, f: usize, arg: &T) -> u64 {
+    let (trampoline, f) = (table_index(trampoline as usize), table_index(f));
     let mut enc = take_encoder();
     f.encode(&mut enc);
     arg.encode_last(&mut enc);
@@ -56,11 +57,15 @@ fn spawn<T: Message>(trampoline: Trampoline, f: u32, arg: &T) -> u64 {
     // SAFETY: the pointer/length pairs come from live slices; `trampoline` is the table index of a function of
     // exactly the type `gmp_entry` calls it as, and the bytes are what that trampoline reads. The caller
     // still owns `arg` and drops it (closing its handles) after the runtime has taken its own duplicates.
-    let id = unsafe {
-        sys::spawn(trampoline as usize as u32, bytes.as_ptr(), bytes.len(), handles.as_ptr(), handles.len())
-    };
+    let id = unsafe { sys::spawn(trampoline, bytes.as_ptr(), bytes.len(), handles.as_ptr(), handles.len()) };
     recycle_encoder(enc);
     id
+}
+
+/// A function pointer as the 32-bit table index the ABI carries. Always exact on wasm32; elsewhere (where
+/// pointers are addresses) refusing is what keeps the transmutes in the trampolines sound.
+fn table_index(f: usize) -> u32 {
+    u32::try_from(f).expect("gmp: function pointers must be 32-bit table indices (wasm32)")
 }
 
 fn call_unit(bytes: &[u8], _handles: &[u32]) {
@@ -80,7 +85,9 @@ fn call_with<T: Message>(bytes: &[u8], handles: &[u32]) {
 }
 
 fn read_index(bytes: &[u8]) -> usize {
-    let index = bytes.first_chunk::<4>().expect("gmp: spawn message without a function index");
+    let index = bytes
+        .first_chunk::<4>()
+        .expect("gmp: spawn message without a function index");
     u32::from_le_bytes(*index) as usize
 }
 
@@ -91,8 +98,8 @@ fn read_index(bytes: &[u8]) -> usize {
 /// executables, dependencies' included (checked with rustc 1.95: the linker gets `--export=gmp_entry`).
 ///
 /// # Safety
-/// `entry` must be a trampoline index that [`go`] or [`go_with`] passed to `spawn` in this same module, and
-/// the G's pending message the one spawned with it.
+/// `entry` must be a trampoline index that [`go`](fn@crate::go) or [`go_with`] passed to `spawn` in
+/// this same module, and the G's pending message the one spawned with it.
 ///
 /// ```no_run
 /// // What the runtime does for each new G; here `gmp::go` sets up the same thing safely.
@@ -105,12 +112,15 @@ pub unsafe extern "C" fn gmp_entry(entry: u32, arg_len: u32, nhandles: u32) {
     // its table index, the same in every instance of the module), paired with this spawn message.
     let trampoline = unsafe { core::mem::transmute::<usize, Trampoline>(entry as usize) };
     trampoline(&bytes, &handles);
+    // Only the main G gets std's exit-time flush: without this, a last `print!` without a newline would be
+    // lost with the instance.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
 }
 
 /// Starts a new G running a block, moving the listed variables into it.
 ///
-/// `go!(a, b => body)` is `go_with((a, b), |(a, b)| body)`, `body` being a block or any expression: the variables are sent to the new G as
-/// one [`Message`] tuple (so each must be a `Message`: channel ends, `WaitGroup`s, numbers, strings...), and
+/// `go!(a, b => body)` is `go_with((a, b), |(a, b)| body)`, `body` being a block or any expression.
+/// The variables are sent to the new G as one [`Message`] tuple (so each must be a `Message`: channel ends, `WaitGroup`s, numbers, strings...), and
 /// the block may use nothing else from the spawning G. It evaluates to the new G's id. The bindings are
 /// immutable; rebind with `let mut` inside the block.
 ///

@@ -130,7 +130,7 @@ unsafe extern "C" {
     /// # Safety
     /// `arg_ptr`/`arg_len` and `handles_ptr`/`nhandles` must describe readable memory. The new G's
     /// `gmp_entry` trusts `entry`: with this crate's [`gmp_entry`](crate::gmp_entry) it must be what
-    /// [`go`](crate::go) would pass, so use [`go`](crate::go) or [`go_with`](crate::go_with) instead.
+    /// [`go`](fn@crate::go) would pass, so use [`go`](fn@crate::go) or [`go_with`](crate::go_with) instead.
     ///
     /// ```no_run
     /// # fn entry(_: &[u8], _: &[u32]) {}
@@ -182,8 +182,9 @@ unsafe extern "C" {
     /// // SAFETY: `msg` is readable for its length.
     /// unsafe { gmp::sys::chan_send(h, msg.as_ptr(), msg.len(), core::ptr::null(), 0) };
     /// let mut info = gmp::sys::RecvInfo::default();
+    /// let (buf, hbuf) = (core::ptr::null_mut(), core::ptr::null_mut());
     /// // SAFETY: a zero-length buffer is never written; `info` is writable.
-    /// let status = unsafe { gmp::sys::chan_recv(h, core::ptr::null_mut(), 0, core::ptr::null_mut(), 0, &mut info) };
+    /// let status = unsafe { gmp::sys::chan_recv(h, buf, 0, hbuf, 0, &mut info) };
     /// assert_eq!(status, gmp::sys::RECV_PENDING);
     /// let mut buf = vec![0u8; info.len as usize];
     /// // SAFETY: `buf` is writable for exactly the reported length.
@@ -236,8 +237,9 @@ unsafe extern "C" {
     /// let h = gmp::sys::chan_new(1);
     /// gmp::sys::chan_close(h);
     /// let mut info = gmp::sys::RecvInfo::default();
+    /// let (buf, hbuf) = (core::ptr::null_mut(), core::ptr::null_mut());
     /// // SAFETY: empty buffers are never written; `info` is writable.
-    /// let status = unsafe { gmp::sys::chan_recv(h, core::ptr::null_mut(), 0, core::ptr::null_mut(), 0, &mut info) };
+    /// let status = unsafe { gmp::sys::chan_recv(h, buf, 0, hbuf, 0, &mut info) };
     /// assert_eq!(status, gmp::sys::RECV_CLOSED);
     /// ```
     pub fn chan_recv(
@@ -258,8 +260,9 @@ unsafe extern "C" {
     /// ```no_run
     /// let h = gmp::sys::chan_new(1);
     /// let mut info = gmp::sys::RecvInfo::default();
+    /// let (buf, hbuf) = (core::ptr::null_mut(), core::ptr::null_mut());
     /// // SAFETY: empty buffers are never written; `info` is writable.
-    /// let status = unsafe { gmp::sys::chan_try_recv(h, core::ptr::null_mut(), 0, core::ptr::null_mut(), 0, &mut info) };
+    /// let status = unsafe { gmp::sys::chan_try_recv(h, buf, 0, hbuf, 0, &mut info) };
     /// assert_eq!(status, gmp::sys::RECV_WOULD_BLOCK);
     /// ```
     pub fn chan_try_recv(

@@ -14,14 +14,7 @@ fn main() {
         .map(|_| rx.recv().map_or("none".into(), |v| v.to_string()))
         .collect();
     println!("drained: {}", drained.join(" "));
-    println!(
-        "then: {}",
-        if rx.recv().is_none() {
-            "closed"
-        } else {
-            "a value"
-        }
-    );
+    println!("then: {}", if rx.recv().is_none() { "closed" } else { "a value" });
     println!(
         "try_recv: {}",
         if rx.try_recv() == Err(TryRecvError::Closed) {

@@ -11,10 +11,7 @@ fn main() {
         tx.send(i);
     }
     let buffered_ok = (0..100).all(|i| rx.recv() == Some(i));
-    println!(
-        "buffered fifo {}",
-        if buffered_ok { "ok" } else { "BROKEN" }
-    );
+    println!("buffered fifo {}", if buffered_ok { "ok" } else { "BROKEN" });
 
     let (tx, rx) = chan::<u32>(0);
     for i in 0..10 {

@@ -27,21 +27,9 @@ fn main() {
         in_tx.close();
     });
 
-    let checksum = out_rx
-        .iter()
-        .take(messages as usize)
-        .fold(0u64, u64::wrapping_add);
-    let expected = (0..messages)
-        .map(|x| x * 2 + 1)
-        .fold(0u64, u64::wrapping_add);
+    let checksum = out_rx.iter().take(messages as usize).fold(0u64, u64::wrapping_add);
+    let expected = (0..messages).map(|x| x * 2 + 1).fold(0u64, u64::wrapping_add);
     println!("messages: {messages}");
     println!("checksum: {checksum}");
-    println!(
-        "checksum {}",
-        if checksum == expected {
-            "ok"
-        } else {
-            "MISMATCH"
-        }
-    );
+    println!("checksum {}", if checksum == expected { "ok" } else { "MISMATCH" });
 }

@@ -14,9 +14,7 @@ fn main() {
     }
     wg.wait();
     // Every G sent its value before its done, so all 100 are buffered now.
-    let sum: u64 = (0..100)
-        .map(|_| rx.try_recv().expect("sent before done"))
-        .sum();
+    let sum: u64 = (0..100).map(|_| rx.try_recv().expect("sent before done")).sum();
     println!("waitgroup: 100 done");
     println!("sum: {sum}");
 }
