@@ -40,6 +40,27 @@ fn gomaxprocs_and_goid_are_visible_to_the_guest() {
     assert_eq!(r.stdout, "gomaxprocs: 2\ngoid: 1\nchild goid differs\n", "{r:?}");
 }
 
+/// More short-lived Gs than the pool holds, spawned in a burst: the spawner waits for places instead of
+/// failing, at one P (where only preemption and yielding let the children run) and at two.
+#[test]
+fn a_burst_beyond_the_g_limit_waits_for_places() {
+    for procs in [1, 2] {
+        let mut cfg = gmp_tests::config("spawn_many", procs, &["5000"]);
+        cfg.engine = EngineConfig {
+            max_gs: Some(64),
+            ..EngineConfig::default()
+        };
+        let r = run_with("spawn_many", cfg);
+        assert_eq!(
+            (r.code, r.stdout.as_str()),
+            (0, "spawned: 5000\nsum: 12497500\n"),
+            "{r:?}"
+        );
+    }
+}
+
+/// When every live G is blocked, no place can free up: the spawn fails and says which limit and how to
+/// raise it.
 #[test]
 fn the_g_limit_stops_a_spawn_with_an_error_naming_it() {
     let mut cfg = gmp_tests::config("park_many", 2, &["100"]);

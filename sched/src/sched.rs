@@ -247,6 +247,17 @@ impl Sched {
         self.live.fetch_sub(1, Ordering::Relaxed);
     }
 
+    /// Could some other G still make progress (and, say, exit)? True if any G is queued, another P is busy,
+    /// or something outside the Gs may wake one. Asked by a G that waits for a resource other Gs release
+    /// (a place in the G pool): while this holds it yields and retries; when it fails, waiting is hopeless.
+    pub fn others_may_progress(&self) -> bool {
+        !self.global.is_empty()
+            || self.ps.iter().any(|p| p.has_work())
+            || self.cfg.procs - self.npidle.load(Ordering::SeqCst) > 1
+            || self.nsyscall_wait.load(Ordering::SeqCst) > 0
+            || self.nholds.load(Ordering::SeqCst) > 0
+    }
+
     /// Register a wake-up source outside the Gs (a timer, a socket, an embedder's async work): while the
     /// returned guard lives, the scheduler will not report a deadlock.
     pub fn hold(self: &Arc<Self>) -> Hold {

@@ -3,26 +3,42 @@
 use wasmtime::{Caller, Linker};
 
 use super::{MODULE, abi_error, install, mem_and_data, read_msg, region};
+use crate::engine::Slot;
 use crate::gstore::{ExitRequest, GData, GKind, g_future};
+use crate::runtime::RunShared;
+
+/// A place in the engine's G pool for a new G. A full pool is usually a burst of spawns outrunning the
+/// Gs that would exit: the spawner then gives way (Gosched) and tries again, as long as some other G can
+/// still run and free a place. Only when none can is the limit an error, worded by [`LimitError`].
+///
+/// [`LimitError`]: crate::engine::LimitError
+async fn reserve_slot(run: &RunShared) -> wasmtime::Result<Slot> {
+    loop {
+        match run.program.shared_engine().reserve() {
+            Ok(slot) => return Ok(slot),
+            Err(e) if !run.sched.others_may_progress() => return Err(abi_error("spawn", e)),
+            Err(_) => gmp_sched::yield_now().await,
+        }
+    }
+}
 
 pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
-    linker.func_wrap(
+    linker.func_wrap_async(
         MODULE,
         "spawn",
-        |mut caller: Caller<'_, GData>, entry: i32, ptr: i32, len: i32, hptr: i32, nh: i32| -> wasmtime::Result<i64> {
-            let (mem, data) = mem_and_data(&mut caller, "spawn")?;
-            let arg = read_msg(mem, data, ptr, len, hptr, nh, "spawn")?;
-            let run = data.run.clone();
-            let slot = run
-                .program
-                .shared_engine()
-                .reserve()
-                .map_err(|e| abi_error("spawn", e))?;
-            let entry = entry as u32;
-            let gid = run
-                .sched
-                .spawn(|gid| g_future(run.clone(), gid, GKind::Spawned { entry, arg }, slot));
-            Ok(gid as i64)
+        |mut caller: Caller<'_, GData>, (entry, ptr, len, hptr, nh): (i32, i32, i32, i32, i32)| {
+            Box::new(async move {
+                let (arg, run) = {
+                    let (mem, data) = mem_and_data(&mut caller, "spawn")?;
+                    (read_msg(mem, data, ptr, len, hptr, nh, "spawn")?, data.run.clone())
+                };
+                let slot = reserve_slot(&run).await?;
+                let entry = entry as u32;
+                let gid = run
+                    .sched
+                    .spawn(|gid| g_future(run.clone(), gid, GKind::Spawned { entry, arg }, slot));
+                Ok(gid as i64)
+            })
         },
     )?;
     linker.func_wrap_async(MODULE, "yield", |_caller: Caller<'_, GData>, (): ()| {
