@@ -1,5 +1,6 @@
 //! Many parked Gs: N Gs (first argument, default 10000) block on one channel until it is closed, then
-//! report. Prints `parked: N`, `all done`.
+//! report. Prints `parked: N`, `all done`. With a second argument `hold`, main waits for a line on stdin
+//! after `parked: N`, so that the resident memory of N parked Gs can be measured from outside.
 
 use gmp::chan;
 
@@ -20,6 +21,10 @@ fn main() {
         gmp::yield_now();
     }
     println!("parked: {n}");
+    if std::env::args().nth(2).as_deref() == Some("hold") {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).expect("stdin");
+    }
     gate_tx.close();
     let count: usize = done.iter().take(n).map(usize::from).sum();
     assert_eq!(count, n);
