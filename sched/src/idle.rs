@@ -19,7 +19,8 @@
 //!
 //! # checkdead
 //! With the idle lock held, when the last M goes idle: all Ps idle, all Ms parked, no queue holds a G, and
-//! nothing outside the Gs may wake one (no G parked in a host future, no [`crate::sched::Hold`]): then every
+//! nothing outside the Gs may wake one (no G parked in a host future or on a socket, no pending timer, no
+//! [`crate::sched::Hold`]): then every
 //! live G is blocked forever — Go's "all goroutines are asleep". Any M that could run is either not yet parked
 //! (so it is not counted idle) or was handed a P by `startm` (so it left the idle list), hence no false alarm.
 
@@ -41,6 +42,9 @@ pub struct Idle {
     pub(crate) pidle: Vec<Box<P>>,
     /// Ms parked for lack of a P.
     pub(crate) midle: Vec<Arc<M>>,
+    /// Ms back from a blocking call whose P was taken, waiting in the middle of a G for any P: the next P
+    /// released goes to them first (see `syscall.rs`).
+    pub(crate) msyscall: Vec<Arc<M>>,
     /// Ms created so far (they never exit before teardown).
     pub(crate) nthreads: usize,
 }
@@ -51,6 +55,7 @@ impl Idle {
         Idle {
             pidle: ps,
             midle: Vec::new(),
+            msyscall: Vec::new(),
             nthreads: 0,
         }
     }
@@ -58,14 +63,14 @@ impl Idle {
 
 /// An M's parking place: where `startm` hands it a P.
 pub struct M {
-    hand: Mutex<Handoff>,
-    cv: Condvar,
+    pub(crate) hand: Mutex<Handoff>,
+    pub(crate) cv: Condvar,
 }
 
 #[derive(Default)]
-struct Handoff {
-    nextp: Option<Box<P>>,
-    spinning: bool,
+pub(crate) struct Handoff {
+    pub(crate) nextp: Option<Box<P>>,
+    pub(crate) spinning: bool,
 }
 
 impl M {
@@ -140,17 +145,25 @@ impl Sched {
         let p = idle.pidle.pop()?;
         // SeqCst: read by `wakep` without the lock.
         self.npidle.fetch_sub(1, Ordering::SeqCst);
-        self.ps[p.id].running.store(true, Ordering::Relaxed);
+        self.ps[p.id].status.store(crate::p::P_RUNNING, Ordering::SeqCst);
         self.sysmon.on_p_busy(self);
         Some(p)
     }
 
-    /// With the idle lock held: put a P on the idle list. Its local queue must be empty.
+    /// With the idle lock held: give up a P. An M waiting to return from a blocking call gets it; otherwise
+    /// it goes on the idle list, and then its local queue must be empty.
     pub(crate) fn pidle_put(&self, idle: &mut Idle, p: Box<P>) {
-        debug_assert!(p.runq.is_empty(), "pidle_put: P{} still has Gs", p.id);
         let ps = &self.ps[p.id];
-        ps.running.store(false, Ordering::Relaxed);
         ps.slice_start.store(0, Ordering::Relaxed);
+        if let Some(m) = idle.msyscall.pop() {
+            ps.status.store(crate::p::P_RUNNING, Ordering::SeqCst);
+            let mut h = m.hand.lock();
+            h.nextp = Some(p);
+            m.cv.notify_one();
+            return;
+        }
+        debug_assert!(p.runq.is_empty(), "pidle_put: P{} still has Gs", p.id);
+        ps.status.store(crate::p::P_IDLE, Ordering::SeqCst);
         idle.pidle.push(p);
         self.npidle.fetch_add(1, Ordering::SeqCst);
     }
@@ -178,7 +191,7 @@ impl Sched {
     /// Wake every parked M so it sees `exiting` and returns.
     pub(crate) fn wake_all_ms(&self) {
         let idle = self.idle.lock();
-        for m in &idle.midle {
+        for m in idle.midle.iter().chain(&idle.msyscall) {
             // Taking the M's lock orders this notify after its `exiting` check (no lost wake-up).
             let _h = m.hand.lock();
             m.cv.notify_one();
@@ -193,6 +206,8 @@ impl Sched {
         if self.npidle.load(Ordering::SeqCst) != self.cfg.procs
             || self.nsyscall_wait.load(Ordering::SeqCst) != 0
             || self.nholds.load(Ordering::SeqCst) != 0
+            || self.timers.active() != 0
+            || self.netpoll.waiters.load(Ordering::SeqCst) != 0
             || self.live.load(Ordering::SeqCst) == 0
             || !self.global.is_empty()
             || self.ps.iter().any(|p| p.has_work())
@@ -210,12 +225,16 @@ impl Sched {
                 m.cv.notify_one();
             }
             self.sysmon.wake();
+            self.netpoll.break_now();
         }
     }
 
-    /// `checkdead` for a caller that is not an M (a [`crate::sched::Hold`] going away).
+    /// `checkdead` for a caller that is not an M (a [`crate::sched::Hold`] or the last timer going away).
+    /// An M blocked in the netpoller is not idle, so it is woken to re-check for itself.
     pub(crate) fn checkdead_from_outside(&self) {
         let idle = self.idle.lock();
         self.checkdead(&idle);
+        drop(idle);
+        self.netpoll.break_now();
     }
 }

@@ -29,14 +29,19 @@
 //!   Gs, and Gs readied from outside any M.
 //! - **sysmon** ([`sysmon`]) — a thread that ticks the engine epoch, flags overlong slices, prints schedtrace.
 //! - Channels ([`chan`], [`select`]) park and ready Gs through [`current`] and [`G::ready`].
+//! - Timers ([`timers`]) and the netpoller ([`netpoll`]) ready Gs when time passes or sockets become ready;
+//!   an idle M sleeps in the netpoller until the next timer.
+//! - Blocking calls ([`syscall`]) give their P away so the Gs queued behind them keep running.
 //!
 //! # Scheduling, in Go's order (`find_runnable`, see [`m`])
 //! 1. Every 61st tick of the P, the global queue first, so a busy local queue cannot starve it.
 //! 2. `runnext`, then the local queue.
 //! 3. The global queue (a batch of `len / GOMAXPROCS + 1`).
-//! 4. Stealing: four rounds over the other Ps in random order, taking half a victim's queue; the last round
+//! 4. The netpoller, without blocking, if some G waits on a socket (due timers run before step 1).
+//! 5. Stealing: four rounds over the other Ps in random order, taking half a victim's queue; the last round
 //!    may take a victim's `runnext`. Only a bounded number of Ms spin (see *Spinning Ms* in [`idle`]).
-//! 5. Nothing: release the P, re-check every queue once more (the *delicate dance*), park the M.
+//! 6. Nothing: release the P, re-check every queue once more (the *delicate dance*), then block in the
+//!    netpoller until the next timer if anything may come from there, else park the M.
 //!
 //! A G readied by another G goes to the waker's `runnext` and inherits the rest of its time slice, so a
 //! ping-pong pair runs back to back without letting the pair starve others: the slice still ends after
@@ -54,15 +59,21 @@ pub mod g;
 pub mod idle;
 mod loom;
 pub mod m;
+pub mod netpoll;
 pub mod p;
 pub mod runq;
 pub mod sched;
 pub mod select;
 mod steal;
+pub mod syscall;
 pub mod sysmon;
+pub mod timers;
 
 pub use chan::{Chan, Closed, RecvError, TryRecvError, TrySendError};
 pub use g::{G, GFuture, GRef, WaitReason};
 pub use m::{current, exiting, preempt_requested, yield_now};
+pub use netpoll::{Dir, Netpoll, PollDesc, io_wait};
 pub use sched::{Config, GDump, Hooks, Outcome, Sched};
 pub use select::{Case, Select, Selected, select};
+pub use syscall::blocking;
+pub use timers::{Action, Timer, sleep};

@@ -21,6 +21,7 @@ use std::ptr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use crate::g::{GRef, WaitReason};
 use crate::idle::M;
@@ -31,16 +32,18 @@ use crate::sched::Sched;
 /// a prime, so the check does not fall into step with a periodic workload.
 const GLOBAL_FAIRNESS_TICK: u32 = 61;
 
-/// What the thread-local context knows while an M polls a G: its scheduler and P as raw pointers (the M's
-/// stack frame owns the P box for exactly the span of the poll; see [`Current::enter`]) and the G itself.
+/// What the thread-local context knows while an M polls a G (or runs timers and netpoll wake-ups): its
+/// scheduler and the M's own state, as raw pointers. The M's stack frame owns [`MLocal`] and hands it over
+/// for exactly the span of [`Current::enter`]: while the guard lives, the M does not touch `MLocal` itself,
+/// so code running inside the poll on this thread (ready, spawn, blocking calls) is its only user.
 #[derive(Clone, Copy)]
 pub(crate) struct Current {
     sched: *const Sched,
-    p: *const P,
+    ml: *mut MLocal,
 }
 
 thread_local! {
-    static CURRENT: Cell<Current> = const { Cell::new(Current { sched: ptr::null(), p: ptr::null() }) };
+    static CURRENT: Cell<Current> = const { Cell::new(Current { sched: ptr::null(), ml: ptr::null_mut() }) };
     /// The running G's owning reference, so [`current`] hands out clones.
     static CURRENT_G: RefCell<Option<GRef>> = const { RefCell::new(None) };
 }
@@ -57,25 +60,44 @@ impl Drop for Restore {
 }
 
 impl Current {
-    /// Point the context at `g` running on `p` until the guard drops. The caller keeps `sched` and `p` alive
-    /// and unmoved while the guard lives.
-    fn enter(sched: &Sched, p: &P, g: &GRef) -> Restore {
-        let cur = Current { sched, p };
+    /// Lend `ml` to the thread-local context until the guard drops; the caller must not use `ml` meanwhile
+    /// (it holds the `&mut` only to lend it). `g`, if any, becomes [`current`].
+    fn enter(sched: &Sched, ml: &mut MLocal, g: Option<&GRef>) -> Restore {
+        let cur = Current { sched, ml };
         let prev = CURRENT.with(|c| c.replace(cur));
-        let prev_g = CURRENT_G.with(|c| c.replace(Some(g.clone())));
+        let prev_g = CURRENT_G.with(|c| c.replace(g.cloned()));
         Restore(prev, prev_g)
     }
 
-    /// Run `f` with the current P if this thread is polling a G of `sched`; returns false otherwise.
+    /// Run `f` with the current P if this thread is an M of `sched` inside [`Current::enter`] and holds a P;
+    /// returns false otherwise.
     pub(crate) fn with_p(sched: &Sched, f: impl FnOnce(&P)) -> bool {
         let cur = CURRENT.with(|c| c.get());
-        if cur.p.is_null() || !ptr::eq(cur.sched, sched) {
+        if cur.ml.is_null() || !ptr::eq(cur.sched, sched) {
             return false;
         }
-        // SAFETY: non-null means an `enter` guard is live on this thread, whose caller keeps the P alive and
-        // unmoved (it owns the box and only lends it shared for the poll).
-        f(unsafe { &*cur.p });
-        true
+        // SAFETY: non-null means an `enter` guard is live on this thread; its caller lent us `MLocal` and does
+        // not touch it until the guard drops, and nothing else on this thread holds a reference into it now
+        // (references made here never outlive the closure).
+        let ml = unsafe { &*cur.ml };
+        match ml.p.as_deref() {
+            Some(p) => {
+                f(p);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Run `f` with the scheduler and the M's state, if this thread is an M inside [`Current::enter`].
+    pub(crate) fn with_ml<R>(f: impl FnOnce(&Sched, &mut MLocal) -> R) -> Option<R> {
+        let cur = CURRENT.with(|c| c.get());
+        if cur.ml.is_null() {
+            return None;
+        }
+        // SAFETY: as in `with_p`; the `&mut` is the only reference into `MLocal` for the closure's span
+        // (callers do not nest `with_p`/`with_ml` inside `f`). The scheduler outlives its Ms.
+        Some(f(unsafe { &*cur.sched }, unsafe { &mut *cur.ml }))
     }
 
     fn with_g<R>(f: impl FnOnce(&GRef) -> R) -> Option<R> {
@@ -84,11 +106,15 @@ impl Current {
 
     fn p_shared() -> Option<&'static crate::p::PShared> {
         let cur = CURRENT.with(|c| c.get());
-        if cur.p.is_null() {
+        if cur.ml.is_null() {
             return None;
         }
-        // SAFETY: as in `with_p`; `ps` lives as long as the scheduler, which outlives the poll.
-        unsafe { Some(&(*cur.sched).ps[(*cur.p).id]) }
+        // SAFETY: as in `with_p`. `ps` lives as long as the scheduler, which outlives the poll; the 'static is
+        // confined to `preempt_requested`, which reads one flag and lets go.
+        unsafe {
+            let id = (*cur.ml).p.as_ref()?.id;
+            Some(&(*cur.sched).ps[id])
+        }
     }
 }
 
@@ -174,6 +200,18 @@ impl Sched {
             if self.exiting.load(Ordering::SeqCst) {
                 return None;
             }
+            if ml.p.is_none() {
+                // Back from a blocking call during shutdown without a P, or handed none: wait for one.
+                let (p, spinning) = self.stopm(&ml.m)?;
+                ml.p = Some(p);
+                ml.spinning = spinning;
+            }
+            // Due timers first (Go's checkTimers): the Gs they ready go to this P.
+            if self.timers.next_when() != u64::MAX {
+                let now = self.now_ns();
+                let _cur = Current::enter(self, ml, None);
+                self.run_timers(now);
+            }
             let p = ml.p.as_mut().expect("find_runnable: M without a P");
             if p.schedtick.is_multiple_of(GLOBAL_FAIRNESS_TICK)
                 && !self.global.is_empty()
@@ -190,6 +228,16 @@ impl Sched {
             if let Some(g) = p.runq.refill_from(&self.global, self.global_batch()) {
                 return Some((g, false));
             }
+            // Sockets, without blocking, when some G waits on one and no M is blocked in the poller.
+            if self.netpoll.waiters.load(Ordering::SeqCst) > 0 && !self.netpoll.blocked.load(Ordering::SeqCst) {
+                let woken = self.netpoll.poll(Some(Duration::ZERO), self.now_ns(), false);
+                if !woken.is_empty() {
+                    let _cur = Current::enter(self, ml, None);
+                    woken.into_iter().for_each(Waker::wake);
+                    continue 'top;
+                }
+            }
+            let p = ml.p.as_mut().expect("find_runnable: M without a P");
             let busy = self.cfg.procs - self.npidle.load(Ordering::SeqCst);
             if ml.spinning || 2 * self.nmspinning.load(Ordering::SeqCst) < busy {
                 if !ml.spinning {
@@ -228,12 +276,49 @@ impl Sched {
                     }
                 }
             }
-            match self.stopm(&ml.m) {
-                Some((p, spinning)) => {
-                    ml.p = Some(p);
-                    ml.spinning = spinning;
-                }
-                None => return None,
+            if self.block_in_netpoll(ml) {
+                continue 'top;
+            }
+            let (p, spinning) = self.stopm(&ml.m)?;
+            ml.p = Some(p);
+            ml.spinning = spinning;
+        }
+    }
+
+    /// An M without a P, about to park: if a timer or a socket may still ready a G and no other M is
+    /// blocked in the poller, block there until the earliest timer, then take a P for what it readied.
+    /// Returns true if the M holds a P again.
+    fn block_in_netpoll(self: &Arc<Self>, ml: &mut MLocal) -> bool {
+        let waiting = self.timers.active() > 0 || self.netpoll.waiters.load(Ordering::SeqCst) > 0;
+        let until = self.timers.next_when();
+        if !waiting || !self.netpoll.try_claim_blocking(until) {
+            return false;
+        }
+        let now = self.now_ns();
+        let timeout = (until != u64::MAX).then(|| Duration::from_nanos(until.saturating_sub(now)));
+        let woken = if self.exiting.load(Ordering::SeqCst) {
+            Vec::new()
+        } else {
+            self.netpoll.poll(timeout, now, true)
+        };
+        self.netpoll.release_blocking();
+        let p = {
+            let mut idle = self.idle.lock();
+            self.pidle_get(&mut idle)
+        };
+        match p {
+            Some(p) => {
+                ml.p = Some(p);
+                // The wake-ups go to this P; its timers run at the top of `find_runnable`.
+                let _cur = Current::enter(self, ml, None);
+                woken.into_iter().for_each(Waker::wake);
+                true
+            }
+            None => {
+                // Every P is busy: what we readied goes to the global queue for them.
+                woken.into_iter().for_each(Waker::wake);
+                self.run_timers(self.now_ns());
+                false
             }
         }
     }
@@ -245,12 +330,13 @@ impl Sched {
 
     /// Step 3 and 4 of the loop.
     fn execute(self: &Arc<Self>, ml: &mut MLocal, g: GRef, inherit: bool) {
-        let p = ml.p.as_mut().expect("execute: M without a P");
-        if !inherit {
-            p.schedtick = p.schedtick.wrapping_add(1);
-            self.ps[p.id].start_slice(self.now_ns());
+        {
+            let p = ml.p.as_mut().expect("execute: M without a P");
+            if !inherit {
+                p.schedtick = p.schedtick.wrapping_add(1);
+                self.ps[p.id].start_slice(self.now_ns());
+            }
         }
-        let p: &P = p;
         g.state.transition_to_running();
         if g.wait().0 == WaitReason::Syscall {
             self.nsyscall_wait.fetch_sub(1, Ordering::SeqCst);
@@ -259,7 +345,7 @@ impl Sched {
         let waker = Waker::from(g.clone());
         let mut cx = Context::from_waker(&waker);
         let poll = {
-            let _restore = Current::enter(self, p, &g);
+            let _restore = Current::enter(self, ml, Some(&g));
             g.poll(&mut cx)
         };
         match poll {
@@ -277,7 +363,11 @@ impl Sched {
                     self.nsyscall_wait.fetch_add(1, Ordering::SeqCst);
                 }
                 if !g.state.transition_to_parked() {
-                    self.runq_put(p, g, false);
+                    match ml.p.as_deref() {
+                        Some(p) => self.runq_put(p, g, false),
+                        // The P was lost in a blocking call at shutdown.
+                        None => self.global.push(g),
+                    }
                 }
             }
         }

@@ -7,9 +7,10 @@
 //! - [`PShared`], in `Sched::ps`, readable by all: the steal end of the queue, `runnext`, and the time-slice
 //!   state that sysmon watches.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use crossbeam_deque::Stealer;
+use parking_lot::Mutex;
 
 use crate::g::GRef;
 use crate::runq::{LocalQueue, RunNext};
@@ -64,9 +65,22 @@ pub struct PShared {
     /// Start of the current time slice in ns since the scheduler started; 0 while the P runs no G. Written
     /// by the owner, read by sysmon; Relaxed both ways: a slice noticed one tick late is still noticed.
     pub slice_start: AtomicU64,
-    /// True while an M holds this P (for schedtrace and sysmon).
-    pub running: AtomicBool,
+    /// [`P_IDLE`], [`P_RUNNING`] or [`P_SYSCALL`]. Changed by the holder of the P, and by sysmon when it
+    /// takes a P from a syscall (under `syscall_p`'s lock).
+    pub status: AtomicU8,
+    /// While the holder is in a blocking call (Go's `_Psyscall`): the P itself, parked here so that sysmon
+    /// can hand it to another M (see `syscall.rs`).
+    pub(crate) syscall_p: Mutex<Option<Box<P>>>,
+    /// When the current blocking call began (scheduler ns).
+    pub(crate) syscall_since: AtomicU64,
 }
+
+/// No M holds the P: it is in the idle list.
+pub const P_IDLE: u8 = 0;
+/// An M holds the P and runs Gs on it.
+pub const P_RUNNING: u8 = 1;
+/// The M holding the P is in a blocking call; sysmon may take the P.
+pub const P_SYSCALL: u8 = 2;
 
 impl PShared {
     fn new(stealer: Stealer<GRef>) -> PShared {
@@ -75,7 +89,9 @@ impl PShared {
             runnext: RunNext::default(),
             preempt: AtomicBool::new(false),
             slice_start: AtomicU64::new(0),
-            running: AtomicBool::new(false),
+            status: AtomicU8::new(P_IDLE),
+            syscall_p: Mutex::new(None),
+            syscall_since: AtomicU64::new(0),
         }
     }
 

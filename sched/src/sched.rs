@@ -140,6 +140,8 @@ pub struct Sched {
     outcome: Mutex<Option<Outcome>>,
     outcome_cv: Condvar,
     pub(crate) sysmon: crate::sysmon::SysmonState,
+    pub(crate) timers: crate::timers::Timers,
+    pub(crate) netpoll: crate::netpoll::Netpoll,
     pub(crate) hooks: Hooks,
     pub(crate) epoch: Instant,
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
@@ -177,6 +179,8 @@ impl Sched {
             outcome: Mutex::new(None),
             outcome_cv: Condvar::new(),
             sysmon: crate::sysmon::SysmonState::default(),
+            timers: crate::timers::Timers::default(),
+            netpoll: crate::netpoll::Netpoll::new().expect("Sched::start: cannot create the netpoller (out of fds?)"),
             hooks,
             epoch: Instant::now(),
             threads: Mutex::new(Vec::new()),
@@ -274,6 +278,7 @@ impl Sched {
         if self.record_outcome(outcome) {
             self.wake_all_ms();
             self.sysmon.wake();
+            self.netpoll.break_now();
         }
     }
 
@@ -377,8 +382,9 @@ pub struct Hold(Arc<Sched>);
 
 impl Drop for Hold {
     fn drop(&mut self) {
-        self.0.nholds.fetch_sub(1, Ordering::SeqCst);
-        // The last hold going away may leave every G blocked for good.
-        self.0.checkdead_from_outside();
+        if self.0.nholds.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // The last hold going away may leave every G blocked for good.
+            self.0.checkdead_from_outside();
+        }
     }
 }

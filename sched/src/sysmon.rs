@@ -12,6 +12,12 @@
 //! Slices are measured from the start of a P's slice, not of a G's run: a G taken from `runnext` inherits
 //! the slice of the G that woke it, so two Gs ping-ponging cannot keep a P forever.
 //!
+//! # Other duties, every tick
+//! - Take the P of an M stuck in a blocking call (`retake`, see `syscall.rs`); while any P is in one,
+//!   sysmon looks every 20 µs instead of every tick.
+//! - Poll the network if no M has for 10 ms, and fire overdue timers, so a program whose Ps are all busy
+//!   with long slices still notices sockets and time.
+//!
 //! # Sleeping when idle
 //! With every P idle there is nothing to tick: sysmon waits on its condvar (woken by the first P to get
 //! busy, see [`SysmonState::on_p_busy`], or for the next schedtrace line) instead of waking 1000 times a
@@ -22,6 +28,7 @@
 //! [`Config::timeslice`]: crate::Config::timeslice
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -29,6 +36,10 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::sched::Sched;
+
+/// How often sysmon looks for Ps stuck in blocking calls while there are any (Go's sysmon: 20 µs at its
+/// busiest).
+const SYSCALL_POLL: Duration = Duration::from_micros(20);
 
 /// sysmon's sleeping place and stop switch.
 #[derive(Default)]
@@ -48,6 +59,12 @@ impl SysmonState {
         }
     }
 
+    /// An M entered a blocking call: sysmon should look every 20 µs now (see `syscall.rs`). A wake-up lost
+    /// here only delays that by one tick.
+    pub(crate) fn on_syscall(&self) {
+        self.cv.notify_one();
+    }
+
     pub(crate) fn wake(&self) {
         let _l = self.lock.lock();
         self.cv.notify_one();
@@ -64,8 +81,10 @@ impl SysmonState {
 }
 
 impl Sched {
-    pub(crate) fn sysmon_loop(&self) {
+    pub(crate) fn sysmon_loop(self: &Arc<Self>) {
         let mut next_trace = self.cfg.schedtrace.map(|d| Instant::now() + d);
+        let mut next_tick = Instant::now() + self.cfg.tick;
+        let mut in_syscall = false;
         while !self.sysmon.stop.load(Ordering::SeqCst) {
             let all_idle = self.npidle.load(Ordering::SeqCst) == self.cfg.procs && !self.is_exiting();
             if all_idle {
@@ -80,10 +99,33 @@ impl Sched {
                     }
                 }
                 self.sysmon.sleeping.store(false, Ordering::SeqCst);
+                next_tick = Instant::now();
             } else {
-                std::thread::sleep(self.cfg.tick);
-                (self.hooks.tick)();
-                self.flag_overlong_slices();
+                let wake_at = if in_syscall {
+                    Instant::now() + SYSCALL_POLL
+                } else {
+                    next_tick
+                };
+                {
+                    let mut l = self.sysmon.lock.lock();
+                    if !self.sysmon.stop.load(Ordering::SeqCst) {
+                        self.sysmon.cv.wait_until(&mut l, wake_at);
+                    }
+                }
+                let now = Instant::now();
+                if now >= next_tick {
+                    (self.hooks.tick)();
+                    self.flag_overlong_slices();
+                    next_tick = now + self.cfg.tick;
+                }
+                let now_ns = self.now_ns();
+                in_syscall = self.retake(now_ns);
+                self.sysmon_netpoll(now_ns);
+                // Overdue timers while every P is busy with long slices: fire them here (Go's sysmon starts
+                // an M for them); the Gs they ready go to the global queue.
+                if self.timers.next_when() <= now_ns {
+                    self.run_timers(now_ns);
+                }
             }
             if let Some(t) = next_trace
                 && Instant::now() >= t
@@ -91,6 +133,20 @@ impl Sched {
                 (self.hooks.trace)(&self.schedtrace_line());
                 next_trace = self.cfg.schedtrace.map(|d| t.max(Instant::now() - d) + d);
             }
+        }
+    }
+
+    /// Poll the network if some G waits on it and no M has polled for 10 ms (Go's sysmon does the same).
+    fn sysmon_netpoll(&self, now: u64) {
+        let np = &self.netpoll;
+        if np.waiters.load(Ordering::SeqCst) == 0
+            || np.blocked.load(Ordering::SeqCst)
+            || now.saturating_sub(np.last_poll.load(Ordering::Relaxed)) < crate::netpoll::FORCED_POLL_NS
+        {
+            return;
+        }
+        for w in np.poll(Some(Duration::ZERO), now, false) {
+            w.wake();
         }
     }
 

@@ -1,0 +1,288 @@
+//! Timers: sleeping Gs, one-shot timers, tickers (Go's `time.go` timers, in the scheduler).
+//!
+//! # One heap, not one per P
+//! Go keeps a timer heap per P so that thousands of cores never meet on one lock, and then needs timer
+//! stealing so an idle P runs a busy P's overdue timers. We keep one heap for the whole scheduler:
+//! - GOMAXPROCS is small here (a machine's cores), and a heap operation under the lock is a few dozen
+//!   nanoseconds, so contention stays far below the cost of the wasm calls around it;
+//! - every M sees every due timer at its next schedule, so no timer waits behind a busy P and nothing has
+//!   to be stolen;
+//! - the earliest deadline is one atomic ([`Timers::next_when`]) that idle Ms read to size their sleep.
+//!
+//! # Protocol
+//! 1. [`Sched::add_timer`] pushes an entry and, if it is now the earliest, lowers `next_when` and wakes an M
+//!    blocked in the netpoller with a later deadline (Go's `wakeNetPoller`).
+//! 2. Every M, at the top of `find_runnable`, runs the due timers when `next_when` has passed; an idle M
+//!    blocks in the netpoller no longer than until `next_when`.
+//! 3. Running a timer: a one-shot one is marked fired; a ticker is pushed again one period later (skipping
+//!    periods it missed, as Go's ticker drops ticks for slow receivers). Its action runs after the heap lock
+//!    is released: readying a G, or the embedder's callback (sending on a channel).
+//! 4. [`Timer::stop`] marks the timer stopped; its heap entry is dropped lazily when it comes due.
+//!
+//! Stopped and fired timers do not count as pending ([`Timers::active`]): a program whose Gs all wait
+//! while a timer is pending is not deadlocked, one whose only timers were stopped is.
+
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::BinaryHeap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::g::{GRef, WaitReason};
+use crate::sched::Sched;
+
+/// What a timer does when it fires.
+pub enum Action {
+    /// Make a G runnable (a sleep).
+    Ready(GRef),
+    /// Call back (a timer or ticker channel: the wasm side sends the time on it).
+    Call(Box<dyn Fn() + Send + Sync>),
+}
+
+const ARMED: u8 = 0;
+const FIRED: u8 = 1;
+const STOPPED: u8 = 2;
+
+struct TimerInner {
+    state: AtomicU8,
+    /// 0 for a one-shot timer.
+    period: u64,
+    action: Action,
+}
+
+/// A timer in the heap; dropping it does not stop it (use [`Timer::stop`]).
+#[derive(Clone)]
+pub struct Timer {
+    inner: Arc<TimerInner>,
+    sched: Arc<Sched>,
+}
+
+struct Entry {
+    when: u64,
+    seq: u64,
+    timer: Arc<TimerInner>,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, o: &Self) -> bool {
+        (self.when, self.seq) == (o.when, o.seq)
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, o: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Entry {
+    /// Reversed: `BinaryHeap` is a max-heap and we want the earliest first; `seq` keeps equal deadlines FIFO.
+    fn cmp(&self, o: &Self) -> CmpOrdering {
+        (o.when, o.seq).cmp(&(self.when, self.seq))
+    }
+}
+
+/// The scheduler's timers.
+pub struct Timers {
+    heap: Mutex<BinaryHeap<Entry>>,
+    /// The earliest deadline in the heap (ns since the scheduler started), `u64::MAX` when empty. A hint read
+    /// without the lock; written only under it.
+    next_when: AtomicU64,
+    /// Timers armed and neither fired (one-shot) nor stopped.
+    active: AtomicUsize,
+    seq: AtomicU64,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            heap: Mutex::new(BinaryHeap::new()),
+            next_when: AtomicU64::new(u64::MAX),
+            active: AtomicUsize::new(0),
+            seq: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Timers {
+    /// The earliest deadline, or `u64::MAX`.
+    pub fn next_when(&self) -> u64 {
+        self.next_when.load(Ordering::SeqCst)
+    }
+
+    /// Pending timers (armed, not stopped, one-shots not yet fired).
+    pub fn active(&self) -> usize {
+        self.active.load(Ordering::SeqCst)
+    }
+
+    /// Entries in the heap, stopped ones included until they come due.
+    pub fn len(&self) -> usize {
+        self.heap.lock().len()
+    }
+
+    /// True when the heap is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Sched {
+    /// Arm a timer firing at `when_ns` (scheduler time, see [`Sched::now`]), then every `period` if given.
+    /// Any thread.
+    pub fn add_timer(self: &Arc<Self>, when_ns: u64, period: Option<Duration>, action: Action) -> Timer {
+        let inner = Arc::new(TimerInner {
+            state: AtomicU8::new(ARMED),
+            period: period.map_or(0, |p| (p.as_nanos() as u64).max(1)),
+            action,
+        });
+        self.timers.active.fetch_add(1, Ordering::SeqCst);
+        self.push_timer(when_ns, inner.clone());
+        Timer {
+            inner,
+            sched: self.clone(),
+        }
+    }
+
+    fn push_timer(&self, when: u64, timer: Arc<TimerInner>) {
+        let t = &self.timers;
+        let seq = t.seq.fetch_add(1, Ordering::Relaxed);
+        let earliest = {
+            let mut heap = t.heap.lock();
+            heap.push(Entry { when, seq, timer });
+            let earliest = when < t.next_when.load(Ordering::SeqCst);
+            if earliest {
+                t.next_when.store(when, Ordering::SeqCst);
+            }
+            earliest
+        };
+        if earliest {
+            self.netpoll_break_before(when);
+        }
+    }
+
+    /// Run every timer due at `now` (step 3 of the protocol). Returns how many fired.
+    pub(crate) fn run_timers(&self, now: u64) -> usize {
+        let t = &self.timers;
+        if t.next_when.load(Ordering::SeqCst) > now {
+            return 0;
+        }
+        let mut due = Vec::new();
+        {
+            let mut heap = t.heap.lock();
+            while heap.peek().is_some_and(|e| e.when <= now) {
+                let e = heap.pop().expect("peeked");
+                match e.timer.state.load(Ordering::SeqCst) {
+                    ARMED if e.timer.period > 0 => {
+                        // Skip the periods already missed: one tick per period at most, as Go's ticker.
+                        let missed = (now - e.when) / e.timer.period;
+                        let next = e.when + (missed + 1) * e.timer.period;
+                        let seq = t.seq.fetch_add(1, Ordering::Relaxed);
+                        heap.push(Entry {
+                            when: next,
+                            seq,
+                            timer: e.timer.clone(),
+                        });
+                        due.push(e.timer);
+                    }
+                    ARMED
+                        if e.timer
+                            .state
+                            .compare_exchange(ARMED, FIRED, Ordering::SeqCst, Ordering::SeqCst)
+                            .is_ok() =>
+                    {
+                        t.active.fetch_sub(1, Ordering::SeqCst);
+                        due.push(e.timer);
+                    }
+                    _ => {} // stopped: dropped lazily here
+                }
+            }
+            t.next_when
+                .store(heap.peek().map_or(u64::MAX, |e| e.when), Ordering::SeqCst);
+        }
+        let n = due.len();
+        for timer in due {
+            match &timer.action {
+                Action::Ready(g) => g.ready(),
+                Action::Call(f) => f(),
+            }
+        }
+        n
+    }
+
+    /// Nanoseconds since the scheduler started: the clock timers are set on.
+    pub fn now(&self) -> u64 {
+        self.now_ns()
+    }
+}
+
+impl Timer {
+    /// Stop the timer. Returns true if it was pending (a one-shot timer that had not fired, or a ticker).
+    pub fn stop(&self) -> bool {
+        let stopped = self
+            .inner
+            .state
+            .compare_exchange(ARMED, STOPPED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        if stopped && self.sched.timers.active.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // The last pending timer going away may leave every G blocked for good.
+            self.sched.checkdead_from_outside();
+        }
+        stopped
+    }
+
+    /// True once a one-shot timer has fired.
+    pub fn fired(&self) -> bool {
+        self.inner.state.load(Ordering::SeqCst) == FIRED
+    }
+}
+
+/// Park the current G for `d` (Go's `time.Sleep`). Outside a G it completes at once.
+pub fn sleep(d: Duration) -> Sleep {
+    Sleep { d, timer: None }
+}
+
+/// The future of [`sleep`].
+pub struct Sleep {
+    d: Duration,
+    timer: Option<Timer>,
+}
+
+impl Future for Sleep {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        match &self.timer {
+            Some(t) => {
+                if t.fired() {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }
+            None => {
+                let Some(g) = crate::current() else {
+                    return Poll::Ready(());
+                };
+                if self.d.is_zero() {
+                    return Poll::Ready(());
+                }
+                let sched = g.sched.clone();
+                let when = sched.now_ns().saturating_add(self.d.as_nanos() as u64);
+                g.set_wait(WaitReason::Sleep, 0);
+                self.timer = Some(sched.add_timer(when, None, Action::Ready(g)));
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(t) = self.timer.take() {
+            t.stop();
+        }
+    }
+}
