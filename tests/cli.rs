@@ -114,6 +114,7 @@ fn help_explains_every_flag() {
         "--schedtrace",
         "--max-message",
         "--max-gs",
+        "--net",
         "GMP_MAXPROCS",
     ] {
         assert!(help.contains(flag), "--help does not mention {flag}");

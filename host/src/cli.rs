@@ -44,6 +44,12 @@ struct RunArgs {
     #[arg(long, value_name = "MS")]
     schedtrace: Option<u64>,
 
+    /// Allow network addresses beyond loopback (the default): `listen=IP:PORT`, `connect=IP:PORT`, or
+    /// `IP:PORT` for both, `*` for any IP or port; `--net '*'` allows everything, `--net none` nothing (not
+    /// even loopback). Repeatable. A denied address fails with "permission denied".
+    #[arg(long = "net", value_name = "RULE")]
+    net: Vec<String>,
+
     /// Largest message a channel carries, in bytes.
     #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
     max_message: usize,
@@ -126,6 +132,9 @@ fn config(a: &RunArgs) -> Result<Config, String> {
                 Err(_) => return Err(format!("--env {e}: the host has no such variable")),
             },
         }
+    }
+    for rule in &a.net {
+        cfg.net.add(rule)?;
     }
     for d in &a.dirs {
         let (host, guest) = d.split_once("::").unwrap_or((d, d));

@@ -86,7 +86,7 @@ pub(crate) fn g_future(run: Arc<RunShared>, gid: u64, kind: GKind, slot: Slot) -
 }
 
 async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<()> {
-    let wasi = run.wasi_ctx(matches!(kind, GKind::Main))?;
+    let wasi = crate::wasi::ctx(&run.cfg)?;
     let data = GData {
         wasi,
         gid,

@@ -1,6 +1,6 @@
 //! Capabilities: the objects a G may hold, each G's handle table, and the messages that carry them.
 //!
-//! A handle is a G-local number for an [`Object`], like a file descriptor. The table is the only way from
+//! A handle is a G-local number for an [`Object`] (a channel, timer or socket), like a file descriptor. The table is the only way from
 //! a number to an object, so a G can reach exactly what it created or was given: a number it does not hold
 //! is an error, never another G's object. Objects travel between Gs inside a [`Msg`] as references; the
 //! receiving G gets fresh numbers for them when it takes the message (like `SCM_RIGHTS`), and the sender's
@@ -20,12 +20,24 @@ pub type ChanRef = Arc<Chan<Msg>>;
 pub enum Object {
     /// A channel.
     Chan(ChanRef),
+    /// A timer or ticker (its channel is a separate handle).
+    Timer(gmp_sched::Timer),
+    /// A listening TCP socket.
+    TcpListener(crate::net::TcpListenerRef),
+    /// A connected TCP socket.
+    TcpStream(crate::net::TcpStreamRef),
+    /// A UDP socket.
+    Udp(crate::net::UdpRef),
 }
 
 impl Object {
     fn kind(&self) -> &'static str {
         match self {
             Object::Chan(_) => "channel",
+            Object::Timer(_) => "timer",
+            Object::TcpListener(_) => "TCP listener",
+            Object::TcpStream(_) => "TCP stream",
+            Object::Udp(_) => "UDP socket",
         }
     }
 }
@@ -36,6 +48,14 @@ pub struct Msg {
     pub bytes: Vec<u8>,
     /// Attached objects, installed in the receiver's table when it takes the message.
     pub objs: Vec<Object>,
+}
+
+fn wrong_kind(handle: u32, want: &'static str, got: &Object) -> HandleError {
+    HandleError::WrongKind {
+        handle,
+        want,
+        got: got.kind(),
+    }
 }
 
 /// Why a handle lookup failed; the ABI turns it into a trap naming the call.
@@ -95,12 +115,39 @@ impl HandleTable {
     pub fn chan(&self, h: u32) -> Result<&ChanRef, HandleError> {
         match self.get(h)? {
             Object::Chan(c) => Ok(c),
-            #[allow(unreachable_patterns, reason = "sockets join channels in the netpoller issue")]
-            other => Err(HandleError::WrongKind {
-                handle: h,
-                want: "channel",
-                got: other.kind(),
-            }),
+            other => Err(wrong_kind(h, "channel", other)),
+        }
+    }
+
+    /// The timer behind `h`.
+    pub fn timer(&self, h: u32) -> Result<&gmp_sched::Timer, HandleError> {
+        match self.get(h)? {
+            Object::Timer(t) => Ok(t),
+            other => Err(wrong_kind(h, "timer", other)),
+        }
+    }
+
+    /// The TCP listener behind `h`.
+    pub fn tcp_listener(&self, h: u32) -> Result<&crate::net::TcpListenerRef, HandleError> {
+        match self.get(h)? {
+            Object::TcpListener(s) => Ok(s),
+            other => Err(wrong_kind(h, "TCP listener", other)),
+        }
+    }
+
+    /// The TCP stream behind `h`.
+    pub fn tcp_stream(&self, h: u32) -> Result<&crate::net::TcpStreamRef, HandleError> {
+        match self.get(h)? {
+            Object::TcpStream(s) => Ok(s),
+            other => Err(wrong_kind(h, "TCP stream", other)),
+        }
+    }
+
+    /// The UDP socket behind `h`.
+    pub fn udp(&self, h: u32) -> Result<&crate::net::UdpRef, HandleError> {
+        match self.get(h)? {
+            Object::Udp(s) => Ok(s),
+            other => Err(wrong_kind(h, "UDP socket", other)),
         }
     }
 

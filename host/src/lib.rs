@@ -28,7 +28,12 @@ pub mod cli;
 pub mod engine;
 pub mod gstore;
 pub mod handles;
+pub mod net;
 pub mod runtime;
+pub mod wasi;
 
 pub use engine::EngineConfig;
-pub use runtime::{Capture, Config, Exit, Output, Program, Runtime};
+pub use gmp_sched::blocking;
+pub use gstore::GData;
+pub use net::NetPolicy;
+pub use runtime::{Capture, Config, Exit, Output, Program, ProgramBuilder, Runtime};

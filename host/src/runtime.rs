@@ -27,10 +27,10 @@ use parking_lot::Mutex;
 use wasmtime::{ExternType, Instance, InstancePre, Linker, Memory, Module, ModuleExport, Store, TypedFunc, ValType};
 use wasmtime_wasi::p2::OutputStream as _;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::engine::{self, EngineConfig, SharedEngine};
 use crate::gstore::{GData, GKind, g_future};
+use crate::net::NetPolicy;
 
 /// Where a stream of the program goes.
 #[derive(Clone, Default)]
@@ -55,6 +55,10 @@ impl Capture {
     /// Everything written so far, as text (invalid UTF-8 replaced).
     pub fn contents(&self) -> String {
         String::from_utf8_lossy(&self.0.contents()).into_owned()
+    }
+
+    pub(crate) fn pipe(&self) -> MemoryOutputPipe {
+        self.0.clone()
     }
 }
 
@@ -83,6 +87,8 @@ pub struct Config {
     pub max_message: usize,
     /// The engine: memory per G, stack size, G limit, compilation cache.
     pub engine: EngineConfig,
+    /// Which addresses the program may listen on and connect to (`--net`). Default: loopback only.
+    pub net: NetPolicy,
     /// Where the program's stdout goes.
     pub stdout: Output,
     /// Where the program's stderr and the runtime's reports (panic, deadlock, schedtrace) go.
@@ -101,6 +107,7 @@ impl Default for Config {
             dirs: Vec::new(),
             max_message: 16 << 20,
             engine: EngineConfig::default(),
+            net: NetPolicy::default(),
             stdout: Output::Inherit,
             stderr: Output::Inherit,
         }
@@ -138,9 +145,7 @@ impl Program {
     /// When the file cannot be read, is not a valid wasm module, or is not a wasm-gmp program (missing
     /// `_start`, `gmp_entry` or `memory` exports of the right types, or imports the runtime does not provide).
     pub fn from_file(cfg: &EngineConfig, path: impl AsRef<Path>) -> anyhow::Result<Program> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-        Program::from_bytes(cfg, &bytes).with_context(|| path.display().to_string())
+        Program::builder(cfg).file(path)
     }
 
     /// Compile `bytes` (a wasm binary, or WAT text).
@@ -148,6 +153,18 @@ impl Program {
     /// # Errors
     /// As [`Program::from_file`].
     pub fn from_bytes(cfg: &EngineConfig, bytes: &[u8]) -> anyhow::Result<Program> {
+        Program::builder(cfg).bytes(bytes)
+    }
+
+    /// A builder, to add the embedder's own host functions before compiling.
+    pub fn builder(cfg: &EngineConfig) -> ProgramBuilder {
+        ProgramBuilder {
+            cfg: cfg.clone(),
+            host: Vec::new(),
+        }
+    }
+
+    fn build(cfg: &EngineConfig, bytes: &[u8], host: Vec<HostFns>) -> anyhow::Result<Program> {
         let looks_binary = bytes.starts_with(b"\0asm");
         let looks_text = std::str::from_utf8(bytes).is_ok_and(|s| s.trim_start().starts_with('('));
         if !looks_binary && !looks_text {
@@ -167,6 +184,9 @@ impl Program {
         wasmtime_wasi::p1::add_to_linker_async(&mut linker, |d: &mut GData| &mut d.wasi)
             .map_err(|e| anyhow!("linking WASI: {e}"))?;
         crate::abi::add_to_linker(&mut linker).map_err(|e| anyhow!("linking the gmp ABI: {e}"))?;
+        for add in host {
+            add(&mut linker).map_err(|e| anyhow!("adding the embedder's host functions: {e}"))?;
+        }
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|e| anyhow!("cannot link the program: {e}"))?;
@@ -206,6 +226,61 @@ impl Program {
         i.get_module_export(&mut *s, &self.inner.memory)
             .and_then(|e| e.into_memory())
             .ok_or_else(|| wasmtime::Error::msg("the instance has no memory"))
+    }
+}
+
+/// A function that adds host functions to a program's linker.
+type HostFns = Box<dyn FnOnce(&mut Linker<GData>) -> wasmtime::Result<()>>;
+
+/// Builds a [`Program`] with the embedder's own host functions next to WASI and the `gmp` ABI.
+///
+/// A host function that may block its thread (a database call, a lock) should do so inside
+/// [`crate::blocking`], so the Gs queued behind it keep running on another thread, as Go's syscalls do:
+///
+/// ```no_run
+/// use wasm_gmp::{EngineConfig, Program};
+///
+/// let program = Program::builder(&EngineConfig::default())
+///     .host_functions(|linker| {
+///         linker.func_wrap("env", "slow_lookup", |key: i32| -> i32 {
+///             wasm_gmp::blocking(|| {
+///                 std::thread::sleep(std::time::Duration::from_millis(50));
+///                 key * 2
+///             })
+///         })?;
+///         Ok(())
+///     })
+///     .file("app.wasm")?;
+/// # Ok::<(), anyhow::Error>(())
+/// ```
+pub struct ProgramBuilder {
+    cfg: EngineConfig,
+    host: Vec<HostFns>,
+}
+
+impl ProgramBuilder {
+    /// Add host functions: `add` gets the program's wasmtime `Linker`, with WASI and `gmp` already in it.
+    pub fn host_functions(mut self, add: impl FnOnce(&mut Linker<GData>) -> wasmtime::Result<()> + 'static) -> Self {
+        self.host.push(Box::new(add));
+        self
+    }
+
+    /// Compile the module at `path`.
+    ///
+    /// # Errors
+    /// As [`Program::from_file`], and whatever the host-function closures return.
+    pub fn file(self, path: impl AsRef<Path>) -> anyhow::Result<Program> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        self.bytes(&bytes).with_context(|| path.display().to_string())
+    }
+
+    /// Compile `bytes` (a wasm binary, or WAT text).
+    ///
+    /// # Errors
+    /// As [`ProgramBuilder::file`].
+    pub fn bytes(self, bytes: &[u8]) -> anyhow::Result<Program> {
+        Program::build(&self.cfg, bytes, self.host)
     }
 }
 
@@ -327,28 +402,6 @@ pub(crate) struct RunShared {
 }
 
 impl RunShared {
-    /// A WASI context for a new G: the run's arguments, environment, directories and stdio.
-    pub(crate) fn wasi_ctx(&self, main: bool) -> wasmtime::Result<wasmtime_wasi::p1::WasiP1Ctx> {
-        let cfg = &self.cfg;
-        let mut b = WasiCtxBuilder::new();
-        b.args(&cfg.args).envs(&cfg.env);
-        if main {
-            b.inherit_stdin();
-        }
-        match &cfg.stdout {
-            Output::Inherit => b.inherit_stdout(),
-            Output::Capture(c) => b.stdout(c.0.clone()),
-        };
-        match &cfg.stderr {
-            Output::Inherit => b.inherit_stderr(),
-            Output::Capture(c) => b.stderr(c.0.clone()),
-        };
-        for (host, guest) in &cfg.dirs {
-            b.preopened_dir(host, guest, FsPerms::ReadWrite)?;
-        }
-        Ok(b.build_p1())
-    }
-
     /// Print a panic or deadlock report to the run's stderr and keep it for [`Exit::report`].
     pub(crate) fn report(&self, text: &str) {
         write_out(&self.cfg.stderr, text);

@@ -40,8 +40,9 @@ use crate::sched::Sched;
 pub enum Action {
     /// Make a G runnable (a sleep).
     Ready(GRef),
-    /// Call back (a timer or ticker channel: the wasm side sends the time on it).
-    Call(Box<dyn Fn() + Send + Sync>),
+    /// Call back (a timer or ticker channel: the wasm side sends the time on it). Returning false stops the
+    /// timer: a ticker whose channel nobody holds any more stops itself this way.
+    Call(Box<dyn Fn() -> bool + Send + Sync>),
 }
 
 const ARMED: u8 = 0;
@@ -207,7 +208,16 @@ impl Sched {
         for timer in due {
             match &timer.action {
                 Action::Ready(g) => g.ready(),
-                Action::Call(f) => f(),
+                Action::Call(f) => {
+                    if !f()
+                        && timer
+                            .state
+                            .compare_exchange(ARMED, STOPPED, Ordering::SeqCst, Ordering::SeqCst)
+                            .is_ok()
+                    {
+                        t.active.fetch_sub(1, Ordering::SeqCst);
+                    }
+                }
             }
         }
         n

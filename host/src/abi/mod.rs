@@ -20,8 +20,10 @@ use crate::handles::{HandleError, Msg, Object};
 
 mod chan;
 mod handle;
+mod net;
 mod sched;
 mod select;
+mod time;
 
 /// The wasm module name the guest imports from.
 pub const MODULE: &str = "gmp";
@@ -44,6 +46,8 @@ pub fn add_to_linker(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
     chan::add(linker)?;
     select::add(linker)?;
     handle::add(linker)?;
+    time::add(linker)?;
+    net::add(linker)?;
     Ok(())
 }
 

@@ -1,0 +1,84 @@
+//! `wit/time.wit`: the monotonic clock, sleeping, timer and ticker channels.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use gmp_sched::{Action, Chan, Sched};
+use wasmtime::{Caller, Linker};
+
+use super::{MODULE, handle_error, mem_and_data, region, write_u32s};
+use crate::gstore::GData;
+use crate::handles::{Msg, Object};
+
+/// What a timer channel receives: the clock when the timer fired, 8 bytes little-endian.
+fn tick_msg(now: u64) -> Msg {
+    Msg {
+        bytes: now.to_le_bytes().to_vec(),
+        objs: Vec::new(),
+    }
+}
+
+pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
+    linker.func_wrap(MODULE, "now", |caller: Caller<'_, GData>| -> i64 {
+        caller.data().run.sched.now() as i64
+    })?;
+
+    linker.func_wrap_async(MODULE, "sleep", |_caller: Caller<'_, GData>, (ns,): (i64,)| {
+        Box::new(async move {
+            gmp_sched::sleep(Duration::from_nanos(ns.max(0) as u64)).await;
+            Ok(())
+        })
+    })?;
+
+    linker.func_wrap(
+        MODULE,
+        "timer_new",
+        |mut caller: Caller<'_, GData>, ns: i64, period: i64, chan_out: i32| -> wasmtime::Result<i32> {
+            let call = "timer_new";
+            let (mem, data) = mem_and_data(&mut caller, call)?;
+            let out = region(mem.len(), chan_out, 1, 4, call, "the channel handle slot")?;
+            let sched = data.run.sched.clone();
+            // The buffer holds one tick: a ticker drops ticks its receiver has not taken, as Go's does.
+            let chan = Arc::new(Chan::new(1));
+            // Weak both ways: a ticker nobody listens to stops itself instead of keeping the channel (and
+            // the scheduler) alive forever.
+            let (weak_chan, weak_sched): (Weak<Chan<Msg>>, Weak<Sched>) =
+                (Arc::downgrade(&chan), Arc::downgrade(&sched));
+            let action = Action::Call(Box::new(move || match (weak_chan.upgrade(), weak_sched.upgrade()) {
+                (Some(ch), Some(s)) => {
+                    let _ = ch.try_send(tick_msg(s.now()));
+                    true
+                }
+                _ => false,
+            }));
+            let when = sched.now().saturating_add(ns.max(0) as u64);
+            let period = (period > 0).then(|| Duration::from_nanos(period as u64));
+            let timer = sched.add_timer(when, period, action);
+            let gid = data.gid;
+            let ch = data
+                .handles
+                .insert(Object::Chan(chan))
+                .map_err(|e| handle_error(call, gid, e))?;
+            let th = data
+                .handles
+                .insert(Object::Timer(timer))
+                .map_err(|e| handle_error(call, gid, e))?;
+            write_u32s(mem, out.start, &[ch]);
+            Ok(th as i32)
+        },
+    )?;
+
+    linker.func_wrap(
+        MODULE,
+        "timer_stop",
+        |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i32> {
+            let data = caller.data();
+            let t = data
+                .handles
+                .timer(h as u32)
+                .map_err(|e| handle_error("timer_stop", data.gid, e))?;
+            Ok(i32::from(t.stop()))
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! WASI preview 1 for every G: each its own context (arguments, environment, `--dir` preopens, stdio,
+//! clocks, random), with the calls that could block a thread kept off the G's P.
+//!
+//! # Which WASI calls block, and what we do about it
+//! wasmtime-wasi's async preview 1 already parks the G for most waiting: stdin is read on its worker thread,
+//! files on tokio's blocking pool, and `poll_oneoff` (what `std::thread::sleep` uses) awaits a tokio timer.
+//! In all of these the G's future returns `Pending`, the G parks (counted as in a syscall, so never as
+//! deadlocked) and its M runs other Gs.
+//!
+//! The exception is inherited stdout/stderr: wasmtime-wasi writes them synchronously, so a full pipe (a
+//! slow reader of our output) would stop the M with the G's whole P. [`BlockingStdio`] does the same writes
+//! inside [`gmp_sched::blocking`], Go's `entersyscall`: if the write lasts, sysmon hands the P to another M.
+
+use std::io::Write;
+
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+use crate::runtime::{Config, Output};
+
+/// The host process's stdout or stderr, written under [`gmp_sched::blocking`].
+#[derive(Clone, Copy, Debug)]
+pub enum BlockingStdio {
+    /// File descriptor 1.
+    Stdout,
+    /// File descriptor 2.
+    Stderr,
+}
+
+impl BlockingStdio {
+    fn write_all(self, bytes: &[u8]) -> std::io::Result<()> {
+        gmp_sched::blocking(|| match self {
+            BlockingStdio::Stdout => std::io::stdout().lock().write_all(bytes),
+            BlockingStdio::Stderr => std::io::stderr().lock().write_all(bytes),
+        })
+    }
+
+    fn flush(self) -> std::io::Result<()> {
+        gmp_sched::blocking(|| match self {
+            BlockingStdio::Stdout => std::io::stdout().flush(),
+            BlockingStdio::Stderr => std::io::stderr().flush(),
+        })
+    }
+}
+
+fn stream_error(e: std::io::Error) -> StreamError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        StreamError::Closed
+    } else {
+        StreamError::LastOperationFailed(e.into())
+    }
+}
+
+impl IsTerminal for BlockingStdio {
+    fn is_terminal(&self) -> bool {
+        match self {
+            BlockingStdio::Stdout => std::io::IsTerminal::is_terminal(&std::io::stdout()),
+            BlockingStdio::Stderr => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        }
+    }
+}
+
+impl StdoutStream for BlockingStdio {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(*self)
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(*self)
+    }
+}
+
+impl OutputStream for BlockingStdio {
+    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
+        self.write_all(&bytes).map_err(stream_error)
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        BlockingStdio::flush(*self).map_err(stream_error)
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        // Any size: a write blocks (off the P) until it is all out.
+        Ok(1 << 20)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for BlockingStdio {
+    async fn ready(&mut self) {}
+}
+
+impl tokio::io::AsyncWrite for BlockingStdio {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(self.write_all(buf).map(|()| buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(BlockingStdio::flush(*self))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// A WASI context for a new G: the run's arguments, environment, directories and stdio. Every G may read
+/// stdin, as any goroutine may read `os.Stdin`; wasmtime-wasi serves them all from one worker thread.
+pub(crate) fn ctx(cfg: &Config) -> wasmtime::Result<WasiP1Ctx> {
+    let mut b = WasiCtxBuilder::new();
+    b.args(&cfg.args).envs(&cfg.env).inherit_stdin();
+    match &cfg.stdout {
+        Output::Inherit => b.stdout(BlockingStdio::Stdout),
+        Output::Capture(c) => b.stdout(c.pipe()),
+    };
+    match &cfg.stderr {
+        Output::Inherit => b.stderr(BlockingStdio::Stderr),
+        Output::Capture(c) => b.stderr(c.pipe()),
+    };
+    for (host, guest) in &cfg.dirs {
+        b.preopened_dir(host, guest, FsPerms::ReadWrite)?;
+    }
+    Ok(b.build_p1())
+}
