@@ -104,3 +104,25 @@ fn the_readme_example_runs() {
     let r = run("readme", 2, &[]);
     assert_eq!((r.code, r.stdout.as_str()), (0, "0\n1\n2\n3\n4\n"), "{r:?}");
 }
+
+#[test]
+fn timeouts_shows_a_select_timing_out() {
+    for procs in [1, 2] {
+        let r = run("timeouts", procs, &[]);
+        assert_eq!(
+            (r.code, r.stdout.as_str()),
+            (0, "round 1: got answer\nround 2: timed out\n"),
+            "{r:?}"
+        );
+    }
+}
+
+#[test]
+fn ticker_ticks_three_times_then_stops() {
+    let r = run("ticker", 1, &[]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "tick 1\ntick 2\ntick 3\nstopped\n"),
+        "{r:?}"
+    );
+}

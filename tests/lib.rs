@@ -60,6 +60,8 @@ pub fn wasm_dir() -> &'static Path {
                 "gmp-tests",
                 "--exclude",
                 "gmp-sched",
+                "--exclude",
+                "gmp-bench",
             ])
             .output()
             .expect("cannot run cargo to build the guests");

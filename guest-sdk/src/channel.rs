@@ -326,6 +326,15 @@ impl<T> Receiver<T> {
     pub(crate) fn handle(&self) -> u32 {
         self.handle
     }
+
+    /// Wraps a channel handle this G owns (a timer's channel, say); the receiver closes it when dropped. The
+    /// caller vouches that the channel's messages decode as `T`.
+    pub(crate) fn from_handle(handle: u32) -> Self {
+        Receiver {
+            handle,
+            _type: PhantomData,
+        }
+    }
 }
 
 impl<T> Sender<T> {

@@ -31,6 +31,9 @@
 //!   buffered FIFO, explicit [`close`](Sender::close)); [`select!`] waits on several at once.
 //! - [`WaitGroup`], and [`yield_now`], [`goid`], [`gomaxprocs`], [`exit`].
 //! - [`Message`] with [`message!`] for your own structs, and with feature `serde`, `Serde<T>` for serde types.
+//! - [`time`]: the runtime's clock, sleeping, and timers and tickers that deliver on channels, for timeouts
+//!   in [`select!`].
+//! - [`net`]: TCP and UDP sockets whose blocking calls park only the calling G.
 //! - [`sys`]: the raw ABI underneath.
 //!
 //! Every G but the main one starts in the `gmp_entry` export, which this crate defines ([`gmp_entry`]).
@@ -43,6 +46,7 @@
 
 mod channel;
 mod message;
+pub mod net;
 mod sched;
 mod select;
 #[cfg(feature = "serde")]
@@ -50,6 +54,7 @@ mod serde_support;
 mod spawn;
 mod sync;
 pub mod sys;
+pub mod time;
 
 pub use channel::{IntoIter, Iter, Receiver, Sender, TryRecvError, TrySendError, chan};
 pub use message::{DecodeError, Decoder, Encoder, Message};

@@ -184,8 +184,9 @@ pub fn block_forever() -> ! {
 /// }
 /// ```
 ///
-/// - `recv(rx) -> pat => body`: `rx` is a `&Receiver<T>` or `Receiver<T>` place; `pat` binds an
-///   `Option<T>`, `None` meaning closed and drained.
+/// - `recv(rx) -> pat => body`: `rx` is a `&Receiver<T>` or `Receiver<T>`, a place or a temporary (such as
+///   [`gmp::time::after(d)`](crate::time::after), Go's `case <-time.After(d)`) that lives until the
+///   `select!` is over; `pat` binds an `Option<T>`, `None` meaning closed and drained.
 /// - `send(tx, value) => body`: sends `value` on `tx` (a `Sender<T>`). Sending on a closed channel panics.
 /// - `default => body`: taken when no other arm can proceed now; without it, `select!` blocks until one can.
 ///
@@ -239,7 +240,9 @@ macro_rules! select {
 macro_rules! __select {
     (@parse $sel:ident [$($n:tt)*] [$($setup:tt)*] [$($cases:tt)*] [$($def:tt)*] [$id:ident $($ids:ident)*]
         recv($rx:expr) -> $v:pat => $($rest:tt)*) => {
-        $crate::__select!(@body $sel [$($n)* + 1] [$($setup)* let $id = $sel.recv(&$rx);] [$($cases)*]
+        // Binding `&$rx` first keeps a temporary receiver (`recv(gmp::time::after(d))`) alive, and its handle
+        // open, until the select is over; the arm's identifier then shadows the reference.
+        $crate::__select!(@body $sel [$($n)* + 1] [$($setup)* let $id = &$rx; let $id = $sel.recv($id);] [$($cases)*]
             [$($def)*] [$($ids)*]
             (::core::option::Option::Some(i) if i == $id.index()) (let $v = $sel.take_recv($id);)
             $($rest)*)

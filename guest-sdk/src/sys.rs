@@ -8,6 +8,11 @@
 //! so the functions that take no pointer are safe to call; those that do are `unsafe` because the runtime may
 //! write through the pointers, and Rust must know nothing else owns that memory.
 //!
+//! Times (`wit/time.wit`) are `u64` nanoseconds on the runtime's monotonic clock, 0 being the program's start.
+//! The socket functions (`wit/net.wit`) return an `i32` that is the result when it is not negative and the
+//! negation of one of the `NET_E*` codes when it is; an address is a UTF-8 string `ip:port` passed as a
+//! pointer and a length, or written by the runtime to a buffer the caller passes.
+//!
 //! ```no_run
 //! // A channel used through the raw ABI only: one byte sent into its buffer and received back.
 //! let h = gmp::sys::chan_new(1);
@@ -326,4 +331,339 @@ unsafe extern "C" {
     /// gmp::sys::handle_close(gmp::sys::chan_new(0));
     /// ```
     pub safe fn handle_close(h: u32);
+}
+
+/// [`tcp_shutdown`]'s `how`: no more reading.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::SHUTDOWN_READ, 0);
+/// ```
+pub const SHUTDOWN_READ: u32 = 0;
+
+/// [`tcp_shutdown`]'s `how`: no more writing (the peer reads end of stream).
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::SHUTDOWN_WRITE, 1);
+/// ```
+pub const SHUTDOWN_WRITE: u32 = 1;
+
+/// [`tcp_shutdown`]'s `how`: neither.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::SHUTDOWN_BOTH, 2);
+/// ```
+pub const SHUTDOWN_BOTH: u32 = 2;
+
+/// Socket error code (returned negated): the runtime's `--net` rules do not allow the address.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::NET_ERR_PERMISSION_DENIED, 1);
+/// ```
+pub const NET_ERR_PERMISSION_DENIED: i32 = 1;
+
+/// Socket error code (returned negated): nothing listens at the address.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::NET_ERR_CONNECTION_REFUSED, 2);
+/// ```
+pub const NET_ERR_CONNECTION_REFUSED: i32 = 2;
+
+/// Socket error code (returned negated): the peer reset the connection.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::NET_ERR_CONNECTION_RESET, 3);
+/// ```
+pub const NET_ERR_CONNECTION_RESET: i32 = 3;
+
+/// Socket error code (returned negated): the connection was aborted on this side.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::NET_ERR_CONNECTION_ABORTED, 4);
+/// ```
+pub const NET_ERR_CONNECTION_ABORTED: i32 = 4;
+
+/// Socket error code (returned negated): the socket is not connected.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::NET_ERR_NOT_CONNECTED, 5);
+/// ```
+pub const NET_ERR_NOT_CONNECTED: i32 = 5;
+
+/// Socket error code (returned negated): something else is bound to the address.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::NET_ERR_ADDR_IN_USE, 6);
+/// ```
+pub const NET_ERR_ADDR_IN_USE: i32 = 6;
+
+/// Socket error code (returned negated): the address is not one of this machine's.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::NET_ERR_ADDR_NOT_AVAILABLE, 7);
+/// ```
+pub const NET_ERR_ADDR_NOT_AVAILABLE: i32 = 7;
+
+/// Socket error code (returned negated): writing to a connection the peer has closed.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::NET_ERR_BROKEN_PIPE, 8);
+/// ```
+pub const NET_ERR_BROKEN_PIPE: i32 = 8;
+
+/// Socket error code (returned negated): a malformed address or argument.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::NET_ERR_INVALID_INPUT, 9);
+/// ```
+pub const NET_ERR_INVALID_INPUT: i32 = 9;
+
+/// Socket error code (returned negated): the operation timed out in the network stack.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::NET_ERR_TIMED_OUT, 10);
+/// ```
+pub const NET_ERR_TIMED_OUT: i32 = 10;
+
+/// Socket error code (returned negated): no route to the host or its network.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::NET_ERR_UNREACHABLE, 11);
+/// ```
+pub const NET_ERR_UNREACHABLE: i32 = 11;
+
+/// Socket error code (returned negated): any other failure.
+///
+/// ```no_run
+/// assert_eq!(gmp::sys::NET_ERR_OTHER, 12);
+/// ```
+pub const NET_ERR_OTHER: i32 = 12;
+
+// Time: `wit/time.wit`.
+#[link(wasm_import_module = "gmp")]
+unsafe extern "C" {
+    /// The runtime's monotonic clock in nanoseconds, 0 being the program's start. Prefer
+    /// [`time::Instant::now`](crate::time::Instant::now).
+    ///
+    /// ```no_run
+    /// let (a, b) = (gmp::sys::now(), gmp::sys::now());
+    /// assert!(b >= a);
+    /// ```
+    pub safe fn now() -> u64;
+
+    /// Parks the calling G for `ns` nanoseconds (0 returns at once); it holds no thread meanwhile. Prefer
+    /// [`time::sleep`](crate::time::sleep).
+    ///
+    /// ```no_run
+    /// gmp::sys::sleep(1_000_000); // 1 ms
+    /// ```
+    pub safe fn sleep(ns: u64);
+
+    /// A timer that sends one 8-byte message (the clock when it fired, little-endian) `ns` nanoseconds from
+    /// now, or with `period` > 0 a ticker that then sends every `period` ns, dropping ticks the channel has no
+    /// room for. Writes the channel's handle to `chan_out` and returns the timer's handle; closing either
+    /// handle does not stop the timer, [`timer_stop`] does. Prefer [`time`](crate::time).
+    ///
+    /// # Safety
+    /// `chan_out` must be writable for 4 bytes that nothing else uses.
+    ///
+    /// ```no_run
+    /// let mut chan = 0u32;
+    /// // SAFETY: `chan` is a writable local.
+    /// let timer = unsafe { gmp::sys::timer_new(5_000_000, 0, &mut chan) };
+    /// let mut fired = 0u64;
+    /// let mut info = gmp::sys::RecvInfo::default();
+    /// let (buf, hbuf) = ((&raw mut fired).cast(), core::ptr::null_mut());
+    /// // SAFETY: `fired` is writable for the 8 bytes passed; no handle buffer; `info` is writable.
+    /// let status = unsafe { gmp::sys::chan_recv(chan, buf, 8, hbuf, 0, &mut info) };
+    /// assert_eq!((status, info.len), (gmp::sys::RECV_OK, 8));
+    /// gmp::sys::handle_close(timer);
+    /// gmp::sys::handle_close(chan);
+    /// ```
+    pub fn timer_new(ns: u64, period: u64, chan_out: *mut u32) -> u32;
+
+    /// Stops a timer or ticker: returns 1 if it was pending (a timer that had not fired yet, or a ticker), 0
+    /// otherwise. Nothing is sent on its channel afterwards.
+    ///
+    /// ```no_run
+    /// let mut chan = 0u32;
+    /// // SAFETY: `chan` is a writable local.
+    /// let timer = unsafe { gmp::sys::timer_new(3_600_000_000_000, 0, &mut chan) };
+    /// assert_eq!(gmp::sys::timer_stop(timer), 1);
+    /// assert_eq!(gmp::sys::timer_stop(timer), 0);
+    /// ```
+    pub safe fn timer_stop(h: u32) -> u32;
+}
+
+// Sockets: `wit/net.wit`. Each call that would block parks the G until it can go on; results are `-code` on
+// failure, the `NET_ERR_*` codes above.
+#[link(wasm_import_module = "gmp")]
+unsafe extern "C" {
+    /// Listens on the address (`addr_ptr`/`addr_len`, UTF-8 `ip:port`) with a connection backlog of `backlog`;
+    /// returns the listener's handle. Prefer [`net::TcpListener`](crate::net::TcpListener).
+    ///
+    /// # Safety
+    /// `addr_ptr`/`addr_len` must describe readable memory.
+    ///
+    /// ```no_run
+    /// let addr = "127.0.0.1:0";
+    /// // SAFETY: the pointer and length describe `addr`.
+    /// let h = unsafe { gmp::sys::tcp_listen(addr.as_ptr(), addr.len(), 128) };
+    /// assert!(h > 0);
+    /// ```
+    pub fn tcp_listen(addr_ptr: *const u8, addr_len: usize, backlog: u32) -> i32;
+
+    /// Accepts a connection on listener `h`, parking until one arrives; returns the new stream's handle and
+    /// writes the peer's address (at most `addr_cap` bytes of it) to `addr_buf` and its length to
+    /// `addr_len_out`.
+    ///
+    /// # Safety
+    /// `addr_buf`/`addr_cap` and `addr_len_out` (4 bytes) must describe writable memory nothing else uses.
+    ///
+    /// ```no_run
+    /// let addr = "127.0.0.1:0";
+    /// // SAFETY: the pointer and length describe `addr`.
+    /// let listener = unsafe { gmp::sys::tcp_listen(addr.as_ptr(), addr.len(), 128) } as u32;
+    /// let mut peer = [0u8; 64];
+    /// let mut len = 0u32;
+    /// // SAFETY: `peer` and `len` are writable locals of the sizes passed.
+    /// let stream = unsafe { gmp::sys::tcp_accept(listener, peer.as_mut_ptr(), peer.len(), &mut len) };
+    /// println!("{stream}: {}", String::from_utf8_lossy(&peer[..len as usize]));
+    /// ```
+    pub fn tcp_accept(h: u32, addr_buf: *mut u8, addr_cap: usize, addr_len_out: *mut u32) -> i32;
+
+    /// Connects to the address, parking until connected; returns the stream's handle.
+    ///
+    /// # Safety
+    /// `addr_ptr`/`addr_len` must describe readable memory.
+    ///
+    /// ```no_run
+    /// let addr = "127.0.0.1:1";
+    /// // SAFETY: the pointer and length describe `addr`.
+    /// let h = unsafe { gmp::sys::tcp_connect(addr.as_ptr(), addr.len()) };
+    /// assert_eq!(h, -gmp::sys::NET_ERR_CONNECTION_REFUSED);
+    /// ```
+    pub fn tcp_connect(addr_ptr: *const u8, addr_len: usize) -> i32;
+
+    /// Reads up to `len` bytes from stream `h` into `buf`, parking until some arrive; returns how many, 0 at
+    /// end of stream.
+    ///
+    /// # Safety
+    /// `buf`/`len` must describe writable memory nothing else uses.
+    ///
+    /// ```no_run
+    /// # let h = 1;
+    /// let mut buf = [0u8; 512];
+    /// // SAFETY: `buf` is a writable local of the length passed.
+    /// let n = unsafe { gmp::sys::sock_read(h, buf.as_mut_ptr(), buf.len()) };
+    /// ```
+    pub fn sock_read(h: u32, buf: *mut u8, len: usize) -> i32;
+
+    /// Writes up to `len` bytes from `buf` to stream `h`, parking until some can be written; returns how many.
+    ///
+    /// # Safety
+    /// `buf`/`len` must describe readable memory.
+    ///
+    /// ```no_run
+    /// # let h = 1;
+    /// let msg = b"hello";
+    /// // SAFETY: the pointer and length describe `msg`.
+    /// let n = unsafe { gmp::sys::sock_write(h, msg.as_ptr(), msg.len()) };
+    /// ```
+    pub fn sock_write(h: u32, buf: *const u8, len: usize) -> i32;
+
+    /// Shuts down reading ([`SHUTDOWN_READ`]), writing ([`SHUTDOWN_WRITE`]) or both ([`SHUTDOWN_BOTH`]) of
+    /// stream `h`; returns 0.
+    ///
+    /// ```no_run
+    /// # let h = 1;
+    /// gmp::sys::tcp_shutdown(h, gmp::sys::SHUTDOWN_WRITE);
+    /// ```
+    pub safe fn tcp_shutdown(h: u32, how: u32) -> i32;
+
+    /// Sets `TCP_NODELAY` on stream `h`: `on` = 1 sends small writes at once (Nagle's algorithm off), 0
+    /// lets the stack batch them; returns 0.
+    ///
+    /// ```no_run
+    /// # let h = 1;
+    /// gmp::sys::tcp_set_nodelay(h, 1);
+    /// ```
+    pub safe fn tcp_set_nodelay(h: u32, on: u32) -> i32;
+
+    /// Writes the address socket `h` is bound to (at most `cap` bytes of it) to `buf`; returns its length.
+    ///
+    /// # Safety
+    /// `buf`/`cap` must describe writable memory nothing else uses.
+    ///
+    /// ```no_run
+    /// # let h = 1;
+    /// let mut buf = [0u8; 64];
+    /// // SAFETY: `buf` is a writable local of the length passed.
+    /// let n = unsafe { gmp::sys::sock_local_addr(h, buf.as_mut_ptr(), buf.len()) };
+    /// println!("{}", String::from_utf8_lossy(&buf[..n as usize]));
+    /// ```
+    pub fn sock_local_addr(h: u32, buf: *mut u8, cap: usize) -> i32;
+
+    /// Writes the address stream `h` is connected to, as [`sock_local_addr`] does.
+    ///
+    /// # Safety
+    /// As for [`sock_local_addr`].
+    ///
+    /// ```no_run
+    /// # let h = 1;
+    /// let mut buf = [0u8; 64];
+    /// // SAFETY: `buf` is a writable local of the length passed.
+    /// let n = unsafe { gmp::sys::sock_peer_addr(h, buf.as_mut_ptr(), buf.len()) };
+    /// ```
+    pub fn sock_peer_addr(h: u32, buf: *mut u8, cap: usize) -> i32;
+
+    /// A UDP socket bound to the address; returns its handle. Prefer [`net::UdpSocket`](crate::net::UdpSocket).
+    ///
+    /// # Safety
+    /// `addr_ptr`/`addr_len` must describe readable memory.
+    ///
+    /// ```no_run
+    /// let addr = "127.0.0.1:0";
+    /// // SAFETY: the pointer and length describe `addr`.
+    /// let h = unsafe { gmp::sys::udp_bind(addr.as_ptr(), addr.len()) };
+    /// assert!(h > 0);
+    /// ```
+    pub fn udp_bind(addr_ptr: *const u8, addr_len: usize) -> i32;
+
+    /// Sends `buf`/`len` as one datagram from UDP socket `h` to the address, parking while the socket cannot
+    /// send; returns the bytes sent.
+    ///
+    /// # Safety
+    /// Both pointer/length pairs must describe readable memory.
+    ///
+    /// ```no_run
+    /// # let h = 1;
+    /// let (msg, to) = (b"ping", "127.0.0.1:9999");
+    /// // SAFETY: both pairs describe locals that outlive the call.
+    /// let n = unsafe { gmp::sys::udp_send_to(h, msg.as_ptr(), msg.len(), to.as_ptr(), to.len()) };
+    /// ```
+    pub fn udp_send_to(h: u32, buf: *const u8, len: usize, addr_ptr: *const u8, addr_len: usize) -> i32;
+
+    /// Receives one datagram on UDP socket `h` into `buf` (what does not fit `len` is dropped), parking until
+    /// one arrives; returns its length and writes the sender's address as [`tcp_accept`] does.
+    ///
+    /// # Safety
+    /// `buf`/`len`, `addr_buf`/`addr_cap` and `addr_len_out` (4 bytes) must describe writable memory nothing
+    /// else uses.
+    ///
+    /// ```no_run
+    /// # let h = 1;
+    /// let (mut buf, mut from, mut from_len) = ([0u8; 1500], [0u8; 64], 0u32);
+    /// // SAFETY: the buffers are writable locals of the sizes passed.
+    /// let n = unsafe {
+    ///     gmp::sys::udp_recv_from(h, buf.as_mut_ptr(), buf.len(), from.as_mut_ptr(), from.len(), &mut from_len)
+    /// };
+    /// ```
+    pub fn udp_recv_from(
+        h: u32,
+        buf: *mut u8,
+        len: usize,
+        addr_buf: *mut u8,
+        addr_cap: usize,
+        addr_len_out: *mut u32,
+    ) -> i32;
 }

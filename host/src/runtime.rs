@@ -359,6 +359,10 @@ impl Runtime {
         let hooks = Hooks {
             tick: Box::new(move || engine.increment_epoch()),
             trace: Box::new(move |line| write_out(&trace_out, &format!("{line}\n"))),
+            m_context: Box::new(|body| {
+                let _tokio = crate::wasi::tokio_handle().enter();
+                body()
+            }),
         };
         let sched = Sched::start(
             gmp_sched::Config {

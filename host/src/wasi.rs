@@ -7,6 +7,9 @@
 //! In all of these the G's future returns `Pending`, the G parks (counted as in a syscall, so never as
 //! deadlocked) and its M runs other Gs.
 //!
+//! Some of those futures (`poll_oneoff`'s timers) expect a tokio runtime around them: every M runs inside
+//! one ([`tokio_handle`]), a small runtime whose own thread drives tokio's timers and I/O and wakes our Gs.
+//!
 //! The exception is inherited stdout/stderr: wasmtime-wasi writes them synchronously, so a full pipe (a
 //! slow reader of our output) would stop the M with the G's whole P. [`BlockingStdio`] does the same writes
 //! inside [`gmp_sched::blocking`], Go's `entersyscall`: if the write lasts, sysmon hands the P to another M.
@@ -19,6 +22,21 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::runtime::{Config, Output};
+
+/// The tokio runtime wasmtime-wasi's futures run under (entered by every M). One worker thread: it only
+/// drives timers and I/O readiness for those futures; the Gs themselves run on our Ms.
+pub(crate) fn tokio_handle() -> &'static tokio::runtime::Handle {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("gmp-tokio")
+            .enable_all()
+            .build()
+            .expect("cannot start the tokio runtime for WASI")
+    })
+    .handle()
+}
 
 /// The host process's stdout or stderr, written under [`gmp_sched::blocking`].
 #[derive(Clone, Copy, Debug)]

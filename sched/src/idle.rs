@@ -130,9 +130,15 @@ impl Sched {
         idle.nthreads += 1;
         drop(idle);
         let sched = self.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("gmp-m{id}"))
-            .spawn(move || sched.mstart(M::new(), p, spinning));
+        let spawned = std::thread::Builder::new().name(format!("gmp-m{id}")).spawn(move || {
+            let hooks_of = sched.clone();
+            let mut body = Some((sched, p));
+            (hooks_of.hooks.m_context)(&mut || {
+                if let Some((sched, p)) = body.take() {
+                    sched.mstart(M::new(), p, spinning);
+                }
+            });
+        });
         match spawned {
             Ok(h) => self.threads.lock().push(h),
             // Out of threads: the Gs already running keep going; this P stays unused until teardown.

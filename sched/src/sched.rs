@@ -20,6 +20,9 @@ use crate::m::Current;
 use crate::p::{P, PShared};
 use crate::runq::GlobalQueue;
 
+/// Wraps an M thread's body: `|body| { set_up(); body() }`.
+pub type MContext = Box<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
+
 /// What the scheduler needs from its embedder.
 pub struct Hooks {
     /// Called by sysmon every tick while some P runs a G: the wasm side advances the engine epoch here, which
@@ -27,6 +30,9 @@ pub struct Hooks {
     pub tick: Box<dyn Fn() + Send + Sync>,
     /// Where schedtrace lines go (stderr for the CLI).
     pub trace: Box<dyn Fn(&str) + Send + Sync>,
+    /// Runs each M thread's whole body: the embedder may set up thread context around it (the wasm side
+    /// enters a tokio runtime, which some WASI calls expect to find).
+    pub m_context: MContext,
 }
 
 impl Default for Hooks {
@@ -34,6 +40,7 @@ impl Default for Hooks {
         Hooks {
             tick: Box::new(|| {}),
             trace: Box::new(|line| eprintln!("{line}")),
+            m_context: Box::new(|body| body()),
         }
     }
 }
@@ -252,7 +259,7 @@ impl Sched {
     }
 
     /// Could some other G still make progress (and, say, exit)? True if any G is queued, another P is busy,
-    /// or something outside the Gs may wake one. Asked by a G that waits for a resource other Gs release
+    /// a timer is pending, a G waits on a socket, or something outside the Gs may wake one. Asked by a G that waits for a resource other Gs release
     /// (a place in the G pool): while this holds it yields and retries; when it fails, waiting is hopeless.
     pub fn others_may_progress(&self) -> bool {
         !self.global.is_empty()
@@ -260,6 +267,8 @@ impl Sched {
             || self.cfg.procs - self.npidle.load(Ordering::SeqCst) > 1
             || self.nsyscall_wait.load(Ordering::SeqCst) > 0
             || self.nholds.load(Ordering::SeqCst) > 0
+            || self.timers.active() > 0
+            || self.netpoll.waiters.load(Ordering::SeqCst) > 0
     }
 
     /// Register a wake-up source outside the Gs (a timer, a socket, an embedder's async work): while the

@@ -1,0 +1,421 @@
+//! Time on the runtime's clock: [`Instant`], [`sleep`], and timers that deliver their expiry on a channel
+//! ([`after`], [`Timer`], [`tick`] and [`Ticker`]), so that waiting for a deadline is one more `select!` arm.
+//!
+//! The clock is the runtime's monotonic one: nanoseconds since the program started, the same in every G, so an
+//! [`Instant`] taken in one G and sent to another still names the same moment. (`std::time::Instant` reads
+//! WASI's clock, which does not start at 0; timers report times on this one.) [`sleep`] parks the G on the
+//! runtime's timer heap and holds no thread meanwhile; under wasm-gmp, `std::thread::sleep` does the same.
+//!
+//! A timer is two handles: the timer, which stopping it needs, and a channel the runtime sends the firing time
+//! to. That channel is an ordinary one, so the [`Receiver<Instant>`] over it works with `recv`, `try_recv`,
+//! iteration and [`select!`](crate::select!):
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use gmp::time;
+//!
+//! let (tx, rx) = gmp::chan::<u32>(0);
+//! gmp::go!(tx => {
+//!     time::sleep(Duration::from_millis(10));
+//!     tx.send(42);
+//! });
+//! gmp::select! {
+//!     recv(rx) -> v => println!("answer: {v:?}"),
+//!     recv(time::after(Duration::from_secs(1))) -> _ => println!("timed out"),
+//! }
+//! ```
+//!
+//! Who stops a timer: closing its handles does not (the runtime's rule), so [`after`] lets go of the timer
+//! handle at once and the timer fires regardless, then stops by itself if nobody holds its channel any more.
+//! [`Timer`] and [`Ticker`] stop theirs when dropped, so that a forgotten one, a ticker above all, does not
+//! stay in the runtime's timer heap.
+//!
+//! Durations are passed to the runtime as signed 64-bit nanoseconds; longer ones (about 292 years) are cut to
+//! that.
+
+use core::fmt;
+use core::ops::{Add, AddAssign, Sub, SubAssign};
+use std::time::Duration;
+
+use crate::{DecodeError, Decoder, Encoder, Message, Receiver, sys};
+
+/// A moment on the runtime's monotonic clock, with nanosecond resolution.
+///
+/// It is a [`Message`] of 8 bytes, the format timers send, so it can be passed between Gs, and a timer's
+/// channel is a [`Receiver<Instant>`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use gmp::time::Instant;
+///
+/// let start = Instant::now();
+/// gmp::time::sleep(Duration::from_millis(5));
+/// assert!(start.elapsed() >= Duration::from_millis(5));
+/// assert!(Instant::now() > start);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant {
+    /// Nanoseconds since the program started.
+    ns: u64,
+}
+
+impl Instant {
+    /// The runtime's clock now.
+    ///
+    /// ```no_run
+    /// let t = gmp::time::Instant::now();
+    /// println!("{t:?} since the program started");
+    /// ```
+    pub fn now() -> Instant {
+        Instant { ns: sys::now() }
+    }
+
+    /// How long ago `self` was (zero if it is in the future).
+    ///
+    /// ```no_run
+    /// let start = gmp::time::Instant::now();
+    /// let spent = start.elapsed();
+    /// println!("took {spent:?}");
+    /// ```
+    pub fn elapsed(&self) -> Duration {
+        Instant::now().duration_since(*self)
+    }
+
+    /// The time from `earlier` to `self`, or zero if `earlier` is later (as `std::time::Instant` does).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use gmp::time::Instant;
+    ///
+    /// let a = Instant::now();
+    /// let b = a + Duration::from_millis(3);
+    /// assert_eq!(b.duration_since(a), Duration::from_millis(3));
+    /// assert_eq!(a.duration_since(b), Duration::ZERO);
+    /// ```
+    pub fn duration_since(&self, earlier: Instant) -> Duration {
+        self.checked_duration_since(earlier).unwrap_or_default()
+    }
+
+    /// The time from `earlier` to `self`, or `None` if `earlier` is later.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use gmp::time::Instant;
+    ///
+    /// let a = Instant::now();
+    /// let b = a + Duration::from_millis(3);
+    /// assert_eq!(a.checked_duration_since(b), None);
+    /// ```
+    pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
+        self.ns.checked_sub(earlier.ns).map(Duration::from_nanos)
+    }
+
+    /// `self + d`, or `None` if that is past the clock's range.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// let now = gmp::time::Instant::now();
+    /// assert!(now.checked_add(Duration::from_secs(1)).is_some());
+    /// assert!(now.checked_add(Duration::MAX).is_none());
+    /// ```
+    pub fn checked_add(&self, d: Duration) -> Option<Instant> {
+        let ns = u64::try_from(d.as_nanos()).ok()?;
+        self.ns.checked_add(ns).map(|ns| Instant { ns })
+    }
+
+    /// `self - d`, or `None` if that is before the program started.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// let now = gmp::time::Instant::now();
+    /// assert!(now.checked_sub(Duration::from_secs(1_000_000)).is_none());
+    /// ```
+    pub fn checked_sub(&self, d: Duration) -> Option<Instant> {
+        let ns = u64::try_from(d.as_nanos()).ok()?;
+        self.ns.checked_sub(ns).map(|ns| Instant { ns })
+    }
+}
+
+/// # Panics
+/// If the result is past the clock's range; [`Instant::checked_add`] does not panic.
+impl Add<Duration> for Instant {
+    type Output = Instant;
+
+    fn add(self, d: Duration) -> Instant {
+        self.checked_add(d)
+            .expect("gmp: overflow when adding a duration to an instant")
+    }
+}
+
+impl AddAssign<Duration> for Instant {
+    fn add_assign(&mut self, d: Duration) {
+        *self = *self + d;
+    }
+}
+
+/// # Panics
+/// If the result is before the program started; [`Instant::checked_sub`] does not panic.
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+
+    fn sub(self, d: Duration) -> Instant {
+        self.checked_sub(d)
+            .expect("gmp: overflow when subtracting a duration from an instant")
+    }
+}
+
+impl SubAssign<Duration> for Instant {
+    fn sub_assign(&mut self, d: Duration) {
+        *self = *self - d;
+    }
+}
+
+/// [`Instant::duration_since`]: zero if `earlier` is later.
+impl Sub<Instant> for Instant {
+    type Output = Duration;
+
+    fn sub(self, earlier: Instant) -> Duration {
+        self.duration_since(earlier)
+    }
+}
+
+/// Shows the time since the program started: `Instant(1.5ms)`.
+impl fmt::Debug for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Instant").field(&Duration::from_nanos(self.ns)).finish()
+    }
+}
+
+/// 8 bytes, the nanoseconds little-endian: exactly what a timer sends.
+impl Message for Instant {
+    fn encode(&self, enc: &mut Encoder) {
+        self.ns.encode(enc);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(Instant { ns: u64::decode(dec)? })
+    }
+}
+
+/// A duration as the runtime's nanoseconds: its core type is `i64`, so longer durations are cut to
+/// `i64::MAX` rather than wrapping to a negative (past) time.
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).map_or(i64::MAX as u64, |ns| ns.min(i64::MAX as u64))
+}
+
+/// A new timer: its handle, and a receiver over its channel.
+fn timer_new(delay: Duration, period: Duration) -> (u32, Receiver<Instant>) {
+    let mut chan = 0u32;
+    // SAFETY: `chan` is a local, writable for the 4 bytes the runtime writes, and nothing else refers to it.
+    let timer = unsafe { sys::timer_new(nanos(delay), nanos(period), &mut chan) };
+    // Timers send 8-byte little-endian clock readings, which is `Instant`'s encoding.
+    (timer, Receiver::from_handle(chan))
+}
+
+/// Parks the calling G for `d`; other Gs run meanwhile, and no thread is held.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// let start = gmp::time::Instant::now();
+/// gmp::time::sleep(Duration::from_millis(20));
+/// assert!(start.elapsed() >= Duration::from_millis(20));
+/// ```
+pub fn sleep(d: Duration) {
+    sys::sleep(nanos(d));
+}
+
+/// A channel that receives the time once, `d` from now (Go's `time.After`): the usual timeout arm of a
+/// [`select!`](crate::select!).
+///
+/// It cannot be stopped; if the receiver is dropped first, the runtime discards the timer when it fires. Use
+/// [`Timer`] to stop one early.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// let (_tx, rx) = gmp::chan::<u32>(0);
+/// let timeout = gmp::time::after(Duration::from_millis(50));
+/// gmp::select! {
+///     recv(rx) -> v => println!("got {v:?}"),
+///     recv(timeout) -> t => println!("timed out at {:?}", t.unwrap()),
+/// }
+/// ```
+pub fn after(d: Duration) -> Receiver<Instant> {
+    let (timer, rx) = timer_new(d, Duration::ZERO);
+    // Closing the timer's handle leaves it running: it still fires on the channel we keep.
+    sys::handle_close(timer);
+    rx
+}
+
+/// A ticker that sends the time every `period`, the first tick one `period` from now (Go's `time.Tick`, but
+/// stoppable: see [`Ticker`]).
+///
+/// # Panics
+/// If `period` is zero.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// let ticker = gmp::time::tick(Duration::from_millis(100));
+/// for t in ticker.receiver().iter().take(3) {
+///     println!("tick at {t:?}");
+/// }
+/// ```
+pub fn tick(period: Duration) -> Ticker {
+    Ticker::new(period)
+}
+
+/// A one-shot timer: its [`receiver`](Timer::receiver) gets the time once the delay has passed, unless
+/// [`stop`](Timer::stop) comes first (Go's `time.Timer`).
+///
+/// Dropping the timer stops it. To keep waiting on its channel elsewhere, use [`after`] rather than a clone of
+/// the receiver, which would never fire once the timer is dropped.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use gmp::time::Timer;
+///
+/// let timer = Timer::new(Duration::from_millis(10));
+/// let fired_at = timer.receiver().recv().unwrap();
+/// println!("fired at {fired_at:?}");
+/// ```
+pub struct Timer {
+    handle: u32,
+    rx: Receiver<Instant>,
+}
+
+impl Timer {
+    /// A timer that fires once, `d` from now.
+    ///
+    /// ```no_run
+    /// let timer = gmp::time::Timer::new(std::time::Duration::from_secs(1));
+    /// ```
+    pub fn new(d: Duration) -> Timer {
+        let (handle, rx) = timer_new(d, Duration::ZERO);
+        Timer { handle, rx }
+    }
+
+    /// The channel the firing time arrives on; use it with `recv` or in a [`select!`](crate::select!).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// let (_tx, rx) = gmp::chan::<u32>(0);
+    /// let timer = gmp::time::Timer::new(Duration::from_millis(50));
+    /// gmp::select! {
+    ///     recv(rx) -> v => println!("got {v:?}"),
+    ///     recv(timer.receiver()) -> _ => println!("timed out"),
+    /// }
+    /// ```
+    pub fn receiver(&self) -> &Receiver<Instant> {
+        &self.rx
+    }
+
+    /// Stops the timer: `true` if that kept it from firing, `false` if it had fired (or was stopped) already.
+    /// As in Go, a time sent before the stop may still be waiting in the channel.
+    ///
+    /// ```no_run
+    /// let timer = gmp::time::Timer::new(std::time::Duration::from_secs(3600));
+    /// assert!(timer.stop());
+    /// assert!(!timer.stop());
+    /// ```
+    pub fn stop(&self) -> bool {
+        sys::timer_stop(self.handle) == 1
+    }
+}
+
+/// Stops the timer and releases its handles.
+impl Drop for Timer {
+    fn drop(&mut self) {
+        sys::timer_stop(self.handle);
+        sys::handle_close(self.handle);
+    }
+}
+
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timer")
+            .field("handle", &self.handle)
+            .field("receiver", &self.rx)
+            .finish()
+    }
+}
+
+/// A ticker: its [`receiver`](Ticker::receiver) gets the time every period until it is stopped or dropped
+/// (Go's `time.Ticker`). A tick the channel has no room for is dropped, so a slow receiver sees fewer ticks,
+/// never a backlog.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// let ticker = gmp::time::Ticker::new(Duration::from_millis(20));
+/// for n in 1..=3 {
+///     ticker.receiver().recv();
+///     println!("tick {n}");
+/// }
+/// ticker.stop();
+/// ```
+pub struct Ticker {
+    handle: u32,
+    rx: Receiver<Instant>,
+}
+
+impl Ticker {
+    /// A ticker whose first tick comes one `period` from now; the same as [`tick`].
+    ///
+    /// # Panics
+    /// If `period` is zero (as Go's `NewTicker` does for a non-positive one).
+    ///
+    /// ```no_run
+    /// let ticker = gmp::time::Ticker::new(std::time::Duration::from_secs(1));
+    /// ```
+    pub fn new(period: Duration) -> Ticker {
+        // The runtime reads a zero period as "one-shot": refuse it rather than tick once.
+        assert!(!period.is_zero(), "gmp: a ticker's period must be positive");
+        let (handle, rx) = timer_new(period, period);
+        Ticker { handle, rx }
+    }
+
+    /// The channel the ticks arrive on.
+    ///
+    /// ```no_run
+    /// let ticker = gmp::time::tick(std::time::Duration::from_millis(10));
+    /// let first = ticker.receiver().recv().unwrap();
+    /// let second = ticker.receiver().recv().unwrap();
+    /// assert!(second > first);
+    /// ```
+    pub fn receiver(&self) -> &Receiver<Instant> {
+        &self.rx
+    }
+
+    /// Stops the ticker: no tick is sent after this (one sent before may still be in the channel).
+    ///
+    /// ```no_run
+    /// let ticker = gmp::time::tick(std::time::Duration::from_millis(10));
+    /// ticker.receiver().recv();
+    /// ticker.stop();
+    /// ```
+    pub fn stop(&self) {
+        sys::timer_stop(self.handle);
+    }
+}
+
+/// Stops the ticker and releases its handles.
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        sys::timer_stop(self.handle);
+        sys::handle_close(self.handle);
+    }
+}
+
+impl fmt::Debug for Ticker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ticker")
+            .field("handle", &self.handle)
+            .field("receiver", &self.rx)
+            .finish()
+    }
+}

@@ -1,0 +1,170 @@
+//! Sockets from real guests: the echo server under 1,000 concurrent connections from host threads, the
+//! HTTP example answered by curl, UDP, socket handles passed between Gs, and the errors Go programs expect.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use gmp_tests::{Run, bin, run, run_with, wasm};
+
+/// A server started through the CLI; killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(example: &str, procs: usize) -> Server {
+        let mut child = Command::new(bin())
+            .args([
+                "run",
+                "--procs",
+                &procs.to_string(),
+                wasm(example).to_str().unwrap(),
+                "--",
+                "127.0.0.1:0",
+            ])
+            .env("GMP_CACHE_DIR", gmp_tests::root().join("target/gmp-cache"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("got {line:?}"))
+            .to_string();
+        Server { child, addr }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// 1,000 connections open at once, each sending 10 messages of 1 KiB and checking every byte echoed.
+#[test]
+fn echo_serves_a_thousand_concurrent_connections() {
+    let server = Server::start("echo", 2);
+    const CONNS: usize = 1_000;
+    let barrier = Arc::new(Barrier::new(CONNS));
+    let clients: Vec<_> = (0..CONNS)
+        .map(|c| {
+            let (addr, barrier) = (server.addr.clone(), barrier.clone());
+            std::thread::Builder::new()
+                .stack_size(128 << 10)
+                .spawn(move || {
+                    let mut s = TcpStream::connect(&addr).expect("connect");
+                    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+                    barrier.wait(); // every connection is open before any talks
+                    let mut back = vec![0u8; 1024];
+                    for round in 0..10u8 {
+                        let msg: Vec<u8> = (0..1024).map(|i| (i as u8) ^ (c as u8) ^ round).collect();
+                        s.write_all(&msg).unwrap();
+                        s.read_exact(&mut back).unwrap();
+                        assert_eq!(back, msg, "connection {c} round {round}");
+                    }
+                })
+                .unwrap()
+        })
+        .collect();
+    for c in clients {
+        c.join().expect("a client failed");
+    }
+}
+
+/// curl fetches twice over one kept-alive connection; the second request reuses it.
+#[test]
+fn http_answers_curl_with_keep_alive() {
+    let server = Server::start("http", 2);
+    let url = format!("http://{}/", server.addr);
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "30",
+            "-w",
+            "[%{http_code} %{num_connects}]\n",
+            &url,
+            &url,
+        ])
+        .output()
+        .expect("curl must be installed");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello\n[200 1]\nhello\n[200 0]\n",
+        "{out:?}"
+    );
+}
+
+/// The net_errors guest: refused, address in use, denied by policy, and a peer reset — after each the G
+/// carries on. The reset comes from this test: it connects, sends, and closes with RST (linger 0).
+#[test]
+fn socket_errors_have_go_kinds_and_the_g_keeps_running() {
+    let (out, err) = (wasm_gmp::Capture::new(), wasm_gmp::Capture::new());
+    let mut cfg = gmp_tests::config("net_errors", 2, &[]);
+    cfg.stdout = wasm_gmp::Output::Capture(out.clone());
+    cfg.stderr = wasm_gmp::Output::Capture(err.clone());
+    let program = gmp_tests::program("net_errors");
+    let runner = std::thread::spawn(move || wasm_gmp::Runtime::new(cfg).run(&program).unwrap());
+    let addr = loop {
+        if let Some(l) = out
+            .contents()
+            .lines()
+            .find_map(|l| l.strip_prefix("listening on ").map(str::to_string))
+        {
+            break l;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.write_all(b"hi").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO)).unwrap();
+    drop(s);
+    let exit = runner.join().unwrap();
+    assert_eq!(exit.code, 0, "{}", err.contents());
+    let stdout = out.contents();
+    let want_prefix = "connect refused: ConnectionRefused\nlisten twice: AddrInUse\nconnect denied: PermissionDenied\n";
+    assert!(stdout.starts_with(want_prefix), "{stdout}");
+    assert!(stdout.ends_with("read: ConnectionReset\nstill running\n"), "{stdout}");
+}
+
+#[test]
+fn udp_datagrams_and_passed_sockets() {
+    let r: Run = run("udp", 2, &[]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "udp: ping pong\nudp passed: ok\n"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_connection_passed_to_another_g_keeps_working() {
+    for procs in [1, 2] {
+        let r = run("sock_pass", procs, &[]);
+        assert_eq!((r.code, r.stdout.as_str()), (0, "got: world\n"), "{r:?}");
+    }
+}
+
+/// `--net none` denies even loopback.
+#[test]
+fn the_net_policy_can_deny_everything() {
+    let mut cfg = gmp_tests::config("sock_pass", 1, &[]);
+    cfg.net = wasm_gmp::NetPolicy::none();
+    let r = run_with("sock_pass", cfg);
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("PermissionDenied") || r.stderr.contains("permission denied"),
+        "{r:?}"
+    );
+}
