@@ -298,6 +298,10 @@ impl Sched {
         let timeout = (until != u64::MAX).then(|| Duration::from_nanos(until.saturating_sub(now)));
         let woken = if self.exiting.load(Ordering::SeqCst) {
             Vec::new()
+        } else if self.netpoll.waiters.load(Ordering::SeqCst) == 0 {
+            // Only timers to wait for: a futex sleep, precise to microseconds (see `Netpoll::sleep`).
+            self.netpoll.sleep(timeout);
+            Vec::new()
         } else {
             self.netpoll.poll(timeout, now, true)
         };

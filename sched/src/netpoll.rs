@@ -30,7 +30,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use mio::{Events, Interest, Token};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use crate::g::WaitReason;
 
@@ -90,6 +90,11 @@ pub struct Netpoll {
     pub(crate) waiters: AtomicUsize,
     /// When some M last polled (scheduler ns).
     pub(crate) last_poll: AtomicU64,
+    /// Where the blocked M sleeps instead when no G waits on a socket: epoll's timeout is whole
+    /// milliseconds, a futex's is not, and a sleeper waiting only for a timer deserves the finer one.
+    /// The flag is a pending wake-up (a break that came before the M went to sleep).
+    timer_sleep: Mutex<bool>,
+    timer_cv: Condvar,
 }
 
 #[derive(Default)]
@@ -112,6 +117,8 @@ impl Netpoll {
             block_until: AtomicU64::new(u64::MAX),
             waiters: AtomicUsize::new(0),
             last_poll: AtomicU64::new(0),
+            timer_sleep: Mutex::new(false),
+            timer_cv: Condvar::new(),
         })
     }
 
@@ -215,15 +222,35 @@ impl Netpoll {
     /// Wake the M blocked in the poller if it would sleep past `when` (Go's `netpollBreak`).
     pub(crate) fn break_before(&self, when: u64) {
         if self.blocked.load(Ordering::SeqCst) && when < self.block_until.load(Ordering::SeqCst) {
-            let _ = self.waker.wake();
+            self.kick();
         }
     }
 
     /// Wake the M blocked in the poller, whatever its deadline.
     pub(crate) fn break_now(&self) {
         if self.blocked.load(Ordering::SeqCst) {
-            let _ = self.waker.wake();
+            self.kick();
         }
+    }
+
+    fn kick(&self) {
+        let _ = self.waker.wake();
+        *self.timer_sleep.lock() = true;
+        self.timer_cv.notify_one();
+    }
+
+    /// The blocked M, when no G waits on a socket: sleep until `timeout` passes or a break comes.
+    pub(crate) fn sleep(&self, timeout: Option<Duration>) {
+        let mut kicked = self.timer_sleep.lock();
+        if !*kicked {
+            match timeout {
+                Some(t) => {
+                    self.timer_cv.wait_for(&mut kicked, t);
+                }
+                None => self.timer_cv.wait(&mut kicked),
+            }
+        }
+        *kicked = false;
     }
 }
 

@@ -176,48 +176,51 @@ impl Sched {
             let mut heap = t.heap.lock();
             while heap.peek().is_some_and(|e| e.when <= now) {
                 let e = heap.pop().expect("peeked");
-                match e.timer.state.load(Ordering::SeqCst) {
-                    ARMED if e.timer.period > 0 => {
-                        // Skip the periods already missed: one tick per period at most, as Go's ticker.
-                        let missed = (now - e.when) / e.timer.period;
-                        let next = e.when + (missed + 1) * e.timer.period;
-                        let seq = t.seq.fetch_add(1, Ordering::Relaxed);
-                        heap.push(Entry {
-                            when: next,
-                            seq,
-                            timer: e.timer.clone(),
-                        });
-                        due.push(e.timer);
-                    }
-                    ARMED
-                        if e.timer
-                            .state
-                            .compare_exchange(ARMED, FIRED, Ordering::SeqCst, Ordering::SeqCst)
-                            .is_ok() =>
-                    {
-                        t.active.fetch_sub(1, Ordering::SeqCst);
-                        due.push(e.timer);
-                    }
-                    _ => {} // stopped: dropped lazily here
+                if e.timer.state.load(Ordering::SeqCst) != ARMED {
+                    continue; // stopped: dropped lazily here
+                }
+                if e.timer.period > 0 {
+                    // Skip the periods already missed: one tick per period at most, as Go's ticker.
+                    let missed = (now - e.when) / e.timer.period;
+                    let next = e.when + (missed + 1) * e.timer.period;
+                    let seq = t.seq.fetch_add(1, Ordering::Relaxed);
+                    heap.push(Entry {
+                        when: next,
+                        seq,
+                        timer: e.timer.clone(),
+                    });
+                    due.push((e.timer, false));
+                } else if e
+                    .timer
+                    .state
+                    .compare_exchange(ARMED, FIRED, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    due.push((e.timer, true));
                 }
             }
             t.next_when
                 .store(heap.peek().map_or(u64::MAX, |e| e.when), Ordering::SeqCst);
         }
         let n = due.len();
-        for timer in due {
-            match &timer.action {
-                Action::Ready(g) => g.ready(),
-                Action::Call(f) => {
-                    if !f()
-                        && timer
-                            .state
-                            .compare_exchange(ARMED, STOPPED, Ordering::SeqCst, Ordering::SeqCst)
-                            .is_ok()
-                    {
-                        t.active.fetch_sub(1, Ordering::SeqCst);
-                    }
+        for (timer, one_shot) in due {
+            let keep = match &timer.action {
+                Action::Ready(g) => {
+                    g.ready();
+                    true
                 }
+                Action::Call(f) => f(),
+            };
+            let stopped_itself = !keep
+                && !one_shot
+                && timer
+                    .state
+                    .compare_exchange(ARMED, STOPPED, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok();
+            if one_shot || stopped_itself {
+                // Uncounted only now, after the action: a G it readied is on a queue before the count can let
+                // `checkdead` call everything asleep. SeqCst pairs with `checkdead`'s load.
+                t.active.fetch_sub(1, Ordering::SeqCst);
             }
         }
         n

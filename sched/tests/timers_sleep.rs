@@ -151,3 +151,27 @@ fn pending_timers_are_not_deadlock_stopped_ones_are() {
         other => panic!("expected a deadlock, got {other:?}"),
     }
 }
+
+/// Many Gs sleeping 1 ms again and again: the moment a timer fires and readies its G must never look like
+/// "everyone asleep" to an idle M (a timer stops counting as pending only once its G is queued).
+#[test]
+fn firing_timers_never_look_like_a_deadlock() {
+    for _ in 0..8 {
+        let outcome = run(config(2), move |s| async move {
+            let done = Arc::new(Chan::<()>::new(100));
+            for _ in 0..100 {
+                let d = done.clone();
+                go(&s, async move {
+                    for _ in 0..50 {
+                        sleep(Duration::from_millis(1)).await;
+                    }
+                    d.send(()).await.unwrap();
+                });
+            }
+            for _ in 0..100 {
+                done.recv().await.unwrap();
+            }
+        });
+        assert_eq!(outcome, Outcome::Exited(0));
+    }
+}

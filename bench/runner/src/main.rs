@@ -1,19 +1,35 @@
-//! `gmp-bench`: load generators and the benchmark runner for wasm-gmp.
+//! `gmp-bench`: the benchmark runner of wasm-gmp and its load generators.
 //!
-//! `gmp-bench echo ADDR [CONNS] [SECS] [SIZE]` drives an echo server and prints round trips per second and
-//! latency percentiles, for wasm-gmp's echo example and Go's `bench/go/echo` alike.
+//! - `gmp-bench net [--procs N] [--reps N] [--secs S] [--no-go]`: the echo example against Go's echo at 100
+//!   and 1,000 connections, and timer wake-up lateness against Go's, run alternately. Needs release builds:
+//!   `cargo build --release -p wasm-gmp -p gmp-bench` and the guests in `target/wasm` (`bench/run` does
+//!   all of it).
+//! - `gmp-bench echo ADDR [CONNS] [SECS] [SIZE]`: drive any echo server and print round trips per second
+//!   and latency percentiles.
 
 mod echo_load;
+mod go;
+mod net;
+mod procs;
 
 use std::time::Duration;
+
+fn flag<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> anyhow::Result<T> {
+    match args.iter().position(|a| a == name) {
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("{name} needs a value")),
+        None => Ok(default),
+    }
+}
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("echo") => {
-            let addr = args
-                .get(1)
-                .ok_or_else(|| anyhow::anyhow!("usage: gmp-bench echo ADDR [CONNS] [SECS] [SIZE]"))?;
+            let usage = "usage: gmp-bench echo ADDR [CONNS] [SECS] [SIZE]";
+            let addr = args.get(1).ok_or_else(|| anyhow::anyhow!(usage))?;
             let conns = args.get(2).map_or(Ok(100), |s| s.parse())?;
             let secs: f64 = args.get(3).map_or(Ok(5.0), |s| s.parse())?;
             let size = args.get(4).map_or(Ok(64), |s| s.parse())?;
@@ -33,6 +49,20 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        _ => anyhow::bail!("usage: gmp-bench echo ADDR [CONNS] [SECS] [SIZE]"),
+        Some("net") => {
+            let with_go = !args.iter().any(|a| a == "--no-go") && go::ensure().is_some();
+            if with_go {
+                go::build(&["echo", "timers"])?;
+            }
+            net::run(
+                flag(&args, "--procs", 2)?,
+                flag(&args, "--reps", 3)?,
+                flag(&args, "--secs", 5.0)?,
+                with_go,
+            )
+        }
+        _ => anyhow::bail!(
+            "usage: gmp-bench (net [--procs N] [--reps N] [--secs S] [--no-go] | echo ADDR [CONNS] [SECS] [SIZE])"
+        ),
     }
 }
