@@ -12,12 +12,7 @@ use wasm_gmp::{Capture, Config, EngineConfig, Output, Program, Runtime};
 #[test]
 fn a_g_blocked_on_stdin_does_not_stop_the_others() {
     let mut child = Command::new(gmp_tests::bin())
-        .args([
-            "run",
-            "--procs",
-            "1",
-            gmp_tests::wasm("stdin_blocked").to_str().unwrap(),
-        ])
+        .args(["run", "--procs", "1", gmp_tests::wasm("stdin_blocked").to_str().unwrap()])
         .env("GMP_CACHE_DIR", gmp_tests::root().join("target/gmp-cache"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -69,15 +64,7 @@ fn a_blocking_host_function_hands_its_p_over() {
         .file(gmp_tests::wasm("blocking_host"))
         .unwrap();
     let out = Capture::new();
-    let cfg = Config {
-        procs: 1,
-        stdout: Output::Capture(out.clone()),
-        ..Config::default()
-    };
+    let cfg = Config { procs: 1, stdout: Output::Capture(out.clone()), ..Config::default() };
     let exit = Runtime::new(cfg).run(&program).unwrap();
-    assert_eq!(
-        (exit.code, out.contents().as_str()),
-        (0, "workers done: 4950\nreleased\n"),
-        "{exit:?}"
-    );
+    assert_eq!((exit.code, out.contents().as_str()), (0, "workers done: 4950\nreleased\n"), "{exit:?}");
 }

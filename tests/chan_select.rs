@@ -26,9 +26,6 @@ fn select_default_and_blocking_cases() {
     for procs in [1, 2] {
         let r = run("select_default", procs, &[]);
         assert_eq!(r.code, 0, "{r:?}");
-        assert_eq!(
-            r.stdout, "default\nrecv 7\nsent\ndefault\nclosed\nsent to waiter\n",
-            "at {procs} Ps"
-        );
+        assert_eq!(r.stdout, "default\nrecv 7\nsent\ndefault\nclosed\nsent to waiter\n", "at {procs} Ps");
     }
 }

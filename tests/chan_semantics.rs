@@ -19,10 +19,7 @@ fn channels_are_fifo_and_blocked_senders_go_in_arrival_order() {
     // Arrival order of blocked senders is only deterministic at one P (see the guest).
     let r = run("fifo", 1, &[]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(
-        r.stdout,
-        "buffered fifo ok\nblocked senders: 0 1 2 3 4 5 6 7 8 9\nfifo ok\n"
-    );
+    assert_eq!(r.stdout, "buffered fifo ok\nblocked senders: 0 1 2 3 4 5 6 7 8 9\nfifo ok\n");
 }
 
 #[test]
@@ -42,10 +39,7 @@ fn send_on_a_closed_channel_panics() {
     let r = run("send_closed", 2, &[]);
     assert_eq!((r.code, r.stdout.as_str()), (2, "before\n"), "{r:?}");
     let report = r.report.unwrap();
-    assert!(
-        report.starts_with("panic: send on closed channel\n\ngoroutine 1 [running]:\n"),
-        "{report}"
-    );
+    assert!(report.starts_with("panic: send on closed channel\n\ngoroutine 1 [running]:\n"), "{report}");
 }
 
 #[test]
@@ -71,10 +65,6 @@ fn messages_up_to_the_limit_arrive_whole_and_larger_ones_panic() {
 fn waitgroup_waits_for_every_done() {
     for procs in [1, 2] {
         let r = run("waitgroup", procs, &[]);
-        assert_eq!(
-            (r.code, r.stdout.as_str()),
-            (0, "waitgroup: 100 done\nsum: 5050\n"),
-            "{r:?}"
-        );
+        assert_eq!((r.code, r.stdout.as_str()), (0, "waitgroup: 100 done\nsum: 5050\n"), "{r:?}");
     }
 }

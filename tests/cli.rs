@@ -30,11 +30,7 @@ fn procs_comes_from_the_environment_too() {
 fn deadlock_and_panic_exit_two_with_the_report_on_stderr() {
     let out = cli(&["run", wasm("deadlock").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        s(&out.stderr).starts_with("fatal error: all goroutines are asleep - deadlock!"),
-        "{}",
-        s(&out.stderr)
-    );
+    assert!(s(&out.stderr).starts_with("fatal error: all goroutines are asleep - deadlock!"), "{}", s(&out.stderr));
     let out = cli(&["run", wasm("trap").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(s(&out.stderr).contains("panic: wasm trap:"), "{}", s(&out.stderr));
@@ -73,31 +69,11 @@ fn bad_files_give_one_line_and_exit_one() {
 
 #[test]
 fn schedtrace_prints_go_shaped_lines() {
-    let out = cli(&[
-        "run",
-        "--procs",
-        "2",
-        "--schedtrace",
-        "5",
-        wasm("parallel").to_str().unwrap(),
-        "--",
-        "2",
-    ]);
+    let out = cli(&["run", "--procs", "2", "--schedtrace", "5", wasm("parallel").to_str().unwrap(), "--", "2"]);
     assert_eq!(out.status.code(), Some(0));
     let err = s(&out.stderr);
-    let line = err
-        .lines()
-        .find(|l| l.starts_with("SCHED "))
-        .unwrap_or_else(|| panic!("no SCHED line in {err}"));
-    for field in [
-        "gomaxprocs=2",
-        "idleprocs=",
-        "threads=",
-        "spinningthreads=",
-        "idlethreads=",
-        "runqueue=",
-        " [",
-    ] {
+    let line = err.lines().find(|l| l.starts_with("SCHED ")).unwrap_or_else(|| panic!("no SCHED line in {err}"));
+    for field in ["gomaxprocs=2", "idleprocs=", "threads=", "spinningthreads=", "idlethreads=", "runqueue=", " ["] {
         assert!(line.contains(field), "{field} missing from {line}");
     }
 }

@@ -6,11 +6,7 @@ use gmp_tests::run;
 fn hello_prints_the_greeting_from_another_g() {
     for procs in [1, 2] {
         let r = run("hello", procs, &[]);
-        assert_eq!(
-            (r.code, r.stdout.as_str()),
-            (0, "hello from G 2\nhello, world\n"),
-            "{r:?}"
-        );
+        assert_eq!((r.code, r.stdout.as_str()), (0, "hello from G 2\nhello, world\n"), "{r:?}");
     }
 }
 
@@ -18,11 +14,7 @@ fn hello_prints_the_greeting_from_another_g() {
 fn pingpong_reports_its_round_trips() {
     for procs in [1, 2] {
         let r = run("pingpong", procs, &["1000"]);
-        assert_eq!(
-            (r.code, r.stdout.as_str()),
-            (0, "pingpong: 1000 round trips\n"),
-            "{r:?}"
-        );
+        assert_eq!((r.code, r.stdout.as_str()), (0, "pingpong: 1000 round trips\n"), "{r:?}");
     }
 }
 
@@ -55,21 +47,14 @@ fn workers_fan_out_and_in_with_a_stable_checksum() {
     let one = run("workers", 1, &["2000", "16"]);
     let two = run("workers", 2, &["2000", "16"]);
     assert_eq!(one.code, 0, "{one:?}");
-    assert!(
-        one.stdout.starts_with("checksum: ") && one.stdout.ends_with("jobs: 2000\n"),
-        "{one:?}"
-    );
+    assert!(one.stdout.starts_with("checksum: ") && one.stdout.ends_with("jobs: 2000\n"), "{one:?}");
     assert_eq!(one.stdout, two.stdout, "the checksum must not depend on scheduling");
 }
 
 #[test]
 fn spin_does_not_keep_main_from_finishing_at_one_p() {
     let r = run("spin", 1, &[]);
-    assert_eq!(
-        (r.code, r.stdout.as_str()),
-        (0, "main finished while a G spins\n"),
-        "{r:?}"
-    );
+    assert_eq!((r.code, r.stdout.as_str()), (0, "main finished while a G spins\n"), "{r:?}");
 }
 
 #[test]
@@ -87,14 +72,8 @@ fn deadlock_shows_the_fatal_report() {
     assert_eq!(r.code, 2, "{r:?}");
     assert_eq!(r.stdout, "about to deadlock\n");
     let report = r.report.expect("a deadlock report");
-    assert!(
-        report.starts_with("fatal error: all goroutines are asleep - deadlock!\n"),
-        "{report}"
-    );
-    assert!(
-        report.contains("goroutine 1 [chan receive]:") && report.contains("goroutine 2 [chan send]:"),
-        "{report}"
-    );
+    assert!(report.starts_with("fatal error: all goroutines are asleep - deadlock!\n"), "{report}");
+    assert!(report.contains("goroutine 1 [chan receive]:") && report.contains("goroutine 2 [chan send]:"), "{report}");
     assert!(r.stderr.contains(&report), "the report must be printed on stderr");
 }
 
@@ -109,20 +88,12 @@ fn the_readme_example_runs() {
 fn timeouts_shows_a_select_timing_out() {
     for procs in [1, 2] {
         let r = run("timeouts", procs, &[]);
-        assert_eq!(
-            (r.code, r.stdout.as_str()),
-            (0, "round 1: got answer\nround 2: timed out\n"),
-            "{r:?}"
-        );
+        assert_eq!((r.code, r.stdout.as_str()), (0, "round 1: got answer\nround 2: timed out\n"), "{r:?}");
     }
 }
 
 #[test]
 fn ticker_ticks_three_times_then_stops() {
     let r = run("ticker", 1, &[]);
-    assert_eq!(
-        (r.code, r.stdout.as_str()),
-        (0, "tick 1\ntick 2\ntick 3\nstopped\n"),
-        "{r:?}"
-    );
+    assert_eq!((r.code, r.stdout.as_str()), (0, "tick 1\ntick 2\ntick 3\nstopped\n"), "{r:?}");
 }

@@ -8,10 +8,7 @@ fn channel_handles_pass_through_channels_and_spawn_arguments() {
     for procs in [1, 2] {
         let r = run("handles", procs, &[]);
         assert_eq!(r.code, 0, "{r:?}");
-        assert_eq!(
-            r.stdout,
-            "reply via passed sender: 42\nsum via spawn args: 6\ntwo hops: ok\n"
-        );
+        assert_eq!(r.stdout, "reply via passed sender: 42\nsum via spawn args: 6\ntwo hops: ok\n");
     }
 }
 
@@ -20,10 +17,7 @@ fn a_forged_handle_traps_the_g_with_the_call_named() {
     let r = run("forged", 2, &[]);
     assert_eq!((r.code, r.stdout.as_str()), (2, "before\n"), "{r:?}");
     let report = r.report.unwrap();
-    assert!(
-        report.starts_with("panic: gmp.chan_send: handle 9999 is not held by G 1\n"),
-        "{report}"
-    );
+    assert!(report.starts_with("panic: gmp.chan_send: handle 9999 is not held by G 1\n"), "{report}");
     assert!(report.contains("goroutine 1 [running]:"), "{report}");
 }
 

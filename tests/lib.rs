@@ -15,10 +15,7 @@ use wasm_gmp::{Capture, Config, EngineConfig, Output, Program, Runtime};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
 fn cargo() -> Command {
@@ -28,17 +25,12 @@ fn cargo() -> Command {
 fn ensure_wasm_target() {
     let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
     if let Ok(out) = installed
-        && String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .any(|l| l.trim() == "wasm32-wasip1")
+        && String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-wasip1")
     {
         return;
     }
     let st = Command::new("rustup").args(["target", "add", "wasm32-wasip1"]).status();
-    assert!(
-        st.is_ok_and(|s| s.success()),
-        "cannot install the wasm32-wasip1 target with rustup"
-    );
+    assert!(st.is_ok_and(|s| s.success()), "cannot install the wasm32-wasip1 target with rustup");
 }
 
 /// Build every guest (once per process; cargo makes later builds no-ops) and return the folder of the
@@ -65,11 +57,7 @@ pub fn wasm_dir() -> &'static Path {
             ])
             .output()
             .expect("cannot run cargo to build the guests");
-        assert!(
-            out.status.success(),
-            "building the guests failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "building the guests failed:\n{}", String::from_utf8_lossy(&out.stderr));
         target.join("wasm32-wasip1/release")
     })
 }
@@ -105,9 +93,7 @@ pub struct Run {
 pub fn config(name: &str, procs: usize, args: &[&str]) -> Config {
     Config {
         procs,
-        args: std::iter::once(format!("{name}.wasm"))
-            .chain(args.iter().map(|a| a.to_string()))
-            .collect(),
+        args: std::iter::once(format!("{name}.wasm")).chain(args.iter().map(|a| a.to_string())).collect(),
         ..Config::default()
     }
 }
@@ -134,19 +120,9 @@ pub fn run_with(name: &str, mut cfg: Config) -> Run {
     });
     let exit = rx
         .recv_timeout(Duration::from_secs(120))
-        .unwrap_or_else(|_| {
-            panic!(
-                "{name} did not end within 2 minutes; stdout so far:\n{}",
-                out.contents()
-            )
-        })
+        .unwrap_or_else(|_| panic!("{name} did not end within 2 minutes; stdout so far:\n{}", out.contents()))
         .expect("the runtime could not start the program");
-    Run {
-        code: exit.code,
-        stdout: out.contents(),
-        stderr: err.contents(),
-        report: exit.report,
-    }
+    Run { code: exit.code, stdout: out.contents(), stderr: err.contents(), report: exit.report }
 }
 
 /// The `wasm-gmp` binary, built if this test run has not built it.
@@ -155,16 +131,10 @@ pub fn bin() -> PathBuf {
     BIN.get_or_init(|| {
         // target/debug/deps/<test binary> → target/debug/wasm-gmp
         let exe = std::env::current_exe().expect("test binary path");
-        let dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary in target/<profile>/deps");
+        let dir = exe.parent().and_then(Path::parent).expect("test binary in target/<profile>/deps");
         let bin = dir.join("wasm-gmp");
         if !bin.exists() {
-            let st = cargo()
-                .current_dir(root())
-                .args(["build", "-p", "wasm-gmp", "--bin", "wasm-gmp"])
-                .status();
+            let st = cargo().current_dir(root()).args(["build", "-p", "wasm-gmp", "--bin", "wasm-gmp"]).status();
             assert!(st.is_ok_and(|s| s.success()), "cannot build the wasm-gmp binary");
         }
         bin

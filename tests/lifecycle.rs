@@ -27,10 +27,7 @@ fn a_trap_prints_a_go_panic_with_the_g_and_backtrace() {
         report.starts_with("panic: wasm trap: wasm `unreachable` instruction executed\n\ngoroutine 2 [running]:\n"),
         "{report}"
     );
-    assert!(
-        report.contains("gmp_entry"),
-        "the backtrace must show the G's frames: {report}"
-    );
+    assert!(report.contains("gmp_entry"), "the backtrace must show the G's frames: {report}");
     assert!(r.stderr.contains(&report));
 }
 
@@ -46,16 +43,9 @@ fn gomaxprocs_and_goid_are_visible_to_the_guest() {
 fn a_burst_beyond_the_g_limit_waits_for_places() {
     for procs in [1, 2] {
         let mut cfg = gmp_tests::config("spawn_many", procs, &["5000"]);
-        cfg.engine = EngineConfig {
-            max_gs: Some(64),
-            ..EngineConfig::default()
-        };
+        cfg.engine = EngineConfig { max_gs: Some(64), ..EngineConfig::default() };
         let r = run_with("spawn_many", cfg);
-        assert_eq!(
-            (r.code, r.stdout.as_str()),
-            (0, "spawned: 5000\nsum: 12497500\n"),
-            "{r:?}"
-        );
+        assert_eq!((r.code, r.stdout.as_str()), (0, "spawned: 5000\nsum: 12497500\n"), "{r:?}");
     }
 }
 
@@ -64,10 +54,7 @@ fn a_burst_beyond_the_g_limit_waits_for_places() {
 #[test]
 fn the_g_limit_stops_a_spawn_with_an_error_naming_it() {
     let mut cfg = gmp_tests::config("park_many", 2, &["100"]);
-    cfg.engine = EngineConfig {
-        max_gs: Some(50),
-        ..EngineConfig::default()
-    };
+    cfg.engine = EngineConfig { max_gs: Some(50), ..EngineConfig::default() };
     let r = run_with("park_many", cfg);
     assert_eq!(r.code, 2, "{r:?}");
     let report = r.report.unwrap();
@@ -84,26 +71,15 @@ fn bad_modules_are_refused_with_one_clear_error() {
     assert!(err(b"hello, I am not wasm").contains("not a WebAssembly module"));
     assert!(err(b"\0asm\x01\0\0\0garbage").contains("not a valid WebAssembly module"));
     let no_entry = br#"(module (memory (export "memory") 1) (func (export "_start")))"#;
-    assert!(
-        err(no_entry).contains("does not export the function `gmp_entry`"),
-        "{}",
-        err(no_entry)
-    );
+    assert!(err(no_entry).contains("does not export the function `gmp_entry`"), "{}", err(no_entry));
     let wrong_type = br#"(module (memory (export "memory") 1) (func (export "_start"))
         (func (export "gmp_entry") (param i32)))"#;
-    assert!(
-        err(wrong_type).contains("its export `gmp_entry` has type"),
-        "{}",
-        err(wrong_type)
-    );
+    assert!(err(wrong_type).contains("its export `gmp_entry` has type"), "{}", err(wrong_type));
     let unknown_import = br#"(module (import "gmp" "no_such_call" (func)) (memory (export "memory") 1)
         (func (export "_start")) (func (export "gmp_entry") (param i32 i32 i32)))"#;
     assert!(err(unknown_import).contains("no_such_call"), "{}", err(unknown_import));
     let missing = Program::from_file(&cfg, "/no/such/app.wasm").err().unwrap();
-    assert!(
-        format!("{missing:#}").contains("/no/such/app.wasm: cannot read"),
-        "{missing:#}"
-    );
+    assert!(format!("{missing:#}").contains("/no/such/app.wasm: cannot read"), "{missing:#}");
 }
 
 /// A minimal guest in WAT, no SDK: its main spawns a G that traps with a divide by zero.
@@ -132,8 +108,5 @@ fn a_trap_in_a_wat_guest_is_reported_with_its_g() {
     let exit = wasm_gmp::Runtime::new(cfg).run(&program).unwrap();
     assert_eq!(exit.code, 2);
     let report = exit.report.unwrap();
-    assert!(
-        report.starts_with("panic: wasm trap: integer divide by zero\n\ngoroutine 2 [running]:"),
-        "{report}"
-    );
+    assert!(report.starts_with("panic: wasm trap: integer divide by zero\n\ngoroutine 2 [running]:"), "{report}");
 }

@@ -18,27 +18,14 @@ struct Server {
 impl Server {
     fn start(example: &str, procs: usize) -> Server {
         let mut child = Command::new(bin())
-            .args([
-                "run",
-                "--procs",
-                &procs.to_string(),
-                wasm(example).to_str().unwrap(),
-                "--",
-                "127.0.0.1:0",
-            ])
+            .args(["run", "--procs", &procs.to_string(), wasm(example).to_str().unwrap(), "--", "127.0.0.1:0"])
             .env("GMP_CACHE_DIR", gmp_tests::root().join("target/gmp-cache"))
             .stdout(Stdio::piped())
             .spawn()
             .expect("start the server");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("got {line:?}"))
-            .to_string();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("got {line:?}")).to_string();
         Server { child, addr }
     }
 }
@@ -87,22 +74,10 @@ fn http_answers_curl_with_keep_alive() {
     let server = Server::start("http", 2);
     let url = format!("http://{}/", server.addr);
     let out = Command::new("curl")
-        .args([
-            "-s",
-            "--max-time",
-            "30",
-            "-w",
-            "[%{http_code} %{num_connects}]\n",
-            &url,
-            &url,
-        ])
+        .args(["-s", "--max-time", "30", "-w", "[%{http_code} %{num_connects}]\n", &url, &url])
         .output()
         .expect("curl must be installed");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "hello\n[200 1]\nhello\n[200 0]\n",
-        "{out:?}"
-    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n[200 1]\nhello\n[200 0]\n", "{out:?}");
 }
 
 /// The net_errors guest: refused, address in use, denied by policy, and a peer reset — after each the G
@@ -116,11 +91,7 @@ fn socket_errors_have_go_kinds_and_the_g_keeps_running() {
     let program = gmp_tests::program("net_errors");
     let runner = std::thread::spawn(move || wasm_gmp::Runtime::new(cfg).run(&program).unwrap());
     let addr = loop {
-        if let Some(l) = out
-            .contents()
-            .lines()
-            .find_map(|l| l.strip_prefix("listening on ").map(str::to_string))
-        {
+        if let Some(l) = out.contents().lines().find_map(|l| l.strip_prefix("listening on ").map(str::to_string)) {
             break l;
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -141,11 +112,7 @@ fn socket_errors_have_go_kinds_and_the_g_keeps_running() {
 #[test]
 fn udp_datagrams_and_passed_sockets() {
     let r: Run = run("udp", 2, &[]);
-    assert_eq!(
-        (r.code, r.stdout.as_str()),
-        (0, "udp: ping pong\nudp passed: ok\n"),
-        "{r:?}"
-    );
+    assert_eq!((r.code, r.stdout.as_str()), (0, "udp: ping pong\nudp passed: ok\n"), "{r:?}");
 }
 
 #[test]
@@ -163,8 +130,5 @@ fn the_net_policy_can_deny_everything() {
     cfg.net = wasm_gmp::NetPolicy::none();
     let r = run_with("sock_pass", cfg);
     assert_ne!(r.code, 0, "{r:?}");
-    assert!(
-        r.stderr.contains("PermissionDenied") || r.stderr.contains("permission denied"),
-        "{r:?}"
-    );
+    assert!(r.stderr.contains("PermissionDenied") || r.stderr.contains("permission denied"), "{r:?}");
 }

@@ -10,11 +10,7 @@ use gmp_tests::run;
 fn a_call_free_loop_is_preempted_at_one_p() {
     let t0 = Instant::now();
     let r = run("spin", 1, &[]);
-    assert_eq!(
-        (r.code, r.stdout.as_str()),
-        (0, "main finished while a G spins\n"),
-        "{r:?}"
-    );
+    assert_eq!((r.code, r.stdout.as_str()), (0, "main finished while a G spins\n"), "{r:?}");
     assert!(t0.elapsed() < Duration::from_secs(30), "took {:?}", t0.elapsed());
 }
 

@@ -14,10 +14,7 @@ fn ten_thousand_gs_exchange_a_hundred_thousand_messages() {
     for procs in [1, 2] {
         let r = run("stress", procs, &["10000", "100000"]);
         assert_eq!(r.code, 0, "{r:?}");
-        assert_eq!(
-            r.stdout, "messages: 100000\nchecksum: 10000000000\nchecksum ok\n",
-            "at {procs} Ps"
-        );
+        assert_eq!(r.stdout, "messages: 100000\nchecksum: 10000000000\nchecksum ok\n", "at {procs} Ps");
     }
 }
 

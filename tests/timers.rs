@@ -26,14 +26,7 @@ fn ten_thousand_sleepers_sleep_at_once() {
     let r = run("sleepers", 2, &["10000"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.starts_with("slept: 10000\nelapsed_ms: "), "{r:?}");
-    let ms: u64 = r
-        .stdout
-        .lines()
-        .nth(1)
-        .unwrap()
-        .trim_start_matches("elapsed_ms: ")
-        .parse()
-        .unwrap();
+    let ms: u64 = r.stdout.lines().nth(1).unwrap().trim_start_matches("elapsed_ms: ").parse().unwrap();
     assert!((100..5_000).contains(&ms), "10,000 sleepers of 100 ms took {ms} ms");
     assert!(t0.elapsed() < Duration::from_secs(60));
 }
@@ -45,14 +38,7 @@ fn a_hundred_thousand_sleepers_finish() {
     let r = run("sleepers", 2, &["100000"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.starts_with("slept: 100000\nelapsed_ms: "), "{r:?}");
-    let ms: u64 = r
-        .stdout
-        .lines()
-        .nth(1)
-        .unwrap()
-        .trim_start_matches("elapsed_ms: ")
-        .parse()
-        .unwrap();
+    let ms: u64 = r.stdout.lines().nth(1).unwrap().trim_start_matches("elapsed_ms: ").parse().unwrap();
     assert!(ms < 30_000, "100,000 sleepers of 100 ms took {ms} ms");
 }
 
@@ -66,9 +52,5 @@ fn waiting_on_a_pending_timer_is_not_a_deadlock() {
 fn waiting_on_a_stopped_timer_is_a_deadlock() {
     let r = run("stopped_timer", 1, &[]);
     assert_eq!((r.code, r.stdout.as_str()), (2, "stopped\n"), "{r:?}");
-    assert!(
-        r.report
-            .unwrap()
-            .starts_with("fatal error: all goroutines are asleep - deadlock!")
-    );
+    assert!(r.report.unwrap().starts_with("fatal error: all goroutines are asleep - deadlock!"));
 }

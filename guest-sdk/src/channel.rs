@@ -28,16 +28,7 @@ pub fn chan<T: Message>(cap: usize) -> (Sender<T>, Receiver<T>) {
     let cap = i32::try_from(cap).expect("gmp: channel capacity exceeds i32::MAX");
     let handle = sys::chan_new(cap);
     let rx = sys::handle_dup(handle);
-    (
-        Sender {
-            handle,
-            _type: PhantomData,
-        },
-        Receiver {
-            handle: rx,
-            _type: PhantomData,
-        },
-    )
+    (Sender { handle, _type: PhantomData }, Receiver { handle: rx, _type: PhantomData })
 }
 
 /// The sending half of a channel of `T`.
@@ -149,15 +140,7 @@ impl<T: Message> Sender<T> {
     pub fn send(&self, value: T) {
         with_encoded(&value, |bytes, handles| {
             // SAFETY: both pointer/length pairs come from live slices that outlive the call.
-            unsafe {
-                sys::chan_send(
-                    self.handle,
-                    bytes.as_ptr(),
-                    bytes.len(),
-                    handles.as_ptr(),
-                    handles.len(),
-                )
-            }
+            unsafe { sys::chan_send(self.handle, bytes.as_ptr(), bytes.len(), handles.as_ptr(), handles.len()) }
         });
     }
 
@@ -174,21 +157,9 @@ impl<T: Message> Sender<T> {
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let sent = with_encoded(&value, |bytes, handles| {
             // SAFETY: both pointer/length pairs come from live slices that outlive the call.
-            unsafe {
-                sys::chan_try_send(
-                    self.handle,
-                    bytes.as_ptr(),
-                    bytes.len(),
-                    handles.as_ptr(),
-                    handles.len(),
-                )
-            }
+            unsafe { sys::chan_try_send(self.handle, bytes.as_ptr(), bytes.len(), handles.as_ptr(), handles.len()) }
         });
-        if sent != 0 {
-            Ok(())
-        } else {
-            Err(TrySendError::Full(value))
-        }
+        if sent != 0 { Ok(()) } else { Err(TrySendError::Full(value)) }
     }
 }
 
@@ -330,10 +301,7 @@ impl<T> Receiver<T> {
     /// Wraps a channel handle this G owns (a timer's channel, say); the receiver closes it when dropped. The
     /// caller vouches that the channel's messages decode as `T`.
     pub(crate) fn from_handle(handle: u32) -> Self {
-        Receiver {
-            handle,
-            _type: PhantomData,
-        }
+        Receiver { handle, _type: PhantomData }
     }
 }
 
@@ -346,20 +314,14 @@ impl<T> Sender<T> {
 /// A second sender for the same channel (a new handle).
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        Sender {
-            handle: sys::handle_dup(self.handle),
-            _type: PhantomData,
-        }
+        Sender { handle: sys::handle_dup(self.handle), _type: PhantomData }
     }
 }
 
 /// A second receiver for the same channel (a new handle).
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        Receiver {
-            handle: sys::handle_dup(self.handle),
-            _type: PhantomData,
-        }
+        Receiver { handle: sys::handle_dup(self.handle), _type: PhantomData }
     }
 }
 
@@ -396,10 +358,7 @@ impl<T> Message for Sender<T> {
     }
 
     fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        Ok(Sender {
-            handle: dec.take_handle()?,
-            _type: PhantomData,
-        })
+        Ok(Sender { handle: dec.take_handle()?, _type: PhantomData })
     }
 }
 
@@ -410,10 +369,7 @@ impl<T> Message for Receiver<T> {
     }
 
     fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        Ok(Receiver {
-            handle: dec.take_handle()?,
-            _type: PhantomData,
-        })
+        Ok(Receiver { handle: dec.take_handle()?, _type: PhantomData })
     }
 }
 
@@ -497,14 +453,7 @@ fn recv_raw<T: Message>(handle: u32, block: bool) -> Recv<T> {
     // SAFETY: the buffers and `info` are locals, writable for exactly the capacities passed, and nothing else
     // refers to them during the call.
     let status = unsafe {
-        call(
-            handle,
-            buf.as_mut_ptr().cast(),
-            INLINE_BYTES,
-            hbuf.as_mut_ptr().cast(),
-            INLINE_HANDLES,
-            &mut info,
-        )
+        call(handle, buf.as_mut_ptr().cast(), INLINE_BYTES, hbuf.as_mut_ptr().cast(), INLINE_HANDLES, &mut info)
     };
     match status {
         sys::RECV_OK => Recv::Value(decode_inline(&buf, &hbuf, info.len, info.nhandles)),
@@ -526,10 +475,7 @@ pub(crate) fn decode_inline<T: Message>(
     let (len, nhandles) = (len as usize, nhandles as usize);
     // The runtime only reports sizes that fit the buffers it was given; checking keeps the slices below sound
     // even if it did not.
-    assert!(
-        len <= INLINE_BYTES && nhandles <= INLINE_HANDLES,
-        "gmp: runtime reported an oversized message"
-    );
+    assert!(len <= INLINE_BYTES && nhandles <= INLINE_HANDLES, "gmp: runtime reported an oversized message");
     // SAFETY: the runtime wrote the first `len` bytes and `nhandles` handles (the call returned ok with these
     // sizes), so those prefixes are initialized; they are in bounds by the assert.
     let (bytes, handles) = unsafe {

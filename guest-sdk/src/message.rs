@@ -196,10 +196,7 @@ impl Encoder {
     /// assert!(enc.bytes().is_empty());
     /// ```
     pub const fn new() -> Self {
-        Encoder {
-            bytes: Vec::new(),
-            handles: Vec::new(),
-        }
+        Encoder { bytes: Vec::new(), handles: Vec::new() }
     }
 
     /// Appends raw bytes.
@@ -303,11 +300,7 @@ pub(crate) fn with_encoded<T: Message, R>(value: &T, f: impl FnOnce(&[u8], &[u32
 pub(crate) fn decode_message<T: Message>(bytes: &[u8], handles: &[u32], what: &str) -> T {
     let mut dec = Decoder::new(bytes, handles);
     let value = T::decode_last(&mut dec).and_then(|v| {
-        if dec.remaining_bytes() == 0 && dec.remaining_handles() == 0 {
-            Ok(v)
-        } else {
-            Err(DecodeError::TrailingData)
-        }
+        if dec.remaining_bytes() == 0 && dec.remaining_handles() == 0 { Ok(v) } else { Err(DecodeError::TrailingData) }
     });
     match value {
         Ok(v) => v,
@@ -550,9 +543,7 @@ impl Message for String {
 }
 
 fn utf8(bytes: &[u8]) -> Result<String, DecodeError> {
-    core::str::from_utf8(bytes)
-        .map(str::to_owned)
-        .map_err(|_| DecodeError::Invalid("UTF-8 in String"))
+    core::str::from_utf8(bytes).map(str::to_owned).map_err(|_| DecodeError::Invalid("UTF-8 in String"))
 }
 
 impl<T: Message> Message for Vec<T> {

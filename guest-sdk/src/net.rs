@@ -191,10 +191,7 @@ fn error(code: u32, op: &str, addr: Option<&str>) -> io::Error {
 fn parse_addr(buf: &[u8; ADDR_CAP], len: u32, op: &str) -> io::Result<SocketAddr> {
     let text = buf.get(..len as usize).and_then(|b| core::str::from_utf8(b).ok());
     text.and_then(|t| t.parse().ok()).ok_or_else(|| {
-        io::Error::new(
-            ErrorKind::InvalidData,
-            format!("{op}: the runtime returned a malformed address ({len} bytes)"),
-        )
+        io::Error::new(ErrorKind::InvalidData, format!("{op}: the runtime returned a malformed address ({len} bytes)"))
     })
 }
 
@@ -264,9 +261,7 @@ impl TcpListener {
         // SAFETY: `buf` and `len` are locals, writable for the sizes passed, and nothing else refers to them.
         let ret = unsafe { sys::tcp_accept(self.handle, buf.as_mut_ptr(), ADDR_CAP, &mut len) };
         // The stream owns its handle before anything else can fail, so an error below still closes it.
-        let stream = TcpStream {
-            handle: check(ret, "accept", None)?,
-        };
+        let stream = TcpStream { handle: check(ret, "accept", None)? };
         Ok((stream, parse_addr(&buf, len, "accept")?))
     }
 
@@ -304,9 +299,7 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn try_clone(&self) -> io::Result<TcpListener> {
-        Ok(TcpListener {
-            handle: dup(self.handle)?,
-        })
+        Ok(TcpListener { handle: dup(self.handle)? })
     }
 }
 
@@ -424,12 +417,7 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        check(
-            sys::tcp_set_nodelay(self.handle, u32::from(nodelay)),
-            "set_nodelay",
-            None,
-        )
-        .map(drop)
+        check(sys::tcp_set_nodelay(self.handle, u32::from(nodelay)), "set_nodelay", None).map(drop)
     }
 
     /// A second handle to the same connection, for example to read in one G and write in another.
@@ -445,9 +433,7 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn try_clone(&self) -> io::Result<TcpStream> {
-        Ok(TcpStream {
-            handle: dup(self.handle)?,
-        })
+        Ok(TcpStream { handle: dup(self.handle)? })
     }
 
     fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
@@ -576,14 +562,7 @@ impl UdpSocket {
         // SAFETY: `buf` is an exclusive borrow writable for `len` bytes; `from` and `from_len` are locals,
         // writable for the sizes passed; nothing else refers to any of them.
         let ret = unsafe {
-            sys::udp_recv_from(
-                self.handle,
-                buf.as_mut_ptr(),
-                len,
-                from.as_mut_ptr(),
-                ADDR_CAP,
-                &mut from_len,
-            )
+            sys::udp_recv_from(self.handle, buf.as_mut_ptr(), len, from.as_mut_ptr(), ADDR_CAP, &mut from_len)
         };
         let n = check(ret, "recv_from", None)?;
         Ok((n as usize, parse_addr(&from, from_len, "recv_from")?))
@@ -608,9 +587,7 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn try_clone(&self) -> io::Result<UdpSocket> {
-        Ok(UdpSocket {
-            handle: dup(self.handle)?,
-        })
+        Ok(UdpSocket { handle: dup(self.handle)? })
     }
 }
 

@@ -84,10 +84,7 @@ impl<const N: usize> Select<N> {
     /// Registers `recv(rx)`.
     pub fn recv<T: Message>(&mut self, rx: &Receiver<T>) -> RecvArm<T> {
         let index = self.push(rx.handle(), sys::CASE_RECV);
-        RecvArm {
-            index,
-            _type: PhantomData,
-        }
+        RecvArm { index, _type: PhantomData }
     }
 
     /// Registers `send(tx, value)`, encoding the value now (Go evaluates it before choosing, too).
@@ -95,20 +92,13 @@ impl<const N: usize> Select<N> {
         let (b, h) = (self.enc.bytes().len(), self.enc.handles().len());
         value.encode_last(&mut self.enc);
         let index = self.push(tx.handle(), sys::CASE_SEND);
-        self.spans[index] = Span {
-            bytes: (b, self.enc.bytes().len() - b),
-            handles: (h, self.enc.handles().len() - h),
-        };
+        self.spans[index] = Span { bytes: (b, self.enc.bytes().len() - b), handles: (h, self.enc.handles().len() - h) };
         SendArm { index, _value: value }
     }
 
     fn push(&mut self, handle: u32, kind: u32) -> usize {
         let index = self.n;
-        self.cases[index] = sys::SelectCase {
-            handle,
-            kind,
-            ..Default::default()
-        };
+        self.cases[index] = sys::SelectCase { handle, kind, ..Default::default() };
         self.n += 1;
         index
     }
@@ -142,10 +132,7 @@ impl<const N: usize> Select<N> {
         // The messages are sent or abandoned: the buffer can serve the next send while the arm's body runs.
         recycle_encoder(core::mem::take(&mut self.enc));
         self.chosen = usize::try_from(chosen).ok();
-        assert!(
-            self.chosen.is_some() || !block,
-            "gmp: a blocking select returned no case"
-        );
+        assert!(self.chosen.is_some() || !block, "gmp: a blocking select returned no case");
         self.chosen
     }
 

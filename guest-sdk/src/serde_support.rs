@@ -50,7 +50,5 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned> Message for Serde<T> {
 }
 
 fn from_postcard<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<Serde<T>, DecodeError> {
-    postcard::from_bytes(bytes)
-        .map(Serde)
-        .map_err(|_| DecodeError::Invalid("postcard data in Serde<T>"))
+    postcard::from_bytes(bytes).map(Serde).map_err(|_| DecodeError::Invalid("postcard data in Serde<T>"))
 }

@@ -85,9 +85,7 @@ fn call_with<T: Message>(bytes: &[u8], handles: &[u32]) {
 }
 
 fn read_index(bytes: &[u8]) -> usize {
-    let index = bytes
-        .first_chunk::<4>()
-        .expect("gmp: spawn message without a function index");
+    let index = bytes.first_chunk::<4>().expect("gmp: spawn message without a function index");
     u32::from_le_bytes(*index) as usize
 }
 

@@ -64,14 +64,7 @@ impl WaitGroup {
     /// ```
     pub fn new() -> Self {
         let (deltas, rx) = chan(DELTA_BUFFER);
-        WaitGroup {
-            deltas,
-            owner: goid(),
-            local: Some(Rc::new(Counter {
-                count: Cell::new(0),
-                deltas: rx,
-            })),
-        }
+        WaitGroup { deltas, owner: goid(), local: Some(Rc::new(Counter { count: Cell::new(0), deltas: rx })) }
     }
 
     /// Adds `n` (which may be negative) to the counter.
@@ -169,10 +162,6 @@ impl Message for WaitGroup {
     }
 
     fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        Ok(WaitGroup {
-            owner: u64::decode(dec)?,
-            deltas: Sender::decode(dec)?,
-            local: None,
-        })
+        Ok(WaitGroup { owner: u64::decode(dec)?, deltas: Sender::decode(dec)?, local: None })
     }
 }

@@ -144,8 +144,7 @@ impl Add<Duration> for Instant {
     type Output = Instant;
 
     fn add(self, d: Duration) -> Instant {
-        self.checked_add(d)
-            .expect("gmp: overflow when adding a duration to an instant")
+        self.checked_add(d).expect("gmp: overflow when adding a duration to an instant")
     }
 }
 
@@ -161,8 +160,7 @@ impl Sub<Duration> for Instant {
     type Output = Instant;
 
     fn sub(self, d: Duration) -> Instant {
-        self.checked_sub(d)
-            .expect("gmp: overflow when subtracting a duration from an instant")
+        self.checked_sub(d).expect("gmp: overflow when subtracting a duration from an instant")
     }
 }
 
@@ -337,10 +335,7 @@ impl Drop for Timer {
 
 impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timer")
-            .field("handle", &self.handle)
-            .field("receiver", &self.rx)
-            .finish()
+        f.debug_struct("Timer").field("handle", &self.handle).field("receiver", &self.rx).finish()
     }
 }
 
@@ -413,9 +408,6 @@ impl Drop for Ticker {
 
 impl fmt::Debug for Ticker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ticker")
-            .field("handle", &self.handle)
-            .field("receiver", &self.rx)
-            .finish()
+        f.debug_struct("Ticker").field("handle", &self.handle).field("receiver", &self.rx).finish()
     }
 }

@@ -78,9 +78,7 @@ struct RunArgs {
 /// Parse `10ms`, `500us`, `2s`, or a bare number of milliseconds.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .map_or((s, "ms"), |i| s.split_at(i));
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit() && c != '.').map_or((s, "ms"), |i| s.split_at(i));
     let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 10ms"))?;
     let secs = match unit {
         "ns" => n / 1e9,
@@ -119,10 +117,7 @@ fn config(a: &RunArgs) -> Result<Config, String> {
     cfg.engine.max_gs = a.max_gs;
     cfg.engine.max_memory = a.max_memory << 20;
     cfg.engine.cache_dir = if a.no_cache { None } else { cache_dir() };
-    let name = a
-        .app
-        .file_name()
-        .map_or_else(|| a.app.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = a.app.file_name().map_or_else(|| a.app.display().to_string(), |n| n.to_string_lossy().into_owned());
     cfg.args = std::iter::once(name).chain(a.args.iter().cloned()).collect();
     for e in &a.env {
         match e.split_once('=') {

@@ -82,11 +82,7 @@ pub struct LimitError {
 
 impl std::fmt::Display for LimitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "cannot start another G: {} Gs are alive, the limit is {}",
-            self.live, self.max_gs
-        )?;
+        write!(f, "cannot start another G: {} Gs are alive, the limit is {}", self.live, self.max_gs)?;
         match self.source {
             LimitSource::Configured => write!(f, " (set by --max-gs / Config::max_gs; raise it there)"),
             LimitSource::MapCount(n) => write!(
@@ -115,11 +111,7 @@ impl SharedEngine {
         let prev = self.live.fetch_add(1, Ordering::AcqRel);
         if prev >= self.max_gs {
             self.live.fetch_sub(1, Ordering::AcqRel);
-            return Err(LimitError {
-                live: prev,
-                max_gs: self.max_gs,
-                source: self.limit_source,
-            });
+            return Err(LimitError { live: prev, max_gs: self.max_gs, source: self.limit_source });
         }
         Ok(Slot(self.clone()))
     }
@@ -132,11 +124,7 @@ impl SharedEngine {
 
 /// The kernel's `vm.max_map_count`, if it can be read.
 pub fn max_map_count() -> Option<usize> {
-    std::fs::read_to_string("/proc/sys/vm/max_map_count")
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    std::fs::read_to_string("/proc/sys/vm/max_map_count").ok()?.trim().parse().ok()
 }
 
 /// The most Gs a pool may hold under a `vm.max_map_count` of `map_count`.
@@ -150,10 +138,7 @@ pub fn max_gs_for_map_count(map_count: usize) -> usize {
 /// When wasmtime rejects the configuration or cannot reserve the pool (out of address space or memory).
 pub fn shared(cfg: &EngineConfig) -> anyhow::Result<Arc<SharedEngine>> {
     static ENGINES: OnceLock<Mutex<HashMap<EngineConfig, Arc<SharedEngine>>>> = OnceLock::new();
-    let mut engines = ENGINES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let mut engines = ENGINES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
     if let Some(e) = engines.get(cfg) {
         return Ok(e.clone());
     }
@@ -201,17 +186,12 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
     if let Some(dir) = &cfg.cache_dir {
         let mut cc = wasmtime::CacheConfig::new();
         cc.with_directory(dir);
-        c.cache(Some(wasmtime::Cache::new(cc).map_err(|e| {
-            anyhow::anyhow!("compilation cache at {}: {e}", dir.display())
-        })?));
+        c.cache(Some(
+            wasmtime::Cache::new(cc).map_err(|e| anyhow::anyhow!("compilation cache at {}: {e}", dir.display()))?,
+        ));
     }
     let engine = Engine::new(&c).map_err(|e| anyhow::anyhow!("cannot create the wasm engine for {max_gs} Gs: {e}"))?;
-    Ok(SharedEngine {
-        engine,
-        live: AtomicUsize::new(0),
-        max_gs,
-        limit_source,
-    })
+    Ok(SharedEngine { engine, live: AtomicUsize::new(0), max_gs, limit_source })
 }
 
 #[cfg(test)]
@@ -220,20 +200,12 @@ mod tests {
 
     #[test]
     fn default_map_count_fits_ten_thousand_gs() {
-        assert!(
-            max_gs_for_map_count(65_530) >= 10_001,
-            "{}",
-            max_gs_for_map_count(65_530)
-        );
+        assert!(max_gs_for_map_count(65_530) >= 10_001, "{}", max_gs_for_map_count(65_530));
     }
 
     #[test]
     fn limit_error_names_the_limit_and_the_fix() {
-        let e = LimitError {
-            live: 10,
-            max_gs: 10,
-            source: LimitSource::MapCount(65_530),
-        };
+        let e = LimitError { live: 10, max_gs: 10, source: LimitSource::MapCount(65_530) };
         let s = e.to_string();
         assert!(s.contains("vm.max_map_count = 65530") && s.contains("sysctl"), "{s}");
     }

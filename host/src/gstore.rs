@@ -87,14 +87,7 @@ pub(crate) fn g_future(run: Arc<RunShared>, gid: u64, kind: GKind, slot: Slot) -
 
 async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<()> {
     let wasi = crate::wasi::ctx(&run.cfg)?;
-    let data = GData {
-        wasi,
-        gid,
-        handles: HandleTable::default(),
-        pending: None,
-        memory: None,
-        run: run.clone(),
-    };
+    let data = GData { wasi, gid, handles: HandleTable::default(), pending: None, memory: None, run: run.clone() };
     let mut store = Store::new(run.program.engine(), data);
     store.epoch_deadline_callback(|_| {
         Ok(if gmp_sched::exiting() {
@@ -109,19 +102,11 @@ async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<
     let instance = run.program.pre().instantiate_async(&mut store).await?;
     store.data_mut().memory = Some(run.program.memory(&instance, &mut store)?);
     match kind {
-        GKind::Main => {
-            run.program
-                .start(&instance, &mut store)?
-                .call_async(&mut store, ())
-                .await
-        }
+        GKind::Main => run.program.start(&instance, &mut store)?.call_async(&mut store, ()).await,
         GKind::Spawned { entry, arg } => {
             let (len, nh) = (arg.bytes.len() as i32, arg.objs.len() as i32);
             store.data_mut().pending = Some(arg);
-            run.program
-                .entry(&instance, &mut store)?
-                .call_async(&mut store, (entry as i32, len, nh))
-                .await
+            run.program.entry(&instance, &mut store)?.call_async(&mut store, (entry as i32, len, nh)).await
         }
     }
 }

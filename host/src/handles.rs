@@ -51,11 +51,7 @@ pub struct Msg {
 }
 
 fn wrong_kind(handle: u32, want: &'static str, got: &Object) -> HandleError {
-    HandleError::WrongKind {
-        handle,
-        want,
-        got: got.kind(),
-    }
+    HandleError::WrongKind { handle, want, got: got.kind() }
 }
 
 /// Why a handle lookup failed; the ABI turns it into a trap naming the call.
@@ -64,11 +60,7 @@ pub enum HandleError {
     /// The G holds no handle with this number.
     NotHeld(u32),
     /// The handle names an object of another kind.
-    WrongKind {
-        handle: u32,
-        want: &'static str,
-        got: &'static str,
-    },
+    WrongKind { handle: u32, want: &'static str, got: &'static str },
     /// The table is full (`u32` handles, or memory).
     TooMany,
 }
@@ -153,10 +145,7 @@ impl HandleTable {
 
     /// Release `h`. The object lives on while other handles or messages refer to it.
     pub fn remove(&mut self, h: u32) -> Result<Object, HandleError> {
-        let slot = (h as usize)
-            .checked_sub(1)
-            .and_then(|i| self.slots.get_mut(i))
-            .ok_or(HandleError::NotHeld(h))?;
+        let slot = (h as usize).checked_sub(1).and_then(|i| self.slots.get_mut(i)).ok_or(HandleError::NotHeld(h))?;
         let obj = slot.take().ok_or(HandleError::NotHeld(h))?;
         self.free.push(h);
         Ok(obj)

@@ -27,11 +27,7 @@ impl<T: mio::event::Source> Socket<T> {
     /// Register `io` with `sched`'s netpoller.
     pub(crate) fn new(sched: &Arc<Sched>, mut io: T) -> io::Result<Arc<Socket<T>>> {
         let pd = sched.netpoll().register(&mut io)?;
-        Ok(Arc::new(Socket {
-            io,
-            pd,
-            sched: sched.clone(),
-        }))
+        Ok(Arc::new(Socket { io, pd, sched: sched.clone() }))
     }
 
     /// Run `op` until it does not say `WouldBlock`, parking the calling G in between.
@@ -99,20 +95,14 @@ pub struct NetPolicy {
 impl Default for NetPolicy {
     /// Loopback only, any port, both uses.
     fn default() -> Self {
-        NetPolicy {
-            rules: Vec::new(),
-            loopback: true,
-        }
+        NetPolicy { rules: Vec::new(), loopback: true }
     }
 }
 
 impl NetPolicy {
     /// No network at all.
     pub fn none() -> NetPolicy {
-        NetPolicy {
-            rules: Vec::new(),
-            loopback: false,
-        }
+        NetPolicy { rules: Vec::new(), loopback: false }
     }
 
     /// Add a rule in `--net` syntax: `[listen=|connect=]IP:PORT` where IP and PORT may be `*`
@@ -128,11 +118,7 @@ impl NetPolicy {
             return Ok(());
         }
         if rule == "*" {
-            self.rules.push(NetRule {
-                use_: None,
-                ip: None,
-                port: None,
-            });
+            self.rules.push(NetRule { use_: None, ip: None, port: None });
             return Ok(());
         }
         let (use_, addr) = match rule.split_once('=') {
@@ -141,24 +127,16 @@ impl NetPolicy {
             Some((k, _)) => return Err(format!("--net {rule}: `{k}` is not `listen` or `connect`")),
             None => (None, rule),
         };
-        let (host, port) = addr
-            .rsplit_once(':')
-            .ok_or_else(|| format!("--net {rule}: expected IP:PORT"))?;
+        let (host, port) = addr.rsplit_once(':').ok_or_else(|| format!("--net {rule}: expected IP:PORT"))?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let ip = match host {
             "*" => None,
             "localhost" => Some(IpAddr::from([127, 0, 0, 1])),
-            h => Some(
-                h.parse()
-                    .map_err(|_| format!("--net {rule}: `{h}` is not an IP address or `*`"))?,
-            ),
+            h => Some(h.parse().map_err(|_| format!("--net {rule}: `{h}` is not an IP address or `*`"))?),
         };
         let port = match port {
             "*" => None,
-            p => Some(
-                p.parse()
-                    .map_err(|_| format!("--net {rule}: `{p}` is not a port or `*`"))?,
-            ),
+            p => Some(p.parse().map_err(|_| format!("--net {rule}: `{p}` is not a port or `*`"))?),
         };
         self.rules.push(NetRule { use_, ip, port });
         Ok(())

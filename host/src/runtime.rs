@@ -158,10 +158,7 @@ impl Program {
 
     /// A builder, to add the embedder's own host functions before compiling.
     pub fn builder(cfg: &EngineConfig) -> ProgramBuilder {
-        ProgramBuilder {
-            cfg: cfg.clone(),
-            host: Vec::new(),
-        }
+        ProgramBuilder { cfg: cfg.clone(), host: Vec::new() }
     }
 
     fn build(cfg: &EngineConfig, bytes: &[u8], host: Vec<HostFns>) -> anyhow::Result<Program> {
@@ -175,9 +172,7 @@ impl Program {
         let start = export(&module, "_start", &[])?;
         let entry = export(&module, "gmp_entry", &[ValType::I32, ValType::I32, ValType::I32])?;
         let memory = match module.get_export("memory") {
-            Some(ExternType::Memory(_)) => module
-                .get_export_index("memory")
-                .expect("export listed but not indexed"),
+            Some(ExternType::Memory(_)) => module.get_export_index("memory").expect("export listed but not indexed"),
             _ => bail!("not a wasm-gmp program: it exports no `memory`"),
         };
         let mut linker: Linker<GData> = Linker::new(engine.engine());
@@ -187,19 +182,8 @@ impl Program {
         for add in host {
             add(&mut linker).map_err(|e| anyhow!("adding the embedder's host functions: {e}"))?;
         }
-        let pre = linker
-            .instantiate_pre(&module)
-            .map_err(|e| anyhow!("cannot link the program: {e}"))?;
-        Ok(Program {
-            inner: Arc::new(ProgramInner {
-                engine_cfg: cfg.clone(),
-                engine,
-                pre,
-                start,
-                entry,
-                memory,
-            }),
-        })
+        let pre = linker.instantiate_pre(&module).map_err(|e| anyhow!("cannot link the program: {e}"))?;
+        Ok(Program { inner: Arc::new(ProgramInner { engine_cfg: cfg.clone(), engine, pre, start, entry, memory }) })
     }
 
     pub(crate) fn engine(&self) -> &wasmtime::Engine {
@@ -285,9 +269,7 @@ impl ProgramBuilder {
 }
 
 fn func(i: &Instance, s: &mut Store<GData>, idx: &ModuleExport) -> wasmtime::Result<wasmtime::Func> {
-    i.get_module_export(&mut *s, idx)
-        .and_then(|e| e.into_func())
-        .ok_or_else(|| wasmtime::Error::msg("export vanished"))
+    i.get_module_export(&mut *s, idx).and_then(|e| e.into_func()).ok_or_else(|| wasmtime::Error::msg("export vanished"))
 }
 
 /// Check that `module` exports a function `name` with `params` and no results.

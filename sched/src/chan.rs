@@ -74,11 +74,7 @@ pub(crate) enum Done<T> {
 
 impl<T> Sudog<T> {
     pub(crate) fn new(g: GRef) -> Arc<Sudog<T>> {
-        Arc::new(Sudog {
-            g,
-            claimed: AtomicBool::new(false),
-            done: Mutex::new(None),
-        })
+        Arc::new(Sudog { g, claimed: AtomicBool::new(false), done: Mutex::new(None) })
     }
 
     /// Under the lock of a channel whose queue holds this sudog. True for exactly one caller.
@@ -139,10 +135,7 @@ impl<T> Inner<T> {
                 w.msg
             } else {
                 // Buffer full with a sender waiting: take the head, move the sender's message to the tail.
-                let head = self
-                    .buf
-                    .pop_front()
-                    .expect("chan: sender waits but the buffer is empty");
+                let head = self.buf.pop_front().expect("chan: sender waits but the buffer is empty");
                 self.buf.push_back(w.msg);
                 head
             };
@@ -152,11 +145,7 @@ impl<T> Inner<T> {
         if let Some(m) = self.buf.pop_front() {
             return Ok(m);
         }
-        if self.closed {
-            Err(TryRecvError::Closed)
-        } else {
-            Err(TryRecvError::Empty)
-        }
+        if self.closed { Err(TryRecvError::Closed) } else { Err(TryRecvError::Empty) }
     }
 
     /// Send now if possible (Go's `chansend` without blocking).
@@ -259,10 +248,7 @@ impl<T> Chan<T> {
     /// # Panics
     /// When it must block outside a G of a running scheduler.
     pub fn send(&self, msg: T) -> Send<'_, T> {
-        Send {
-            chan: self,
-            state: OpState::Start(Some(msg)),
-        }
+        Send { chan: self, state: OpState::Start(Some(msg)) }
     }
 
     /// Receive, parking the current G until a message arrives; `Err(Closed)` once closed and drained.
@@ -270,10 +256,7 @@ impl<T> Chan<T> {
     /// # Panics
     /// When it must block outside a G of a running scheduler.
     pub fn recv(&self) -> Recv<'_, T> {
-        Recv {
-            chan: self,
-            state: OpState::Start(None),
-        }
+        Recv { chan: self, state: OpState::Start(None) }
     }
 
     /// Close: blocked receivers get `Closed`, blocked senders get `Closed` (and panic in Go).
@@ -352,11 +335,7 @@ impl<T> Future for Send<'_, T> {
                         let g = current_g("send");
                         g.set_wait(WaitReason::ChanSend, chan.id);
                         let sudog = Sudog::new(g);
-                        inner.sendq.push_back(SendWaiter {
-                            sudog: sudog.clone(),
-                            case: 0,
-                            msg,
-                        });
+                        inner.sendq.push_back(SendWaiter { sudog: sudog.clone(), case: 0, msg });
                         self.state = OpState::Waiting(sudog);
                         Poll::Pending
                     }
@@ -405,10 +384,7 @@ impl<T> Future for Recv<'_, T> {
                         let g = current_g("recv");
                         g.set_wait(WaitReason::ChanReceive, chan.id);
                         let sudog = Sudog::new(g);
-                        inner.recvq.push_back(RecvWaiter {
-                            sudog: sudog.clone(),
-                            case: 0,
-                        });
+                        inner.recvq.push_back(RecvWaiter { sudog: sudog.clone(), case: 0 });
                         self.state = OpState::Waiting(sudog);
                         Poll::Pending
                     }

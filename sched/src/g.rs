@@ -114,10 +114,7 @@ impl GState {
                 RUNNING => NOTIFIED,
                 _ => return false,
             };
-            match self
-                .0
-                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match self.0.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return next == RUNNABLE,
                 Err(actual) => cur = actual,
             }
@@ -137,16 +134,10 @@ impl GState {
     pub(crate) fn transition_to_parked(&self) -> bool {
         // Release pairs with the waker's Acquire in `transition_to_runnable`; Acquire on failure makes the
         // waker's writes visible to the next poll of this M.
-        match self
-            .0
-            .compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire)
-        {
+        match self.0.compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => true,
             Err(actual) => {
-                debug_assert_eq!(
-                    actual, NOTIFIED,
-                    "transition_to_parked: G was neither running nor notified"
-                );
+                debug_assert_eq!(actual, NOTIFIED, "transition_to_parked: G was neither running nor notified");
                 self.0.store(RUNNABLE, Ordering::Release);
                 false
             }
@@ -227,10 +218,7 @@ impl G {
 
     /// What the G waits for now, and on which object.
     pub fn wait(&self) -> (WaitReason, u64) {
-        (
-            WaitReason::from_u8(self.wait_reason.load(Ordering::Relaxed)),
-            self.wait_obj.load(Ordering::Relaxed),
-        )
+        (WaitReason::from_u8(self.wait_reason.load(Ordering::Relaxed)), self.wait_obj.load(Ordering::Relaxed))
     }
 
     /// Poll the future once. Owner M only, in status RUNNING.

@@ -33,10 +33,7 @@ use crate::p::P;
 use crate::sched::{Outcome, Sched};
 
 /// State guarded by `Sched::idle` (Go's `sched.lock` for `pidle`/`midle`).
-#[allow(
-    clippy::vec_box,
-    reason = "a P travels between Ms as a box: one pointer moves, never the P"
-)]
+#[allow(clippy::vec_box, reason = "a P travels between Ms as a box: one pointer moves, never the P")]
 pub struct Idle {
     /// Ps no M holds. Their local queues are empty: an M releases its P only after finding nothing to run.
     pub(crate) pidle: Vec<Box<P>>,
@@ -52,12 +49,7 @@ pub struct Idle {
 impl Idle {
     #[allow(clippy::vec_box, reason = "see the struct")]
     pub(crate) fn new(ps: Vec<Box<P>>) -> Idle {
-        Idle {
-            pidle: ps,
-            midle: Vec::new(),
-            msyscall: Vec::new(),
-            nthreads: 0,
-        }
+        Idle { pidle: ps, midle: Vec::new(), msyscall: Vec::new(), nthreads: 0 }
     }
 }
 
@@ -75,10 +67,7 @@ pub(crate) struct Handoff {
 
 impl M {
     pub(crate) fn new() -> Arc<M> {
-        Arc::new(M {
-            hand: Mutex::new(Handoff::default()),
-            cv: Condvar::new(),
-        })
+        Arc::new(M { hand: Mutex::new(Handoff::default()), cv: Condvar::new() })
     }
 }
 
@@ -90,10 +79,7 @@ impl Sched {
             return;
         }
         if self.nmspinning.load(Ordering::SeqCst) != 0
-            || self
-                .nmspinning
-                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
-                .is_err()
+            || self.nmspinning.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_err()
         {
             return;
         }

@@ -165,11 +165,7 @@ impl Future for YieldNow {
 impl Sched {
     /// The body of an M thread: run Gs until the program ends, then give the P back.
     pub(crate) fn mstart(self: Arc<Self>, m: Arc<M>, p: Box<P>, spinning: bool) {
-        let mut ml = MLocal {
-            m,
-            p: Some(p),
-            spinning,
-        };
+        let mut ml = MLocal { m, p: Some(p), spinning };
         while let Some((g, inherit)) = self.find_runnable(&mut ml) {
             if ml.spinning {
                 self.reset_spinning(&mut ml);
@@ -392,13 +388,7 @@ mod tests {
     use crate::sched::{Config, Hooks};
 
     fn sched(procs: usize) -> Arc<Sched> {
-        Sched::start(
-            Config {
-                procs,
-                ..Config::default()
-            },
-            Hooks::default(),
-        )
+        Sched::start(Config { procs, ..Config::default() }, Hooks::default())
     }
 
     fn dummy(s: &Arc<Sched>, id: u64) -> GRef {
@@ -415,11 +405,7 @@ mod tests {
 
     fn take_m(s: &Arc<Sched>) -> MLocal {
         let p = s.pidle_get(&mut s.idle.lock()).unwrap();
-        MLocal {
-            m: M::new(),
-            p: Some(p),
-            spinning: false,
-        }
+        MLocal { m: M::new(), p: Some(p), spinning: false }
     }
 
     /// With a local queue that never runs dry, a G on the global queue still runs within 61 fresh slices.
@@ -442,11 +428,7 @@ mod tests {
             }
             ml.p.as_mut().unwrap().schedtick += 1; // what `execute` does for a fresh slice
         }
-        assert_eq!(
-            picked_at,
-            Some(60),
-            "the global G must run at schedtick 61, not before or after"
-        );
+        assert_eq!(picked_at, Some(60), "the global G must run at schedtick 61, not before or after");
         teardown(&s, ml);
     }
 
@@ -460,9 +442,8 @@ mod tests {
         s.runq_put(p, dummy(&s, 1), false);
         s.runq_put(p, dummy(&s, 2), true);
         s.runq_put(p, dummy(&s, 3), true); // displaces 2 to the tail
-        let order: Vec<(u64, bool)> = (0..3)
-            .map(|_| s.find_runnable(&mut ml).map(|(g, i)| (g.id(), i)).unwrap())
-            .collect();
+        let order: Vec<(u64, bool)> =
+            (0..3).map(|_| s.find_runnable(&mut ml).map(|(g, i)| (g.id(), i)).unwrap()).collect();
         assert_eq!(order, vec![(3, true), (1, false), (2, false)]);
         teardown(&s, ml);
     }
@@ -549,10 +530,7 @@ mod tests {
         while let Some(g) = owner.pop() {
             seen[g.id() as usize].fetch_add(1, Ordering::Relaxed);
         }
-        assert!(
-            seen.iter().all(|c| c.load(Ordering::Relaxed) == 1),
-            "a G was lost or handed out twice"
-        );
+        assert!(seen.iter().all(|c| c.load(Ordering::Relaxed) == 1), "a G was lost or handed out twice");
         s.exit(0);
         s.shutdown();
     }

@@ -132,14 +132,8 @@ impl Netpoll {
             slab.entries.push(None);
             slab.entries.len() - 1
         });
-        let pd = Arc::new(PollDesc {
-            token: Token(idx),
-            sides: Default::default(),
-        });
-        if let Err(e) = self
-            .registry
-            .register(src, pd.token, Interest::READABLE | Interest::WRITABLE)
-        {
+        let pd = Arc::new(PollDesc { token: Token(idx), sides: Default::default() });
+        if let Err(e) = self.registry.register(src, pd.token, Interest::READABLE | Interest::WRITABLE) {
             slab.free.push(idx);
             return Err(e);
         }
@@ -151,11 +145,7 @@ impl Netpoll {
     pub fn deregister(&self, src: &mut impl mio::event::Source, pd: &PollDesc) {
         let _ = self.registry.deregister(src);
         let mut slab = self.descs.lock();
-        if slab
-            .entries
-            .get(pd.token.0)
-            .is_some_and(|e| e.as_ref().is_some_and(|e| std::ptr::eq(&**e, pd)))
-        {
+        if slab.entries.get(pd.token.0).is_some_and(|e| e.as_ref().is_some_and(|e| std::ptr::eq(&**e, pd))) {
             slab.entries[pd.token.0] = None;
             slab.free.push(pd.token.0);
         }
@@ -267,13 +257,7 @@ impl crate::sched::Sched {
 
 /// Park the current G until `pd`'s `dir` readiness number moves past `seq` (step 2 and 3).
 pub fn io_wait(sched: &Arc<crate::sched::Sched>, pd: &Arc<PollDesc>, dir: Dir, seq: u64) -> IoWait {
-    IoWait {
-        sched: sched.clone(),
-        pd: pd.clone(),
-        dir,
-        seq,
-        waker: None,
-    }
+    IoWait { sched: sched.clone(), pd: pd.clone(), dir, seq, waker: None }
 }
 
 /// The future of [`io_wait`].
@@ -290,10 +274,7 @@ impl IoWait {
     /// Leave the waiters: take our entry out and uncount it.
     fn unpark(&mut self) {
         if let Some(w) = self.waker.take() {
-            self.pd.sides[self.dir as usize]
-                .lock()
-                .waiters
-                .retain(|x| !x.will_wake(&w));
+            self.pd.sides[self.dir as usize].lock().waiters.retain(|x| !x.will_wake(&w));
             self.sched.netpoll.waiters.fetch_sub(1, Ordering::SeqCst);
         }
     }

@@ -31,15 +31,7 @@ impl P {
         let (runq, stealer) = LocalQueue::new();
         // Any odd seed works for xorshift; mix the id so Ps pick different victims.
         let rng = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(id as u64 + 1) | 1;
-        (
-            Box::new(P {
-                id,
-                runq,
-                schedtick: 0,
-                rng,
-            }),
-            PShared::new(stealer),
-        )
+        (Box::new(P { id, runq, schedtick: 0, rng }), PShared::new(stealer))
     }
 
     /// Owner only: the next number of the P's xorshift stream (victim order, nothing that needs quality).

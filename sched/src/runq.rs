@@ -89,10 +89,7 @@ impl LocalQueue {
     /// (Go's `globrunqget`).
     pub fn refill_from(&self, global: &GlobalQueue, limit: usize) -> Option<GRef> {
         loop {
-            match global
-                .injector
-                .steal_batch_with_limit_and_pop(&self.worker, limit.max(1))
-            {
+            match global.injector.steal_batch_with_limit_and_pop(&self.worker, limit.max(1)) {
                 Steal::Success(g) => return Some(g),
                 Steal::Empty => return None,
                 Steal::Retry => continue,
@@ -152,10 +149,7 @@ unsafe impl<T: Send + Sync> Sync for RunNext<T> {}
 
 impl<T> Default for RunNext<T> {
     fn default() -> Self {
-        RunNext {
-            slot: AtomicPtr::new(ptr::null_mut()),
-            _owns: PhantomData,
-        }
+        RunNext { slot: AtomicPtr::new(ptr::null_mut()), _owns: PhantomData }
     }
 }
 
@@ -254,10 +248,7 @@ mod tests {
         if let Some(v) = rn.take() {
             seen[*v].fetch_add(1, Ordering::Relaxed);
         }
-        assert!(
-            seen.iter().all(|c| c.load(Ordering::Relaxed) == 1),
-            "a value was lost or taken twice"
-        );
+        assert!(seen.iter().all(|c| c.load(Ordering::Relaxed) == 1), "a value was lost or taken twice");
     }
 }
 

@@ -37,11 +37,7 @@ pub struct Hooks {
 
 impl Default for Hooks {
     fn default() -> Self {
-        Hooks {
-            tick: Box::new(|| {}),
-            trace: Box::new(|line| eprintln!("{line}")),
-            m_context: Box::new(|body| body()),
-        }
+        Hooks { tick: Box::new(|| {}), trace: Box::new(|line| eprintln!("{line}")), m_context: Box::new(|body| body()) }
     }
 }
 
@@ -99,9 +95,7 @@ const REGISTRY_SHARDS: usize = 64; // a power of two well above any GOMAXPROCS w
 
 impl Registry {
     fn new() -> Registry {
-        Registry {
-            shards: (0..REGISTRY_SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-        }
+        Registry { shards: (0..REGISTRY_SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
     }
     fn shard(&self, id: u64) -> &Mutex<HashMap<u64, GRef>> {
         &self.shards[id as usize & (REGISTRY_SHARDS - 1)]
@@ -113,11 +107,8 @@ impl Registry {
         self.shard(id).lock().remove(&id);
     }
     pub(crate) fn all(&self) -> Vec<GRef> {
-        let mut v: Vec<GRef> = self
-            .shards
-            .iter()
-            .flat_map(|s| s.lock().values().cloned().collect::<Vec<_>>())
-            .collect();
+        let mut v: Vec<GRef> =
+            self.shards.iter().flat_map(|s| s.lock().values().cloned().collect::<Vec<_>>()).collect();
         v.sort_by_key(|g| g.id());
         v
     }
@@ -376,11 +367,7 @@ impl Sched {
             .filter(|g| !g.state.is_dead())
             .map(|g| {
                 let (reason, obj) = g.wait();
-                GDump {
-                    id: g.id(),
-                    reason,
-                    obj,
-                }
+                GDump { id: g.id(), reason, obj }
             })
             .collect()
     }

@@ -75,27 +75,14 @@ pub fn select<T>(cases: Vec<Case<'_, T>>, block: bool) -> Select<'_, T> {
     let slots: Vec<Slot<'_, T>> = cases
         .into_iter()
         .map(|c| match c {
-            Case::Recv(chan) => Slot {
-                chan,
-                is_send: false,
-                msg: None,
-            },
-            Case::Send(chan, m) => Slot {
-                chan,
-                is_send: true,
-                msg: Some(m),
-            },
+            Case::Recv(chan) => Slot { chan, is_send: false, msg: None },
+            Case::Send(chan, m) => Slot { chan, is_send: true, msg: Some(m) },
         })
         .collect();
     let mut lockorder: Vec<usize> = (0..slots.len()).collect();
     lockorder.sort_by_key(|&i| slots[i].chan as *const Chan<T> as usize);
     lockorder.dedup_by_key(|i| slots[*i].chan as *const Chan<T> as usize);
-    Select {
-        slots,
-        block,
-        lockorder,
-        state: State::Start,
-    }
+    Select { slots, block, lockorder, state: State::Start }
 }
 
 impl<'a, T> Select<'a, T> {
@@ -166,16 +153,9 @@ impl<'a, T> Select<'a, T> {
             let inner: &mut Inner<T> = &mut guards[lock_of[i]];
             if slot.is_send {
                 let msg = slot.msg.take().expect("select: send case without its message");
-                inner.sendq.push_back(SendWaiter {
-                    sudog: sudog.clone(),
-                    case: i,
-                    msg,
-                });
+                inner.sendq.push_back(SendWaiter { sudog: sudog.clone(), case: i, msg });
             } else {
-                inner.recvq.push_back(RecvWaiter {
-                    sudog: sudog.clone(),
-                    case: i,
-                });
+                inner.recvq.push_back(RecvWaiter { sudog: sudog.clone(), case: i });
             }
         }
         drop(guards);
@@ -235,9 +215,7 @@ thread_local! {
 fn seed() -> u64 {
     // Distinct per thread: the address of a stack local mixed with the time.
     let local = 0u8;
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     (t ^ (&local as *const u8 as u64).rotate_left(32)) | 1
 }
 

@@ -101,11 +101,7 @@ impl Sched {
                 self.sysmon.sleeping.store(false, Ordering::SeqCst);
                 next_tick = Instant::now();
             } else {
-                let wake_at = if in_syscall {
-                    Instant::now() + SYSCALL_POLL
-                } else {
-                    next_tick
-                };
+                let wake_at = if in_syscall { Instant::now() + SYSCALL_POLL } else { next_tick };
                 {
                     let mut l = self.sysmon.lock.lock();
                     if !self.sysmon.stop.load(Ordering::SeqCst) {

@@ -142,10 +142,7 @@ impl Sched {
         });
         self.timers.active.fetch_add(1, Ordering::SeqCst);
         self.push_timer(when_ns, inner.clone());
-        Timer {
-            inner,
-            sched: self.clone(),
-        }
+        Timer { inner, sched: self.clone() }
     }
 
     fn push_timer(&self, when: u64, timer: Arc<TimerInner>) {
@@ -179,28 +176,17 @@ impl Sched {
                 if e.timer.state.load(Ordering::SeqCst) != ARMED {
                     continue; // stopped: dropped lazily here
                 }
-                if e.timer.period > 0 {
-                    // Skip the periods already missed: one tick per period at most, as Go's ticker.
-                    let missed = (now - e.when) / e.timer.period;
+                if let Some(missed) = (now - e.when).checked_div(e.timer.period) {
+                    // A ticker. Skip the periods already missed: one tick per period at most, as Go's ticker.
                     let next = e.when + (missed + 1) * e.timer.period;
                     let seq = t.seq.fetch_add(1, Ordering::Relaxed);
-                    heap.push(Entry {
-                        when: next,
-                        seq,
-                        timer: e.timer.clone(),
-                    });
+                    heap.push(Entry { when: next, seq, timer: e.timer.clone() });
                     due.push((e.timer, false));
-                } else if e
-                    .timer
-                    .state
-                    .compare_exchange(ARMED, FIRED, Ordering::SeqCst, Ordering::SeqCst)
-                    .is_ok()
-                {
+                } else if e.timer.state.compare_exchange(ARMED, FIRED, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
                     due.push((e.timer, true));
                 }
             }
-            t.next_when
-                .store(heap.peek().map_or(u64::MAX, |e| e.when), Ordering::SeqCst);
+            t.next_when.store(heap.peek().map_or(u64::MAX, |e| e.when), Ordering::SeqCst);
         }
         let n = due.len();
         for (timer, one_shot) in due {
@@ -213,10 +199,7 @@ impl Sched {
             };
             let stopped_itself = !keep
                 && !one_shot
-                && timer
-                    .state
-                    .compare_exchange(ARMED, STOPPED, Ordering::SeqCst, Ordering::SeqCst)
-                    .is_ok();
+                && timer.state.compare_exchange(ARMED, STOPPED, Ordering::SeqCst, Ordering::SeqCst).is_ok();
             if one_shot || stopped_itself {
                 // Uncounted only now, after the action: a G it readied is on a queue before the count can let
                 // `checkdead` call everything asleep. SeqCst pairs with `checkdead`'s load.
@@ -235,11 +218,7 @@ impl Sched {
 impl Timer {
     /// Stop the timer. Returns true if it was pending (a one-shot timer that had not fired, or a ticker).
     pub fn stop(&self) -> bool {
-        let stopped = self
-            .inner
-            .state
-            .compare_exchange(ARMED, STOPPED, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok();
+        let stopped = self.inner.state.compare_exchange(ARMED, STOPPED, Ordering::SeqCst, Ordering::SeqCst).is_ok();
         if stopped && self.sched.timers.active.fetch_sub(1, Ordering::SeqCst) == 1 {
             // The last pending timer going away may leave every G blocked for good.
             self.sched.checkdead_from_outside();

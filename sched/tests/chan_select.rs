@@ -37,28 +37,15 @@ fn select_default_when_nothing_is_ready() {
     run(config(1), move |_s| async move {
         let a = Chan::<u8>::new(0);
         let b = Chan::<u8>::new(1);
-        assert_eq!(
-            select(vec![Case::Recv(&a), Case::Recv(&b)], false).await,
-            Selected::Default
-        );
+        assert_eq!(select(vec![Case::Recv(&a), Case::Recv(&b)], false).await, Selected::Default);
         b.try_send(7).unwrap();
-        assert_eq!(
-            select(vec![Case::Recv(&a), Case::Recv(&b)], false).await,
-            Selected::Recv(1, Ok(7))
-        );
+        assert_eq!(select(vec![Case::Recv(&a), Case::Recv(&b)], false).await, Selected::Recv(1, Ok(7)));
         assert_eq!(select(vec![Case::Send(&b, 1)], false).await, Selected::Sent(0));
         assert_eq!(select(vec![Case::Send(&b, 2)], false).await, Selected::Default);
-        assert_eq!(
-            b.try_recv(),
-            Ok(1),
-            "the unchosen send's message must not have been delivered"
-        );
+        assert_eq!(b.try_recv(), Ok(1), "the unchosen send's message must not have been delivered");
         assert_eq!(select::<u8>(vec![], false).await, Selected::Default);
         b.close().unwrap();
-        assert_eq!(
-            select(vec![Case::Recv(&a), Case::Recv(&b)], false).await,
-            Selected::Recv(1, Err(Closed))
-        );
+        assert_eq!(select(vec![Case::Recv(&a), Case::Recv(&b)], false).await, Selected::Recv(1, Err(Closed)));
         assert_eq!(select(vec![Case::Send(&b, 3)], false).await, Selected::SendClosed(0));
     });
 }
@@ -112,10 +99,7 @@ fn select_on_same_channel_both_ways_pairs_with_the_partner() {
         let x = res.recv().await.unwrap();
         let y = res.recv().await.unwrap();
         let sent = [&x, &y].iter().filter(|s| matches!(s, Selected::Sent(0))).count();
-        let recvd = [&x, &y]
-            .iter()
-            .filter(|s| matches!(s, Selected::Recv(1, Ok(_))))
-            .count();
+        let recvd = [&x, &y].iter().filter(|s| matches!(s, Selected::Recv(1, Ok(_)))).count();
         assert_eq!((sent, recvd), (1, 1), "{x:?} {y:?}");
     });
     assert_eq!(outcome, Outcome::Exited(0));

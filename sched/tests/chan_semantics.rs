@@ -108,11 +108,7 @@ fn blocked_receivers_are_served_in_arrival_order() {
     });
     let mut got = got.lock().clone();
     got.sort();
-    assert_eq!(
-        got,
-        (0..10).map(|i| (i, i)).collect::<Vec<_>>(),
-        "receiver i must get the i-th message"
-    );
+    assert_eq!(got, (0..10).map(|i| (i, i)).collect::<Vec<_>>(), "receiver i must get the i-th message");
 }
 
 /// Receive after close drains the buffer, then reports closed; blocked receivers wake with closed.
@@ -204,11 +200,7 @@ fn stress_many_gs_checksum() {
         });
         assert_eq!(outcome, Outcome::Exited(0), "procs {procs} cap {cap}");
         let n = PRODUCERS * PER;
-        assert_eq!(
-            *result.lock(),
-            (n, n * (n - 1) / 2),
-            "procs {procs} cap {cap}: lost or duplicated messages"
-        );
+        assert_eq!(*result.lock(), (n, n * (n - 1) / 2), "procs {procs} cap {cap}: lost or duplicated messages");
     }
 }
 

@@ -8,10 +8,7 @@ use std::time::Duration;
 use gmp_sched::{Config, Hooks, Outcome, Sched};
 
 pub fn config(procs: usize) -> Config {
-    Config {
-        procs,
-        ..Config::default()
-    }
+    Config { procs, ..Config::default() }
 }
 
 /// Run `main` as the first G; the program exits 0 when it returns. Gives up (failing the test) after a
@@ -30,9 +27,7 @@ where
             s2.exit(0);
         })
     });
-    let outcome = s
-        .wait_timeout(Duration::from_secs(60))
-        .expect("program did not finish within 60 s");
+    let outcome = s.wait_timeout(Duration::from_secs(60)).expect("program did not finish within 60 s");
     s.shutdown();
     outcome
 }

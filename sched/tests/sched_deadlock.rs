@@ -30,16 +30,8 @@ fn all_gs_blocked_on_channels_is_a_deadlock() {
         assert_eq!(
             outcome,
             Outcome::Deadlock(vec![
-                GDump {
-                    id: 1,
-                    reason: WaitReason::ChanReceive,
-                    obj: b
-                },
-                GDump {
-                    id: 2,
-                    reason: WaitReason::ChanSend,
-                    obj: a
-                },
+                GDump { id: 1, reason: WaitReason::ChanReceive, obj: b },
+                GDump { id: 2, reason: WaitReason::ChanSend, obj: a },
             ]),
             "at {procs} Ps"
         );
@@ -51,14 +43,7 @@ fn empty_select_forever_is_a_deadlock() {
     let outcome = run(config(1), move |_s| async move {
         select::<u8>(vec![], true).await;
     });
-    assert_eq!(
-        outcome,
-        Outcome::Deadlock(vec![GDump {
-            id: 1,
-            reason: WaitReason::SelectNoCases,
-            obj: 0
-        }])
-    );
+    assert_eq!(outcome, Outcome::Deadlock(vec![GDump { id: 1, reason: WaitReason::SelectNoCases, obj: 0 }]));
 }
 
 /// A G parked in a future the scheduler does not know (here: woken by a plain thread later) is not
@@ -98,8 +83,5 @@ fn a_hold_keeps_deadlock_away_until_dropped() {
         });
         let _ = ch.recv().await;
     });
-    assert!(
-        matches!(outcome, Outcome::Deadlock(ref d) if d.len() == 1),
-        "{outcome:?}"
-    );
+    assert!(matches!(outcome, Outcome::Deadlock(ref d) if d.len() == 1), "{outcome:?}");
 }

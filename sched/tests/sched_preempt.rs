@@ -96,8 +96,5 @@ fn slice_length_follows_timeslice() {
     let mut sorted = l.clone();
     sorted.sort();
     let median = sorted[sorted.len() / 2];
-    assert!(
-        median >= Duration::from_millis(5) && median <= Duration::from_millis(200),
-        "slices {l:?}"
-    );
+    assert!(median >= Duration::from_millis(5) && median <= Duration::from_millis(200), "slices {l:?}");
 }

@@ -39,12 +39,7 @@ fn every_g_runs_exactly_once_under_contention() {
         });
         assert_eq!(outcome, Outcome::Exited(0));
         for (i, c) in counts.iter().enumerate() {
-            assert_eq!(
-                c.load(Ordering::Relaxed),
-                1,
-                "G {i} ran {} times at {procs} Ps",
-                c.load(Ordering::Relaxed)
-            );
+            assert_eq!(c.load(Ordering::Relaxed), 1, "G {i} ran {} times at {procs} Ps", c.load(Ordering::Relaxed));
         }
     }
 }

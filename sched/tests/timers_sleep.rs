@@ -45,10 +45,7 @@ fn sleep_is_roughly_on_time() {
         *t2.lock() = t0.elapsed();
     });
     let took = *took.lock();
-    assert!(
-        took >= Duration::from_millis(30) && took < Duration::from_millis(1_000),
-        "slept {took:?}"
-    );
+    assert!(took >= Duration::from_millis(30) && took < Duration::from_millis(1_000), "slept {took:?}");
 }
 
 /// 100,000 Gs sleeping 100 ms each finish in about 100 ms, not one after another.
@@ -107,11 +104,7 @@ fn ticker_ticks_until_stopped_and_a_stopped_timer_never_fires() {
         sleep(Duration::from_millis(30)).await;
         assert_eq!(t2.load(Ordering::SeqCst), at_stop, "ticks after stop");
     });
-    assert!(
-        ticks.load(Ordering::SeqCst) >= 3,
-        "only {} ticks",
-        ticks.load(Ordering::SeqCst)
-    );
+    assert!(ticks.load(Ordering::SeqCst) >= 3, "only {} ticks", ticks.load(Ordering::SeqCst));
     assert_eq!(fired.load(Ordering::SeqCst), 0);
 }
 
@@ -121,11 +114,7 @@ fn pending_timers_are_not_deadlock_stopped_ones_are() {
     let outcome = run(config(1), move |s| async move {
         let ch = Arc::new(Chan::<()>::new(1));
         let c2 = ch.clone();
-        s.add_timer(
-            s.now() + 50_000_000,
-            None,
-            Action::Call(Box::new(move || c2.try_send(()).is_ok())),
-        );
+        s.add_timer(s.now() + 50_000_000, None, Action::Call(Box::new(move || c2.try_send(()).is_ok())));
         ch.recv().await.unwrap();
     });
     assert_eq!(outcome, Outcome::Exited(0), "a timer that will send is not a deadlock");
@@ -133,11 +122,7 @@ fn pending_timers_are_not_deadlock_stopped_ones_are() {
     let outcome = run(config(1), move |s| async move {
         let ch = Arc::new(Chan::<()>::new(1));
         let c2 = ch.clone();
-        let t = s.add_timer(
-            s.now() + 3_600_000_000_000,
-            None,
-            Action::Call(Box::new(move || c2.try_send(()).is_ok())),
-        );
+        let t = s.add_timer(s.now() + 3_600_000_000_000, None, Action::Call(Box::new(move || c2.try_send(()).is_ok())));
         let s2 = s.clone();
         go(&s, async move {
             sleep(Duration::from_millis(20)).await;

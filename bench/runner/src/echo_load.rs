@@ -58,12 +58,7 @@ pub fn run(
             std::thread::spawn(move || drive(addr, n, size, start, start + warmup, start + warmup + measure))
         })
         .collect();
-    let mut res = EchoResult {
-        conns,
-        round_trips: 0,
-        secs: measure.as_secs_f64(),
-        latencies: Vec::new(),
-    };
+    let mut res = EchoResult { conns, round_trips: 0, secs: measure.as_secs_f64(), latencies: Vec::new() };
     for h in handles {
         let (n, lat) = h.join().map_err(|_| anyhow::anyhow!("a load thread panicked"))??;
         res.round_trips += n;
@@ -90,12 +85,7 @@ fn drive(
         let mut s = TcpStream::from_std(std);
         poll.registry().register(&mut s, Token(i), Interest::READABLE)?;
         let msg = (0..size).map(|b| (b + i) as u8).collect();
-        conns.push(Conn {
-            s,
-            msg,
-            got: 0,
-            sent_at: Instant::now(),
-        });
+        conns.push(Conn { s, msg, got: 0, sent_at: Instant::now() });
     }
     std::thread::sleep(start.saturating_duration_since(Instant::now()));
     for c in &mut conns {

@@ -8,13 +8,7 @@ use crate::procs::root;
 /// Go's version line, installing Go first if needed; None when Go cannot be had (the runner then prints
 /// no Go column).
 pub fn ensure() -> Option<String> {
-    let version = || {
-        Command::new("go")
-            .arg("version")
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-    };
+    let version = || Command::new("go").arg("version").output().ok().filter(|o| o.status.success());
     if let Some(v) = version() {
         return Some(String::from_utf8_lossy(&v.stdout).trim().to_string());
     }

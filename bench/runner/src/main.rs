@@ -16,10 +16,7 @@ use std::time::Duration;
 
 fn flag<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> anyhow::Result<T> {
     match args.iter().position(|a| a == name) {
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| anyhow::anyhow!("{name} needs a value")),
+        Some(i) => args.get(i + 1).and_then(|v| v.parse().ok()).ok_or_else(|| anyhow::anyhow!("{name} needs a value")),
         None => Ok(default),
     }
 }
@@ -33,13 +30,7 @@ fn main() -> anyhow::Result<()> {
             let conns = args.get(2).map_or(Ok(100), |s| s.parse())?;
             let secs: f64 = args.get(3).map_or(Ok(5.0), |s| s.parse())?;
             let size = args.get(4).map_or(Ok(64), |s| s.parse())?;
-            let r = echo_load::run(
-                addr.parse()?,
-                conns,
-                size,
-                Duration::from_secs(1),
-                Duration::from_secs_f64(secs),
-            )?;
+            let r = echo_load::run(addr.parse()?, conns, size, Duration::from_secs(1), Duration::from_secs_f64(secs))?;
             println!(
                 "echo conns={} round_trips_per_sec={:.0} p50_us={:.1} p99_us={:.1}",
                 r.conns,
@@ -54,12 +45,7 @@ fn main() -> anyhow::Result<()> {
             if with_go {
                 go::build(&["echo", "timers"])?;
             }
-            net::run(
-                flag(&args, "--procs", 2)?,
-                flag(&args, "--reps", 3)?,
-                flag(&args, "--secs", 5.0)?,
-                with_go,
-            )
+            net::run(flag(&args, "--procs", 2)?, flag(&args, "--reps", 3)?, flag(&args, "--secs", 5.0)?, with_go)
         }
         _ => anyhow::bail!(
             "usage: gmp-bench (net [--procs N] [--reps N] [--secs S] [--no-go] | echo ADDR [CONNS] [SECS] [SIZE])"

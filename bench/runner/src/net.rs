@@ -28,17 +28,9 @@ pub fn run(procs: usize, reps: usize, secs: f64, with_go: bool) -> anyhow::Resul
     for conns in [100, 1000] {
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
         for _ in 0..reps {
-            ours.push(echo_once(
-                Server::start(wasm_gmp(procs, "echo", &["127.0.0.1:0"]))?,
-                conns,
-                secs,
-            )?);
+            ours.push(echo_once(Server::start(wasm_gmp(procs, "echo", &["127.0.0.1:0"]))?, conns, secs)?);
             if with_go {
-                theirs.push(echo_once(
-                    Server::start(go(procs, "echo", &["127.0.0.1:0"]))?,
-                    conns,
-                    secs,
-                )?);
+                theirs.push(echo_once(Server::start(go(procs, "echo", &["127.0.0.1:0"]))?, conns, secs)?);
             }
         }
         println!("echo, {conns} connections, {procs} P, 64-byte messages, median of {reps} × {secs} s:");
@@ -58,17 +50,9 @@ pub fn run(procs: usize, reps: usize, secs: f64, with_go: bool) -> anyhow::Resul
     }
     let p = |v: &[String], k: &str| median(v.iter().filter_map(|l| field(l, k)).collect());
     println!("timer lateness, 100 Gs × 200 sleeps of 1 ms, {procs} P, median of {reps}:");
-    println!(
-        "  wasm-gmp   p50 {:>7.1} µs   p99 {:>8.1} µs",
-        p(&ours, "p50"),
-        p(&ours, "p99")
-    );
+    println!("  wasm-gmp   p50 {:>7.1} µs   p99 {:>8.1} µs", p(&ours, "p50"), p(&ours, "p99"));
     if with_go {
-        println!(
-            "  Go         p50 {:>7.1} µs   p99 {:>8.1} µs",
-            p(&theirs, "p50"),
-            p(&theirs, "p99")
-        );
+        println!("  Go         p50 {:>7.1} µs   p99 {:>8.1} µs", p(&theirs, "p50"), p(&theirs, "p99"));
     }
     Ok(())
 }

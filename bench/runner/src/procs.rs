@@ -7,10 +7,7 @@ use std::process::{Child, Command, Stdio};
 
 /// The workspace root (this crate lives in bench/runner).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
 
 /// A server process, killed when dropped.
@@ -50,8 +47,7 @@ pub fn output(mut cmd: Command) -> anyhow::Result<String> {
 
 /// The value of `key=` in a line of `key=value` figures.
 pub fn field(line: &str, key: &str) -> Option<f64> {
-    line.split_whitespace()
-        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+    line.split_whitespace().find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
 }
 
 /// The middle value.

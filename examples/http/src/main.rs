@@ -167,12 +167,7 @@ fn inspect(req: &httparse::Request<'_, '_>) -> Result<Request, Refused> {
             return Err(Refused("501 Not Implemented"));
         }
     }
-    Ok(Request {
-        keep_alive,
-        http10,
-        head: req.method == Some("HEAD"),
-        body_len,
-    })
+    Ok(Request { keep_alive, http10, head: req.method == Some("HEAD"), body_len })
 }
 
 /// Appends the `200 OK` response to `req`.

@@ -16,9 +16,7 @@ fn work(seed: u64) -> u64 {
 }
 
 fn main() {
-    let k: u64 = std::env::args()
-        .nth(1)
-        .map_or(8, |a| a.parse().expect("K must be a number"));
+    let k: u64 = std::env::args().nth(1).map_or(8, |a| a.parse().expect("K must be a number"));
     let (tx, rx) = gmp::chan::<u64>(0);
     for seed in 0..k {
         let tx = tx.clone();

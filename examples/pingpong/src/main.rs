@@ -2,9 +2,7 @@
 //! every round trip is two rendezvous. Prints `pingpong: 100000 round trips`.
 
 fn main() {
-    let rounds: u64 = std::env::args()
-        .nth(1)
-        .map_or(100_000, |a| a.parse().expect("N must be a number"));
+    let rounds: u64 = std::env::args().nth(1).map_or(100_000, |a| a.parse().expect("N must be a number"));
     let (ping_tx, ping_rx) = gmp::chan::<u64>(0);
     let (pong_tx, pong_rx) = gmp::chan::<u64>(0);
 

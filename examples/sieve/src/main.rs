@@ -19,9 +19,7 @@ fn filter((input, out, prime): (gmp::Receiver<u64>, gmp::Sender<u64>, u64)) {
 }
 
 fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .map_or(100, |a| a.parse().expect("N must be a number"));
+    let n: usize = std::env::args().nth(1).map_or(100, |a| a.parse().expect("N must be a number"));
     let (tx, mut rx) = gmp::chan(0);
     gmp::go_with(tx, generate);
     for _ in 0..n {

@@ -8,9 +8,7 @@ fn work(job: u64) -> u64 {
 }
 
 fn main() {
-    let mut args = std::env::args()
-        .skip(1)
-        .map(|a| a.parse::<u64>().expect("arguments must be numbers"));
+    let mut args = std::env::args().skip(1).map(|a| a.parse::<u64>().expect("arguments must be numbers"));
     let jobs = args.next().unwrap_or(1000);
     let workers = args.next().unwrap_or(8);
 

@@ -33,10 +33,7 @@ fn check_recv(
 }
 
 fn chan(data: &GData, h: i32, call: &str) -> wasmtime::Result<ChanRef> {
-    data.handles
-        .chan(h as u32)
-        .cloned()
-        .map_err(|e| handle_error(call, data.gid, e))
+    data.handles.chan(h as u32).cloned().map_err(|e| handle_error(call, data.gid, e))
 }
 
 fn send_on_closed() -> wasmtime::Error {
@@ -44,21 +41,17 @@ fn send_on_closed() -> wasmtime::Error {
 }
 
 pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
-    linker.func_wrap(
-        MODULE,
-        "chan_new",
-        |mut caller: Caller<'_, GData>, cap: i32| -> wasmtime::Result<i32> {
-            if cap < 0 {
-                return Err(abi_error("chan_new", format!("negative capacity {cap}")));
-            }
-            let data = caller.data_mut();
-            let h = data
-                .handles
-                .insert(Object::Chan(Arc::new(Chan::new(cap as usize))))
-                .map_err(|e| handle_error("chan_new", data.gid, e))?;
-            Ok(h as i32)
-        },
-    )?;
+    linker.func_wrap(MODULE, "chan_new", |mut caller: Caller<'_, GData>, cap: i32| -> wasmtime::Result<i32> {
+        if cap < 0 {
+            return Err(abi_error("chan_new", format!("negative capacity {cap}")));
+        }
+        let data = caller.data_mut();
+        let h = data
+            .handles
+            .insert(Object::Chan(Arc::new(Chan::new(cap as usize))))
+            .map_err(|e| handle_error("chan_new", data.gid, e))?;
+        Ok(h as i32)
+    })?;
 
     linker.func_wrap_async(
         MODULE,
@@ -140,28 +133,15 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
         },
     )?;
 
-    linker.func_wrap(
-        MODULE,
-        "chan_close",
-        |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<()> {
-            let ch = chan(caller.data(), h, "chan_close")?;
-            ch.close()
-                .map_err(|_| wasmtime::Error::new(GuestPanic("close of closed channel")))
-        },
-    )?;
-    linker.func_wrap(
-        MODULE,
-        "chan_len",
-        |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i32> {
-            Ok(chan(caller.data(), h, "chan_len")?.len() as i32)
-        },
-    )?;
-    linker.func_wrap(
-        MODULE,
-        "chan_cap",
-        |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i32> {
-            Ok(chan(caller.data(), h, "chan_cap")?.cap() as i32)
-        },
-    )?;
+    linker.func_wrap(MODULE, "chan_close", |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<()> {
+        let ch = chan(caller.data(), h, "chan_close")?;
+        ch.close().map_err(|_| wasmtime::Error::new(GuestPanic("close of closed channel")))
+    })?;
+    linker.func_wrap(MODULE, "chan_len", |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i32> {
+        Ok(chan(caller.data(), h, "chan_len")?.len() as i32)
+    })?;
+    linker.func_wrap(MODULE, "chan_cap", |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i32> {
+        Ok(chan(caller.data(), h, "chan_cap")?.cap() as i32)
+    })?;
     Ok(())
 }

@@ -68,10 +68,7 @@ pub(crate) fn mem_and_data<'a>(
     caller: &'a mut Caller<'_, GData>,
     call: &str,
 ) -> wasmtime::Result<(&'a mut [u8], &'a mut GData)> {
-    let mem = caller
-        .data()
-        .memory
-        .ok_or_else(|| abi_error(call, "called before the G's instance was ready"))?;
+    let mem = caller.data().memory.ok_or_else(|| abi_error(call, "called before the G's instance was ready"))?;
     Ok(mem.data_and_store_mut(caller))
 }
 
@@ -121,19 +118,13 @@ pub(crate) fn read_msg(
     if len as u32 as usize > max {
         return Err(abi_error(
             call,
-            format!(
-                "a message of {} bytes exceeds the limit of {max} bytes (--max-message)",
-                len as u32
-            ),
+            format!("a message of {} bytes exceeds the limit of {max} bytes (--max-message)", len as u32),
         ));
     }
     if nh as u32 as usize > MAX_HANDLES_PER_MSG {
         return Err(abi_error(
             call,
-            format!(
-                "{} handles in one message; the limit is {MAX_HANDLES_PER_MSG}",
-                nh as u32
-            ),
+            format!("{} handles in one message; the limit is {MAX_HANDLES_PER_MSG}", nh as u32),
         ));
     }
     let bytes = region(mem.len(), ptr, len, 1, call, "the message")?;
@@ -141,17 +132,9 @@ pub(crate) fn read_msg(
     let mut objs = Vec::with_capacity(nh as usize);
     for at in hs.step_by(4) {
         let h = read_u32(mem, at);
-        objs.push(
-            data.handles
-                .get(h)
-                .map_err(|e| handle_error(call, data.gid, e))?
-                .clone(),
-        );
+        objs.push(data.handles.get(h).map_err(|e| handle_error(call, data.gid, e))?.clone());
     }
-    Ok(Msg {
-        bytes: mem[bytes].to_vec(),
-        objs,
-    })
+    Ok(Msg { bytes: mem[bytes].to_vec(), objs })
 }
 
 /// Where a received message goes: a byte buffer and a handle buffer, both checked (step 1).
@@ -214,10 +197,7 @@ pub(crate) fn install(
 /// A receive must not overwrite a message the G has not taken yet.
 pub(crate) fn check_no_pending(data: &GData, call: &str) -> wasmtime::Result<()> {
     if data.pending.is_some() {
-        return Err(abi_error(
-            call,
-            "the G still holds a pending message; take it with msg_take first",
-        ));
+        return Err(abi_error(call, "the G still holds a pending message; take it with msg_take first"));
     }
     Ok(())
 }

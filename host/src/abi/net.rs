@@ -79,9 +79,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                 return Ok(EPERM);
             }
             let sched = data.run.sched.clone();
-            let obj = listen(addr, backlog)
-                .and_then(|l| Socket::new(&sched, l))
-                .map(Object::TcpListener);
+            let obj = listen(addr, backlog).and_then(|l| Socket::new(&sched, l)).map(Object::TcpListener);
             install(data, call, obj)
         },
     )?;
@@ -94,16 +92,8 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                 let call = "tcp_accept";
                 let (l, out, sched) = {
                     let (mem, data) = mem_and_data(&mut caller, call)?;
-                    let l = data
-                        .handles
-                        .tcp_listener(h as u32)
-                        .map_err(|e| handle_error(call, data.gid, e))?
-                        .clone();
-                    (
-                        l,
-                        AddrOut::check(mem.len(), abuf, acap, alen, call)?,
-                        data.run.sched.clone(),
-                    )
+                    let l = data.handles.tcp_listener(h as u32).map_err(|e| handle_error(call, data.gid, e))?.clone();
+                    (l, AddrOut::check(mem.len(), abuf, acap, alen, call)?, data.run.sched.clone())
                 };
                 let (stream, peer) = match l.io(Dir::Read, |io| io.accept()).await {
                     Ok(x) => x,
@@ -122,120 +112,97 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
         },
     )?;
 
-    linker.func_wrap_async(
-        MODULE,
-        "tcp_connect",
-        |mut caller: Caller<'_, GData>, (ptr, len): (i32, i32)| {
-            Box::new(async move {
-                let call = "tcp_connect";
-                let (addr, sched) = {
-                    let (mem, data) = mem_and_data(&mut caller, call)?;
-                    let Some(addr) = read_addr(mem, ptr, len, call)? else {
-                        return Ok(EINVAL);
-                    };
-                    if !data.run.cfg.net.allows(NetUse::Connect, &addr) {
-                        return Ok(EPERM);
-                    }
-                    (addr, data.run.sched.clone())
+    linker.func_wrap_async(MODULE, "tcp_connect", |mut caller: Caller<'_, GData>, (ptr, len): (i32, i32)| {
+        Box::new(async move {
+            let call = "tcp_connect";
+            let (addr, sched) = {
+                let (mem, data) = mem_and_data(&mut caller, call)?;
+                let Some(addr) = read_addr(mem, ptr, len, call)? else {
+                    return Ok(EINVAL);
                 };
-                let s = match mio::net::TcpStream::connect(addr).and_then(|c| Socket::new(&sched, c)) {
-                    Ok(s) => s,
+                if !data.run.cfg.net.allows(NetUse::Connect, &addr) {
+                    return Ok(EPERM);
+                }
+                (addr, data.run.sched.clone())
+            };
+            let s = match mio::net::TcpStream::connect(addr).and_then(|c| Socket::new(&sched, c)) {
+                Ok(s) => s,
+                Err(e) => return Ok(errno(&e)),
+            };
+            // A non-blocking connect completes when the socket turns writable: then either an error is
+            // pending or the peer address is known; "not connected" means not yet.
+            loop {
+                let seq = s.seq(Dir::Write);
+                match s.io.take_error() {
+                    Ok(Some(e)) | Err(e) => return Ok(errno(&e)),
+                    Ok(None) => {}
+                }
+                match s.io.peer_addr() {
+                    Ok(_) => break,
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => s.wait(Dir::Write, seq).await,
                     Err(e) => return Ok(errno(&e)),
-                };
-                // A non-blocking connect completes when the socket turns writable: then either an error is
-                // pending or the peer address is known; "not connected" means not yet.
-                loop {
-                    let seq = s.seq(Dir::Write);
-                    match s.io.take_error() {
-                        Ok(Some(e)) | Err(e) => return Ok(errno(&e)),
-                        Ok(None) => {}
-                    }
-                    match s.io.peer_addr() {
-                        Ok(_) => break,
-                        Err(e) if e.kind() == io::ErrorKind::NotConnected => s.wait(Dir::Write, seq).await,
-                        Err(e) => return Ok(errno(&e)),
-                    }
                 }
-                let _ = s.io.set_nodelay(true);
-                let (_, data) = mem_and_data(&mut caller, call)?;
-                install(data, call, Ok(Object::TcpStream(s)))
-            })
-        },
-    )?;
+            }
+            let _ = s.io.set_nodelay(true);
+            let (_, data) = mem_and_data(&mut caller, call)?;
+            install(data, call, Ok(Object::TcpStream(s)))
+        })
+    })?;
 
-    linker.func_wrap_async(
-        MODULE,
-        "sock_read",
-        |mut caller: Caller<'_, GData>, (h, buf, len): (i32, i32, i32)| {
-            Box::new(async move {
-                let call = "sock_read";
-                let (s, buf) = {
-                    let (mem, data) = mem_and_data(&mut caller, call)?;
-                    let s = data
-                        .handles
-                        .tcp_stream(h as u32)
-                        .map_err(|e| handle_error(call, data.gid, e))?
-                        .clone();
-                    (s, region(mem.len(), buf, len, 1, call, "the buffer")?)
+    linker.func_wrap_async(MODULE, "sock_read", |mut caller: Caller<'_, GData>, (h, buf, len): (i32, i32, i32)| {
+        Box::new(async move {
+            let call = "sock_read";
+            let (s, buf) = {
+                let (mem, data) = mem_and_data(&mut caller, call)?;
+                let s = data.handles.tcp_stream(h as u32).map_err(|e| handle_error(call, data.gid, e))?.clone();
+                (s, region(mem.len(), buf, len, 1, call, "the buffer")?)
+            };
+            loop {
+                let seq = s.seq(Dir::Read);
+                let r = {
+                    let (mem, _) = mem_and_data(&mut caller, call)?;
+                    (&s.io).read(&mut mem[buf.clone()])
                 };
-                loop {
-                    let seq = s.seq(Dir::Read);
-                    let r = {
-                        let (mem, _) = mem_and_data(&mut caller, call)?;
-                        (&s.io).read(&mut mem[buf.clone()])
-                    };
-                    match r {
-                        Ok(n) => return Ok(n as i32),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.wait(Dir::Read, seq).await,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Ok(errno(&e)),
-                    }
+                match r {
+                    Ok(n) => return Ok(n as i32),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.wait(Dir::Read, seq).await,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Ok(errno(&e)),
                 }
-            })
-        },
-    )?;
+            }
+        })
+    })?;
 
-    linker.func_wrap_async(
-        MODULE,
-        "sock_write",
-        |mut caller: Caller<'_, GData>, (h, buf, len): (i32, i32, i32)| {
-            Box::new(async move {
-                let call = "sock_write";
-                let (s, buf) = {
-                    let (mem, data) = mem_and_data(&mut caller, call)?;
-                    let s = data
-                        .handles
-                        .tcp_stream(h as u32)
-                        .map_err(|e| handle_error(call, data.gid, e))?
-                        .clone();
-                    (s, region(mem.len(), buf, len, 1, call, "the buffer")?)
+    linker.func_wrap_async(MODULE, "sock_write", |mut caller: Caller<'_, GData>, (h, buf, len): (i32, i32, i32)| {
+        Box::new(async move {
+            let call = "sock_write";
+            let (s, buf) = {
+                let (mem, data) = mem_and_data(&mut caller, call)?;
+                let s = data.handles.tcp_stream(h as u32).map_err(|e| handle_error(call, data.gid, e))?.clone();
+                (s, region(mem.len(), buf, len, 1, call, "the buffer")?)
+            };
+            loop {
+                let seq = s.seq(Dir::Write);
+                let r = {
+                    let (mem, _) = mem_and_data(&mut caller, call)?;
+                    (&s.io).write(&mem[buf.clone()])
                 };
-                loop {
-                    let seq = s.seq(Dir::Write);
-                    let r = {
-                        let (mem, _) = mem_and_data(&mut caller, call)?;
-                        (&s.io).write(&mem[buf.clone()])
-                    };
-                    match r {
-                        Ok(n) => return Ok(n as i32),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.wait(Dir::Write, seq).await,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Ok(errno(&e)),
-                    }
+                match r {
+                    Ok(n) => return Ok(n as i32),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.wait(Dir::Write, seq).await,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Ok(errno(&e)),
                 }
-            })
-        },
-    )?;
+            }
+        })
+    })?;
 
     linker.func_wrap(
         MODULE,
         "tcp_shutdown",
         |caller: Caller<'_, GData>, h: i32, how: i32| -> wasmtime::Result<i32> {
             let data = caller.data();
-            let s = data
-                .handles
-                .tcp_stream(h as u32)
-                .map_err(|e| handle_error("tcp_shutdown", data.gid, e))?;
+            let s = data.handles.tcp_stream(h as u32).map_err(|e| handle_error("tcp_shutdown", data.gid, e))?;
             let how = match how {
                 0 => Shutdown::Read,
                 1 => Shutdown::Write,
@@ -251,10 +218,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
         "tcp_set_nodelay",
         |caller: Caller<'_, GData>, h: i32, on: i32| -> wasmtime::Result<i32> {
             let data = caller.data();
-            let s = data
-                .handles
-                .tcp_stream(h as u32)
-                .map_err(|e| handle_error("tcp_set_nodelay", data.gid, e))?;
+            let s = data.handles.tcp_stream(h as u32).map_err(|e| handle_error("tcp_set_nodelay", data.gid, e))?;
             Ok(s.io.set_nodelay(on != 0).map_or_else(|e| errno(&e), |()| 0))
         },
     )?;
@@ -266,10 +230,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
             move |mut caller: Caller<'_, GData>, h: i32, buf: i32, cap: i32| -> wasmtime::Result<i32> {
                 let (mem, data) = mem_and_data(&mut caller, name)?;
                 let buf = region(mem.len(), buf, cap, 1, name, "the address buffer")?;
-                let obj = data
-                    .handles
-                    .get(h as u32)
-                    .map_err(|e| handle_error(name, data.gid, e))?;
+                let obj = data.handles.get(h as u32).map_err(|e| handle_error(name, data.gid, e))?;
                 let addr = match (obj, peer) {
                     (Object::TcpListener(s), false) => s.io.local_addr(),
                     (Object::TcpStream(s), false) => s.io.local_addr(),
@@ -277,10 +238,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                     (Object::Udp(s), false) => s.io.local_addr(),
                     (Object::Udp(s), true) => s.io.peer_addr(),
                     _ => {
-                        return Err(super::abi_error(
-                            name,
-                            format!("handle {h} is not a socket with that address"),
-                        ));
+                        return Err(super::abi_error(name, format!("handle {h} is not a socket with that address")));
                     }
                 };
                 Ok(addr.map_or_else(|e| errno(&e), |a| write_str(mem, buf, &a.to_string()) as i32))
@@ -301,9 +259,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                 return Ok(EPERM);
             }
             let sched = data.run.sched.clone();
-            let obj = mio::net::UdpSocket::bind(addr)
-                .and_then(|u| Socket::new(&sched, u))
-                .map(Object::Udp);
+            let obj = mio::net::UdpSocket::bind(addr).and_then(|u| Socket::new(&sched, u)).map(Object::Udp);
             install(data, call, obj)
         },
     )?;
@@ -316,11 +272,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                 let call = "udp_send_to";
                 let (s, buf, to) = {
                     let (mem, data) = mem_and_data(&mut caller, call)?;
-                    let s = data
-                        .handles
-                        .udp(h as u32)
-                        .map_err(|e| handle_error(call, data.gid, e))?
-                        .clone();
+                    let s = data.handles.udp(h as u32).map_err(|e| handle_error(call, data.gid, e))?.clone();
                     let buf = region(mem.len(), buf, len, 1, call, "the buffer")?;
                     let Some(to) = read_addr(mem, aptr, alen, call)? else {
                         return Ok(EINVAL);
@@ -354,11 +306,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                 let call = "udp_recv_from";
                 let (s, buf, out) = {
                     let (mem, data) = mem_and_data(&mut caller, call)?;
-                    let s = data
-                        .handles
-                        .udp(h as u32)
-                        .map_err(|e| handle_error(call, data.gid, e))?
-                        .clone();
+                    let s = data.handles.udp(h as u32).map_err(|e| handle_error(call, data.gid, e))?.clone();
                     let buf = region(mem.len(), buf, len, 1, call, "the buffer")?;
                     (s, buf, AddrOut::check(mem.len(), abuf, acap, alen, call)?)
                 };

@@ -34,9 +34,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                 };
                 let slot = reserve_slot(&run).await?;
                 let entry = entry as u32;
-                let gid = run
-                    .sched
-                    .spawn(|gid| g_future(run.clone(), gid, GKind::Spawned { entry, arg }, slot));
+                let gid = run.sched.spawn(|gid| g_future(run.clone(), gid, GKind::Spawned { entry, arg }, slot));
                 Ok(gid as i64)
             })
         },
@@ -47,19 +45,13 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
             Ok(())
         })
     })?;
-    linker.func_wrap(MODULE, "goid", |caller: Caller<'_, GData>| -> i64 {
-        caller.data().gid as i64
-    })?;
+    linker.func_wrap(MODULE, "goid", |caller: Caller<'_, GData>| -> i64 { caller.data().gid as i64 })?;
     linker.func_wrap(MODULE, "gomaxprocs", |caller: Caller<'_, GData>| -> i32 {
         caller.data().run.sched.procs() as i32
     })?;
-    linker.func_wrap(
-        MODULE,
-        "exit",
-        |_caller: Caller<'_, GData>, code: i32| -> wasmtime::Result<()> {
-            Err(wasmtime::Error::new(ExitRequest(code)))
-        },
-    )?;
+    linker.func_wrap(MODULE, "exit", |_caller: Caller<'_, GData>, code: i32| -> wasmtime::Result<()> {
+        Err(wasmtime::Error::new(ExitRequest(code)))
+    })?;
     linker.func_wrap(
         MODULE,
         "msg_take",

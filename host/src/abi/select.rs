@@ -38,10 +38,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                 let (checked, info_at) = {
                     let (mem, data) = mem_and_data(&mut caller, call)?;
                     if ncases as u32 > MAX_CASES {
-                        return Err(abi_error(
-                            call,
-                            format!("{} cases; the limit is {MAX_CASES}", ncases as u32),
-                        ));
+                        return Err(abi_error(call, format!("{} cases; the limit is {MAX_CASES}", ncases as u32)));
                     }
                     let cases = region(mem.len(), cases_ptr, ncases, CASE_SIZE, call, "the case array")?;
                     let info = region(mem.len(), info, 3, 4, call, "the select info")?;
@@ -50,11 +47,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                         let f = |k: usize| read_u32(mem, at + 4 * k);
                         let (h, kind, ptr, len, hptr, hlen) =
                             (f(0), f(1), f(2) as i32, f(3) as i32, f(4) as i32, f(5) as i32);
-                        let chan = data
-                            .handles
-                            .chan(h)
-                            .cloned()
-                            .map_err(|e| handle_error(call, data.gid, e))?;
+                        let chan = data.handles.chan(h).cloned().map_err(|e| handle_error(call, data.gid, e))?;
                         let op = match kind {
                             KIND_SEND => Op::Send(read_msg(mem, data, ptr, len, hptr, hlen, call)?),
                             KIND_RECV => {

@@ -12,16 +12,11 @@ use crate::handles::{Msg, Object};
 
 /// What a timer channel receives: the clock when the timer fired, 8 bytes little-endian.
 fn tick_msg(now: u64) -> Msg {
-    Msg {
-        bytes: now.to_le_bytes().to_vec(),
-        objs: Vec::new(),
-    }
+    Msg { bytes: now.to_le_bytes().to_vec(), objs: Vec::new() }
 }
 
 pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
-    linker.func_wrap(MODULE, "now", |caller: Caller<'_, GData>| -> i64 {
-        caller.data().run.sched.now() as i64
-    })?;
+    linker.func_wrap(MODULE, "now", |caller: Caller<'_, GData>| -> i64 { caller.data().run.sched.now() as i64 })?;
 
     linker.func_wrap_async(MODULE, "sleep", |_caller: Caller<'_, GData>, (ns,): (i64,)| {
         Box::new(async move {
@@ -55,30 +50,17 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
             let period = (period > 0).then(|| Duration::from_nanos(period as u64));
             let timer = sched.add_timer(when, period, action);
             let gid = data.gid;
-            let ch = data
-                .handles
-                .insert(Object::Chan(chan))
-                .map_err(|e| handle_error(call, gid, e))?;
-            let th = data
-                .handles
-                .insert(Object::Timer(timer))
-                .map_err(|e| handle_error(call, gid, e))?;
+            let ch = data.handles.insert(Object::Chan(chan)).map_err(|e| handle_error(call, gid, e))?;
+            let th = data.handles.insert(Object::Timer(timer)).map_err(|e| handle_error(call, gid, e))?;
             write_u32s(mem, out.start, &[ch]);
             Ok(th as i32)
         },
     )?;
 
-    linker.func_wrap(
-        MODULE,
-        "timer_stop",
-        |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i32> {
-            let data = caller.data();
-            let t = data
-                .handles
-                .timer(h as u32)
-                .map_err(|e| handle_error("timer_stop", data.gid, e))?;
-            Ok(i32::from(t.stop()))
-        },
-    )?;
+    linker.func_wrap(MODULE, "timer_stop", |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i32> {
+        let data = caller.data();
+        let t = data.handles.timer(h as u32).map_err(|e| handle_error("timer_stop", data.gid, e))?;
+        Ok(i32::from(t.stop()))
+    })?;
     Ok(())
 }

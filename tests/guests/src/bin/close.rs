@@ -10,19 +10,10 @@ fn main() {
         tx.send(i);
     }
     tx.close();
-    let drained: Vec<String> = (0..3)
-        .map(|_| rx.recv().map_or("none".into(), |v| v.to_string()))
-        .collect();
+    let drained: Vec<String> = (0..3).map(|_| rx.recv().map_or("none".into(), |v| v.to_string())).collect();
     println!("drained: {}", drained.join(" "));
     println!("then: {}", if rx.recv().is_none() { "closed" } else { "a value" });
-    println!(
-        "try_recv: {}",
-        if rx.try_recv() == Err(TryRecvError::Closed) {
-            "closed"
-        } else {
-            "not closed"
-        }
-    );
+    println!("try_recv: {}", if rx.try_recv() == Err(TryRecvError::Closed) { "closed" } else { "not closed" });
     println!("len {} cap {}", rx.len(), rx.cap());
 
     let (tx, rx) = chan::<u32>(0);
@@ -36,10 +27,7 @@ fn main() {
         gmp::yield_now();
     }
     tx.close();
-    println!(
-        "blocked receiver woke: {}",
-        report_rx.recv().expect("the receiver reports")
-    );
+    println!("blocked receiver woke: {}", report_rx.recv().expect("the receiver reports"));
 
     let (tx, rx) = chan::<u32>(3);
     for i in 4..=6 {

@@ -5,9 +5,7 @@
 use gmp::chan;
 
 fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .map_or(10_000, |a| a.parse().expect("N must be a number"));
+    let n: usize = std::env::args().nth(1).map_or(10_000, |a| a.parse().expect("N must be a number"));
     let (gate_tx, gate) = chan::<()>(0);
     let (done_tx, done) = chan::<u8>(n);
     for _ in 0..n {

@@ -2,8 +2,6 @@
 //! deadlock. Prints `fired`.
 
 fn main() {
-    gmp::time::after(std::time::Duration::from_millis(50))
-        .recv()
-        .expect("a timer's channel is never closed");
+    gmp::time::after(std::time::Duration::from_millis(50)).recv().expect("a timer's channel is never closed");
     println!("fired");
 }

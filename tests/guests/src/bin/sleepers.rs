@@ -7,9 +7,7 @@ use std::time::Duration;
 use gmp::time::{self, Instant};
 
 fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .map_or(100_000, |a| a.parse().expect("N must be a number"));
+    let n: usize = std::env::args().nth(1).map_or(100_000, |a| a.parse().expect("N must be a number"));
     let (tx, rx) = gmp::chan::<u8>(n);
     let start = Instant::now();
     for _ in 0..n {

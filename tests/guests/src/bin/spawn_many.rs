@@ -2,9 +2,7 @@
 //! and exit (the buffer holds them all), then sums what they sent. Prints `spawned: N` and `sum: S`, S = 0 + 1 + ... + N-1.
 
 fn main() {
-    let n: u64 = std::env::args()
-        .nth(1)
-        .map_or(30_000, |a| a.parse().expect("N must be a number"));
+    let n: u64 = std::env::args().nth(1).map_or(30_000, |a| a.parse().expect("N must be a number"));
     let (tx, rx) = gmp::chan::<u64>(n as usize);
     for i in 0..n {
         let tx = tx.clone();

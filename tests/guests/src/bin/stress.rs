@@ -4,9 +4,7 @@
 use gmp::chan;
 
 fn main() {
-    let mut args = std::env::args()
-        .skip(1)
-        .map(|a| a.parse::<u64>().expect("arguments must be numbers"));
+    let mut args = std::env::args().skip(1).map(|a| a.parse::<u64>().expect("arguments must be numbers"));
     let workers = args.next().unwrap_or(10_000);
     let messages = args.next().unwrap_or(100_000);
 

@@ -6,10 +6,7 @@ use gmp::net::UdpSocket;
 fn main() {
     let a = UdpSocket::bind("127.0.0.1:0").expect("bind a");
     let b = UdpSocket::bind("127.0.0.1:0").expect("bind b");
-    let (a_addr, b_addr) = (
-        a.local_addr().expect("a's address"),
-        b.local_addr().expect("b's address"),
-    );
+    let (a_addr, b_addr) = (a.local_addr().expect("a's address"), b.local_addr().expect("b's address"));
 
     a.send_to(b"ping", b_addr).expect("send ping");
     let mut buf = [0u8; 64];
