@@ -35,6 +35,33 @@ fn a_g_blocked_on_stdin_does_not_stop_the_others() {
     assert_eq!((status.code(), out.as_str()), (Some(0), "workers done: 4950\n"));
 }
 
+/// One G blocks writing to a stdout pipe that nobody reads (full after 64 KiB); at one P the workers
+/// still finish, main's return ends the program, and the runtime does not wait for the stuck writer.
+#[test]
+fn a_g_blocked_on_a_full_stdout_pipe_does_not_stop_the_others() {
+    let mut child = Command::new(gmp_tests::bin())
+        .args(["run", "--procs", "1", gmp_tests::wasm("stdout_flood").to_str().unwrap()])
+        .env("GMP_CACHE_DIR", gmp_tests::root().join("target/gmp-cache"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if t0.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the program did not finish while one G was blocked writing stdout");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!((status.code(), err.as_str()), (Some(0), "workers done: 4950\n"));
+}
+
 /// An embedder's sync host function that blocks its thread until the guest calls `release`: at one P, the
 /// workers (and main, which calls `release`) can only run if the blocked M gave its P away.
 #[test]

@@ -155,6 +155,11 @@ impl GState {
         self.0.store(DEAD, Ordering::Release);
     }
 
+    /// True while an M polls the G.
+    pub(crate) fn is_running(&self) -> bool {
+        matches!(self.0.load(Ordering::Acquire), RUNNING | NOTIFIED)
+    }
+
     pub(crate) fn is_dead(&self) -> bool {
         self.0.load(Ordering::Acquire) == DEAD
     }

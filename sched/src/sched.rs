@@ -114,6 +114,9 @@ impl Registry {
     }
 }
 
+/// How long teardown waits for an M stuck in a blocking call before leaving it behind.
+const STUCK_M_GRACE: Duration = Duration::from_secs(1);
+
 /// One scheduler: `GOMAXPROCS` Ps, the Ms that run them, the global queue, sysmon.
 pub struct Sched {
     pub(crate) cfg: Config,
@@ -330,17 +333,31 @@ impl Sched {
     /// If called before the program ended.
     pub fn shutdown(&self) {
         assert!(self.is_exiting(), "Sched::shutdown: the program has not ended");
+        // Running Gs stop at their next epoch check (sysmon keeps ticking meanwhile), so Ms finish within
+        // a tick or two. An M stuck in a blocking call may never come back: after a grace period it is left
+        // behind, its G's future untouched (see `syscall.rs` for what it does if it ever returns).
+        let grace = Instant::now() + STUCK_M_GRACE;
         loop {
-            let hs: Vec<JoinHandle<()>> = std::mem::take(&mut *self.threads.lock());
-            if hs.is_empty() {
-                break;
-            }
-            for h in hs {
+            let mut hs = self.threads.lock();
+            let (done, running): (Vec<_>, Vec<_>) = std::mem::take(&mut *hs).into_iter().partition(|h| h.is_finished());
+            *hs = running;
+            let left = hs.len();
+            drop(hs);
+            for h in done {
                 let _ = h.join();
             }
+            if left == 0 {
+                break;
+            }
+            if Instant::now() >= grace {
+                self.threads.lock().clear();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
         self.sysmon.stop();
-        // No M runs now: queues and futures are ours alone.
+        // The Ms that remain are stuck in blocking calls and hold no P: queues and every future not being
+        // polled are ours alone.
         while self.global.pop().is_some() {}
         for p in self.idle.lock().pidle.iter() {
             while p.runq.pop().is_some() {}
@@ -349,7 +366,9 @@ impl Sched {
             drop(ps.runnext.take());
         }
         for g in self.allgs.all() {
-            drop(g.drop_future());
+            if !g.state.is_running() {
+                drop(g.drop_future());
+            }
             self.allgs.remove(g.id());
         }
     }

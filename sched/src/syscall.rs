@@ -16,6 +16,9 @@
 //! 4. Slow path: take any idle P; if there is none, wait in `Idle::msyscall`, where the next P given up
 //!    anywhere is handed over first. The G then continues on that P.
 //!
+//! At teardown an M still blocked after a grace period is left behind; should its call ever return, it
+//! parks for good rather than run wasm that nothing could stop any more.
+//!
 //! Step 4 differs from Go, which puts the G on the global queue and lets another M resume it: our G is in
 //! the middle of a poll on this M's stack (its fiber), so it continues here, on the next free P.
 
@@ -58,6 +61,13 @@ impl Sched {
     /// Steps 3 and 4: a P to continue with; None only when the program is ending and none is free (the G
     /// then runs on alone until its next epoch check stops it).
     fn exitsyscall(&self, id: usize, m: &Arc<crate::idle::M>) -> Option<Box<P>> {
+        if self.sysmon.stopped() {
+            // Back after teardown gave up on this M: nothing may run any more, and no epoch tick would stop
+            // the G. Keep the thread parked for good (the embedder's process goes on without it).
+            loop {
+                std::thread::park();
+            }
+        }
         let ps = &self.ps[id];
         if let Some(p) = ps.syscall_p.lock().take() {
             ps.status.store(P_RUNNING, Ordering::SeqCst);
