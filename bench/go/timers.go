@@ -1,5 +1,5 @@
 // Timer wake-up lateness, in Go: G goroutines each sleep 1 ms N times and record how late they woke.
-// Prints "lateness_us p50=X p99=Y". Same program as bench/guests/src/bin/timer_lateness.rs.
+// Prints "lateness_us p50=X p99=Y". Same program as bench/guests/src/bin/bench_timer_lateness.rs.
 package main
 
 import (

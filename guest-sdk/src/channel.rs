@@ -14,6 +14,9 @@ use crate::{DecodeError, Decoder, Encoder, Message, sys};
 pub(crate) const INLINE_BYTES: usize = 128;
 pub(crate) const INLINE_HANDLES: usize = 8;
 
+/// Sends of at most this many bytes try the synchronous call before the blocking one (see `send`).
+const TRY_FIRST_BYTES: usize = 4096;
+
 /// Creates a channel for `T` with a buffer of `cap` messages (0 = unbuffered: a send waits for a receiver).
 ///
 /// The halves are two handles to one channel, and either can be cloned or sent to other Gs. As in Go, dropping
@@ -139,8 +142,18 @@ impl<T: Message> Sender<T> {
     /// ```
     pub fn send(&self, value: T) {
         with_encoded(&value, |bytes, handles| {
-            // SAFETY: both pointer/length pairs come from live slices that outlive the call.
-            unsafe { sys::chan_send(self.handle, bytes.as_ptr(), bytes.len(), handles.as_ptr(), handles.len()) }
+            // Try the cheap synchronous call first: it completes whenever a receiver waits or the buffer has
+            // room, and only a send that must wait pays for the blocking (fiber-suspending) call. Large
+            // messages skip it: a failed try would have copied them for nothing.
+            // SAFETY: both pointer/length pairs come from live slices that outlive the calls.
+            unsafe {
+                let (b, h) = (bytes.as_ptr(), handles.as_ptr());
+                let sent = bytes.len() <= TRY_FIRST_BYTES
+                    && sys::chan_try_send(self.handle, b, bytes.len(), h, handles.len()) != 0;
+                if !sent {
+                    sys::chan_send(self.handle, b, bytes.len(), h, handles.len());
+                }
+            }
         });
     }
 
@@ -449,11 +462,17 @@ fn recv_raw<T: Message>(handle: u32, block: bool) -> Recv<T> {
     let mut buf = [MaybeUninit::<u8>::uninit(); INLINE_BYTES];
     let mut hbuf = [MaybeUninit::<u32>::uninit(); INLINE_HANDLES];
     let mut info = sys::RecvInfo::default();
-    let call = if block { sys::chan_recv } else { sys::chan_try_recv };
     // SAFETY: the buffers and `info` are locals, writable for exactly the capacities passed, and nothing else
-    // refers to them during the call.
+    // refers to them during the calls.
     let status = unsafe {
-        call(handle, buf.as_mut_ptr().cast(), INLINE_BYTES, hbuf.as_mut_ptr().cast(), INLINE_HANDLES, &mut info)
+        let (b, h) = (buf.as_mut_ptr().cast(), hbuf.as_mut_ptr().cast());
+        // The synchronous try first, as in `send`: only a receive that must wait pays for the blocking call.
+        let st = sys::chan_try_recv(handle, b, INLINE_BYTES, h, INLINE_HANDLES, &mut info);
+        if st == sys::RECV_WOULD_BLOCK && block {
+            sys::chan_recv(handle, b, INLINE_BYTES, h, INLINE_HANDLES, &mut info)
+        } else {
+            st
+        }
     };
     match status {
         sys::RECV_OK => Recv::Value(decode_inline(&buf, &hbuf, info.len, info.nhandles)),

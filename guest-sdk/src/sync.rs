@@ -6,9 +6,10 @@ use std::rc::Rc;
 
 use crate::{DecodeError, Decoder, Encoder, Message, Receiver, Sender, TryRecvError, chan, goid};
 
-/// Deltas that can be in flight before `done` blocks: plenty for the usual "add n, spawn n" pattern, and a
-/// full buffer only makes `done` wait until the creator drains it in `wait`.
-const DELTA_BUFFER: usize = 4096;
+/// Deltas that can be in flight: as in Go, `done` must never block, or a burst of finished Gs would sit
+/// parked (holding their place in the runtime's G pool) until the owner reaches `wait`. A channel's
+/// capacity is only a limit (queued messages take memory, empty capacity does not), so make it unreachable.
+const DELTA_BUFFER: usize = i32::MAX as usize;
 
 /// Waits for a collection of Gs to finish, like Go's `sync.WaitGroup`.
 ///

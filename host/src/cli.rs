@@ -63,6 +63,11 @@ struct RunArgs {
     #[arg(long, default_value_t = 64, value_name = "MIB")]
     max_memory: u64,
 
+    /// Compile the program without the epoch checks that let sysmon preempt it: a G in a loop with no calls
+    /// then keeps its P until it blocks. Only for measuring what preemption costs.
+    #[arg(long)]
+    no_preempt: bool,
+
     /// Do not cache compiled modules (the cache lives in $GMP_CACHE_DIR, else ~/.cache/wasm-gmp).
     #[arg(long)]
     no_cache: bool,
@@ -117,6 +122,7 @@ fn config(a: &RunArgs) -> Result<Config, String> {
     cfg.engine.max_gs = a.max_gs;
     cfg.engine.max_memory = a.max_memory << 20;
     cfg.engine.cache_dir = if a.no_cache { None } else { cache_dir() };
+    cfg.engine.preemption = !a.no_preempt;
     let name = a.app.file_name().map_or_else(|| a.app.display().to_string(), |n| n.to_string_lossy().into_owned());
     cfg.args = std::iter::once(name).chain(a.args.iter().cloned()).collect();
     for e in &a.env {

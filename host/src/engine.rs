@@ -41,6 +41,9 @@ pub struct EngineConfig {
     pub stack_size: usize,
     /// Where compiled modules are cached across runs; `None` compiles every time.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// Compile epoch checks into the guest so sysmon can preempt it. Off only to measure what the checks
+    /// cost: without them a G in a loop with no calls keeps its P forever.
+    pub preemption: bool,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +53,7 @@ impl Default for EngineConfig {
             max_gs: None,
             stack_size: 256 << 10, // 256 KiB: room for deep-ish wasm recursion plus WASI host frames
             cache_dir: None,
+            preemption: true,
         }
     }
 }
@@ -158,6 +162,7 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
     anyhow::ensure!(max_gs >= 1, "the G limit must be at least 1");
     let slots = u32::try_from(max_gs).map_err(|_| anyhow::anyhow!("--max-gs {max_gs} is too large"))?;
 
+    let pagemap = PoolingAllocationConfig::is_pagemap_scan_available();
     let mut pool = PoolingAllocationConfig::new();
     pool.total_core_instances(slots)
         .total_memories(slots)
@@ -165,14 +170,19 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
         .total_stacks(slots)
         .total_component_instances(0)
         .max_memory_size(cfg.max_memory as usize)
-        // Keep the first pages of a reused slot resident instead of returning them to the kernel: a G's hot
-        // pages (stack top, data, heap start) are reused without page faults or `mmap_lock` traffic.
-        .linear_memory_keep_resident(64 << 10)
-        .table_keep_resident(16 << 10)
-        .async_stack_keep_resident(64 << 10);
+        // Reusing a slot must not cost page faults: with PAGEMAP_SCAN (Linux 6.7+) wasmtime finds the pages
+        // a G dirtied and resets just those, so the whole of a typical G's memory can stay resident instead
+        // of being handed back to the kernel (madvise, TLB shootdowns, then faults on the next G). Without
+        // the ioctl the kept region is memset whole, so the size stays moderate.
+        .pagemap_scan(wasmtime::Enabled::Auto)
+        .linear_memory_keep_resident(if pagemap { 1 << 20 } else { 64 << 10 })
+        .table_keep_resident(64 << 10)
+        .async_stack_keep_resident(64 << 10)
+        // Decommit what does go back to the kernel in batches: one madvise and one TLB shootdown per batch.
+        .decommit_batch_size(64);
 
     let mut c = wasmtime::Config::new();
-    c.epoch_interruption(true)
+    c.epoch_interruption(cfg.preemption)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
         .memory_reservation(cfg.max_memory)
         .memory_reservation_for_growth(0)

@@ -89,16 +89,18 @@ async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<
     let wasi = crate::wasi::ctx(&run.cfg)?;
     let data = GData { wasi, gid, handles: HandleTable::default(), pending: None, memory: None, run: run.clone() };
     let mut store = Store::new(run.program.engine(), data);
-    store.epoch_deadline_callback(|_| {
-        Ok(if gmp_sched::exiting() {
-            UpdateDeadline::Interrupt
-        } else if gmp_sched::preempt_requested() {
-            UpdateDeadline::YieldCustom(1, Box::pin(gmp_sched::yield_now()))
-        } else {
-            UpdateDeadline::Continue(1)
-        })
-    });
-    store.set_epoch_deadline(1);
+    if run.cfg.engine.preemption {
+        store.epoch_deadline_callback(|_| {
+            Ok(if gmp_sched::exiting() {
+                UpdateDeadline::Interrupt
+            } else if gmp_sched::preempt_requested() {
+                UpdateDeadline::YieldCustom(1, Box::pin(gmp_sched::yield_now()))
+            } else {
+                UpdateDeadline::Continue(1)
+            })
+        });
+        store.set_epoch_deadline(1);
+    }
     let instance = run.program.pre().instantiate_async(&mut store).await?;
     store.data_mut().memory = Some(run.program.memory(&instance, &mut store)?);
     match kind {

@@ -42,10 +42,14 @@ impl Object {
     }
 }
 
+/// Payload bytes kept inline in a [`Msg`]: most messages are a few integers or a short string, and a
+/// message that fits crosses from G to G without touching the allocator.
+pub const INLINE_MSG_BYTES: usize = 32;
+
 /// A message between Gs: bytes plus the objects attached to it.
 pub struct Msg {
     /// The payload, copied out of the sender's memory.
-    pub bytes: Vec<u8>,
+    pub bytes: smallvec::SmallVec<[u8; INLINE_MSG_BYTES]>,
     /// Attached objects, installed in the receiver's table when it takes the message.
     pub objs: Vec<Object>,
 }

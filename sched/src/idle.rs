@@ -148,6 +148,7 @@ impl Sched {
         let ps = &self.ps[p.id];
         ps.slice_start.store(0, Ordering::Relaxed);
         if let Some(m) = idle.msyscall.pop() {
+            self.nmsyscall.fetch_sub(1, Ordering::SeqCst);
             ps.status.store(crate::p::P_RUNNING, Ordering::SeqCst);
             let mut h = m.hand.lock();
             h.nextp = Some(p);

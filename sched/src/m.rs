@@ -196,8 +196,13 @@ impl Sched {
             if self.exiting.load(Ordering::SeqCst) {
                 return None;
             }
-            if ml.p.is_none() {
-                // Back from a blocking call during shutdown without a P, or handed none: wait for one.
+            if ml.p.is_none() || self.yield_p_to_syscall_waiter(&mut ml.p) {
+                // Without a P (back from a blocking call at shutdown, or we just gave ours to an M back from
+                // one): wait for one.
+                if ml.spinning {
+                    ml.spinning = false;
+                    self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                }
                 let (p, spinning) = self.stopm(&ml.m)?;
                 ml.p = Some(p);
                 ml.spinning = spinning;

@@ -128,6 +128,8 @@ pub struct Sched {
     pub(crate) npidle: AtomicUsize,
     /// Ms looking for work; see *Spinning Ms* in `idle.rs`.
     pub(crate) nmspinning: AtomicUsize,
+    /// Mirrors `idle.msyscall.len()`: Ms back from a blocking call, waiting for a P. Changed only under `idle`.
+    pub(crate) nmsyscall: AtomicUsize,
     /// Gs parked in futures the scheduler does not know (WaitReason::Syscall): they may be woken from
     /// outside, so while any exists there is no deadlock.
     pub(crate) nsyscall_wait: AtomicUsize,
@@ -171,6 +173,7 @@ impl Sched {
             global: GlobalQueue::default(),
             idle: Mutex::new(Idle::new(owned)),
             nmspinning: AtomicUsize::new(0),
+            nmsyscall: AtomicUsize::new(0),
             nsyscall_wait: AtomicUsize::new(0),
             nholds: AtomicUsize::new(0),
             live: AtomicUsize::new(0),

@@ -13,8 +13,11 @@
 //!    [`RETAKE_NS`] is taken out of its slot and handed off: to a new or idle M if it has queued Gs (or the
 //!    global queue has), else to the idle list.
 //! 3. `exitsyscall`, fast path: the P is still in its slot; take it back and carry on.
-//! 4. Slow path: take any idle P; if there is none, wait in `Idle::msyscall`, where the next P given up
-//!    anywhere is handed over first. The G then continues on that P.
+//! 4. Slow path: take any idle P; if there is none, wait in `Idle::msyscall`. Such an M is work like a
+//!    runnable G: the next P given up anywhere goes to it first, and an M about to schedule gives its P
+//!    over (`yield_p_to_syscall_waiter`) — otherwise a P kept busy by a G that never blocks (a spinner
+//!    preempted again and again) would keep the returning G off the CPU forever. The G then continues on
+//!    that P.
 //!
 //! At teardown an M still blocked after a grace period is left behind; should its call ever return, it
 //! parks for good rather than run wasm that nothing could stop any more.
@@ -83,6 +86,7 @@ impl Sched {
                 return None;
             }
             idle.msyscall.push(m.clone());
+            self.nmsyscall.fetch_add(1, Ordering::SeqCst);
         }
         let mut h = m.hand.lock();
         loop {
@@ -92,12 +96,36 @@ impl Sched {
             }
             if self.exiting.load(Ordering::SeqCst) {
                 drop(h);
-                self.idle.lock().msyscall.retain(|x| !Arc::ptr_eq(x, m));
+                let mut idle = self.idle.lock();
+                let before = idle.msyscall.len();
+                idle.msyscall.retain(|x| !Arc::ptr_eq(x, m));
+                if idle.msyscall.len() < before {
+                    self.nmsyscall.fetch_sub(1, Ordering::SeqCst);
+                }
+                drop(idle);
                 // A P may have been handed over between the check and the removal.
                 return m.hand.lock().nextp.take();
             }
             m.cv.wait(&mut h);
         }
+    }
+
+    /// An M about to schedule: if an M back from a blocking call waits for a P, hand it ours (it runs the G
+    /// it is in the middle of) and report true; the caller then has no P and parks.
+    pub(crate) fn yield_p_to_syscall_waiter(&self, p: &mut Option<Box<P>>) -> bool {
+        if self.nmsyscall.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        let mut idle = self.idle.lock();
+        let Some(m) = idle.msyscall.pop() else { return false };
+        self.nmsyscall.fetch_sub(1, Ordering::SeqCst);
+        let p = p.take().expect("yield_p_to_syscall_waiter: M without a P");
+        self.ps[p.id].status.store(P_RUNNING, Ordering::SeqCst);
+        drop(idle);
+        let mut h = m.hand.lock();
+        h.nextp = Some(p);
+        m.cv.notify_one();
+        true
     }
 
     /// Step 2, called by sysmon. Returns true if some P is (still) in a blocking call.

@@ -56,3 +56,26 @@ fn many_short_blocking_calls() {
     assert_eq!(outcome, Outcome::Exited(0));
     assert!(t0.elapsed() < Duration::from_secs(30));
 }
+
+/// At one P, a G comes back from blocking calls while another G spins (never blocking, preempted every
+/// slice): the returning G must get the P back at the next scheduling point, not wait for the spinner to
+/// give it up for good (it never does).
+#[test]
+fn a_g_back_from_a_blocking_call_is_not_starved_by_a_spinner() {
+    let outcome = run(config(1), move |s| async move {
+        go(&s, async {
+            loop {
+                while !gmp_sched::preempt_requested() {
+                    std::hint::spin_loop();
+                }
+                yield_now().await;
+            }
+        });
+        yield_now().await;
+        for _ in 0..20 {
+            // Long enough for sysmon to hand the P to the spinner meanwhile.
+            blocking(|| std::thread::sleep(Duration::from_micros(300)));
+        }
+    });
+    assert_eq!(outcome, Outcome::Exited(0));
+}

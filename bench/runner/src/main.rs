@@ -1,5 +1,8 @@
 //! `gmp-bench`: the benchmark runner of wasm-gmp and its load generators.
 //!
+//! - `gmp-bench all [--reps N] [--quick] [--no-go]`: the whole suite (see `suite.rs`); writes
+//!   `bench/results/latest.{md,json}` and `live-gs.svg`. `bench/run` builds everything and calls it.
+//! - `gmp-bench floor`: the engine's own costs under wasm-gmp's configuration (see `floor.rs`).
 //! - `gmp-bench net [--procs N] [--reps N] [--secs S] [--no-go]`: the echo example against Go's echo at 100
 //!   and 1,000 connections, and timer wake-up lateness against Go's, run alternately. Needs release builds:
 //!   `cargo build --release -p wasm-gmp -p gmp-bench` and the guests in `target/wasm` (`bench/run` does
@@ -8,9 +11,12 @@
 //!   and latency percentiles.
 
 mod echo_load;
+mod floor;
 mod go;
 mod net;
+mod plot;
 mod procs;
+mod suite;
 
 use std::time::Duration;
 
@@ -37,6 +43,19 @@ fn main() -> anyhow::Result<()> {
                 r.per_sec(),
                 r.percentile_us(0.50),
                 r.percentile_us(0.99)
+            );
+            Ok(())
+        }
+        Some("all") => suite::run(&suite::Opts {
+            reps: flag(&args, "--reps", 3)?,
+            with_go: !args.iter().any(|a| a == "--no-go"),
+            quick: args.iter().any(|a| a == "--quick"),
+        }),
+        Some("floor") => {
+            let f = floor::measure(&procs::root().join("target/wasm/wasm32-wasip1/release/bench_floor.wasm"), 20_000)?;
+            println!(
+                "instantiate_call_drop_ns={:.0} suspend_resume_ns={:.0}",
+                f.instantiate_call_drop_ns, f.suspend_resume_ns
             );
             Ok(())
         }

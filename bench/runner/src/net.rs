@@ -10,7 +10,7 @@ use crate::procs::{Server, field, go, median, output, wasm_gmp};
 /// One echo measurement: round trips per second, p50 and p99 latency in µs.
 type Echo = (f64, f64, f64);
 
-fn echo_once(server: Server, conns: usize, secs: f64) -> anyhow::Result<Echo> {
+pub(crate) fn echo_once(server: Server, conns: usize, secs: f64) -> anyhow::Result<Echo> {
     let addr: SocketAddr = server.addr.parse()?;
     let r = echo_load::run(addr, conns, 64, Duration::from_secs(1), Duration::from_secs_f64(secs))?;
     Ok((r.per_sec(), r.percentile_us(0.50), r.percentile_us(0.99)))
@@ -43,7 +43,7 @@ pub fn run(procs: usize, reps: usize, secs: f64, with_go: bool) -> anyhow::Resul
     }
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for _ in 0..reps {
-        ours.push(output(wasm_gmp(procs, "timer_lateness", &["100", "200"]))?);
+        ours.push(output(wasm_gmp(procs, "bench_timer_lateness", &["100", "200"]))?);
         if with_go {
             theirs.push(output(go(procs, "timers", &["100", "200"]))?);
         }

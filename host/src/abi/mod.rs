@@ -72,7 +72,11 @@ pub(crate) fn mem_and_data<'a>(
     Ok(mem.data_and_store_mut(caller))
 }
 
+// `region`'s arithmetic relies on it: u32 offsets times small sizes cannot overflow a 64-bit usize.
+const _: () = assert!(usize::BITS >= 64, "wasm-gmp needs a 64-bit host");
+
 /// Step 1 for one region: `count` elements of `size` bytes at `ptr`, inside a memory of `mem_len` bytes.
+#[inline]
 pub(crate) fn region(
     mem_len: usize,
     ptr: i32,
@@ -82,14 +86,15 @@ pub(crate) fn region(
     what: &str,
 ) -> wasmtime::Result<Range<usize>> {
     let (p, n) = (ptr as u32 as usize, count as u32 as usize);
-    let end = n.checked_mul(size).and_then(|b| p.checked_add(b));
-    match end {
-        Some(end) if end <= mem_len => Ok(p..end),
-        _ => Err(abi_error(
-            call,
-            format!("{what} at {p:#x} ({n} x {size} bytes) is outside the G's {mem_len}-byte memory"),
-        )),
-    }
+    // On 64-bit hosts neither product nor sum of two u32-sized values can overflow a usize.
+    let end = p + n * size;
+    if end <= mem_len { Ok(p..end) } else { Err(out_of_bounds(mem_len, p, n, size, call, what)) }
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_bounds(mem_len: usize, p: usize, n: usize, size: usize, call: &str, what: &str) -> wasmtime::Error {
+    abi_error(call, format!("{what} at {p:#x} ({n} x {size} bytes) is outside the G's {mem_len}-byte memory"))
 }
 
 pub(crate) fn read_u32(mem: &[u8], at: usize) -> u32 {
@@ -134,7 +139,7 @@ pub(crate) fn read_msg(
         let h = read_u32(mem, at);
         objs.push(data.handles.get(h).map_err(|e| handle_error(call, data.gid, e))?.clone());
     }
-    Ok(Msg { bytes: mem[bytes].to_vec(), objs })
+    Ok(Msg { bytes: smallvec::SmallVec::from_slice(&mem[bytes]), objs })
 }
 
 /// Where a received message goes: a byte buffer and a handle buffer, both checked (step 1).

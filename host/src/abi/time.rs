@@ -12,7 +12,7 @@ use crate::handles::{Msg, Object};
 
 /// What a timer channel receives: the clock when the timer fired, 8 bytes little-endian.
 fn tick_msg(now: u64) -> Msg {
-    Msg { bytes: now.to_le_bytes().to_vec(), objs: Vec::new() }
+    Msg { bytes: smallvec::SmallVec::from_slice(&now.to_le_bytes()), objs: Vec::new() }
 }
 
 pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {

@@ -1,0 +1,440 @@
+//! The benchmark suite: every figure of the performance issue, wasm-gmp and Go run alternately in one
+//! session, written as a table (markdown), JSON, and an SVG plot of spawn cost and RSS per G against the
+//! number of live Gs.
+//!
+//! Each figure runs `reps` times per side, alternating wasm-gmp and Go so that both see the same machine
+//! state; the table shows the median and the min–max range. Per-operation figures come from the programs'
+//! own clocks (they time only the operation, not start-up); memory per G is the difference of the process's
+//! RSS between N parked Gs and one, divided by N − 1.
+
+use std::fmt::Write as _;
+use std::process::{Command, Stdio};
+
+use crate::procs::{Server, field, go, median, output, root, wasm_gmp};
+
+/// Which direction is better for a figure.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    Lower,
+    Higher,
+}
+
+/// One row of the table.
+pub struct Figure {
+    pub name: String,
+    pub unit: &'static str,
+    pub ours: Vec<f64>,
+    pub go: Vec<f64>,
+    pub floor: Option<f64>,
+    pub target: String,
+    pub better: Better,
+    pub note: String,
+}
+
+impl Figure {
+    fn new(name: impl Into<String>, unit: &'static str, target: impl Into<String>, better: Better) -> Figure {
+        Figure {
+            name: name.into(),
+            unit,
+            ours: Vec::new(),
+            go: Vec::new(),
+            floor: None,
+            target: target.into(),
+            better,
+            note: String::new(),
+        }
+    }
+}
+
+/// Options of a suite run.
+pub struct Opts {
+    pub reps: usize,
+    pub with_go: bool,
+    pub quick: bool,
+}
+
+fn fmt_num(v: f64) -> String {
+    if !v.is_finite() {
+        "–".into()
+    } else if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn cell(v: &[f64]) -> String {
+    if v.is_empty() {
+        return "–".into();
+    }
+    let (lo, hi) = v.iter().fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    if v.len() == 1 {
+        fmt_num(v[0])
+    } else {
+        format!("{} ({}–{})", fmt_num(median(v.to_vec())), fmt_num(lo), fmt_num(hi))
+    }
+}
+
+/// Run a program that prints `key=value` figures; `None` (with the reason printed) if it failed.
+fn try_output(cmd: Command, what: &str) -> Option<String> {
+    match output(cmd) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            eprintln!("gmp-bench: {what}: {e}");
+            None
+        }
+    }
+}
+
+/// Alternate wasm-gmp and Go `reps` times, collecting `key` from each output.
+fn pair(fig: &mut Figure, opts: &Opts, ours: impl Fn() -> Command, theirs: impl Fn() -> Command, key: &str) {
+    for _ in 0..opts.reps {
+        if let Some(v) = try_output(ours(), &fig.name).and_then(|s| field(&s, key)) {
+            fig.ours.push(v);
+        }
+        if opts.with_go
+            && let Some(v) = try_output(theirs(), &fig.name).and_then(|s| field(&s, key))
+        {
+            fig.go.push(v);
+        }
+    }
+}
+
+/// RSS (KiB) of a process holding `n` parked Gs, and the spawn cost it printed.
+fn parked_rss(mut cmd: Command) -> anyhow::Result<(f64, f64)> {
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.as_mut().expect("piped")), &mut line)?;
+    let spawn_ns = field(&line, "ns_per_spawn").ok_or_else(|| anyhow::anyhow!("park said {line:?}"))?;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))?;
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS"))?;
+    use std::io::Write;
+    let _ = child.stdin.as_mut().expect("piped").write_all(b"\n");
+    let _ = child.wait();
+    Ok((rss, spawn_ns))
+}
+
+/// Per-G RSS (KiB) and spawn cost (ns) at `n` parked Gs, for wasm-gmp or Go.
+fn per_g(n: usize, ours: bool, max_gs: Option<usize>) -> anyhow::Result<(f64, f64)> {
+    let cmd = |k: usize| {
+        if ours {
+            let mut c = wasm_gmp(2, "bench_park", &[&k.to_string()]);
+            if let Some(m) = max_gs {
+                // Insert the flag before `--`: rebuild the command with it.
+                c = Command::new(root().join("target/release/wasm-gmp"));
+                c.args(["run", "--procs", "2", "--max-gs", &m.to_string()])
+                    .arg(root().join("target/wasm/wasm32-wasip1/release/bench_park.wasm"))
+                    .args(["--", &k.to_string()])
+                    .env("GMP_CACHE_DIR", root().join("target/gmp-cache"));
+            }
+            c
+        } else {
+            go(2, "park", &[&k.to_string()])
+        }
+    };
+    let (base, _) = parked_rss(cmd(1))?;
+    let (rss, spawn) = parked_rss(cmd(n))?;
+    Ok(((rss - base) / (n - 1) as f64, spawn))
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_string()))
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches("kB").trim().to_string()))
+        })
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{cpu}, {cores} cores, {mem_gib:.0} GiB, Linux {}, vm.max_map_count {}",
+        kernel.trim(),
+        wasm_gmp::engine::max_map_count().unwrap_or(0)
+    )
+}
+
+/// Run everything and write `bench/results/`.
+pub fn run(opts: &Opts) -> anyhow::Result<()> {
+    let go_version = if opts.with_go { crate::go::ensure() } else { None };
+    let opts = &Opts { with_go: go_version.is_some(), ..*opts };
+    if opts.with_go {
+        crate::go::build(&[
+            "spawn",
+            "pingpong",
+            "chan_throughput",
+            "sieve",
+            "park",
+            "parallel",
+            "preempt",
+            "echo",
+            "timers",
+        ])?;
+    }
+    let n_spawn = if opts.quick { "20000" } else { "100000" };
+    let mut figs: Vec<Figure> = Vec::new();
+
+    let floor = crate::floor::measure(&root().join("target/wasm/wasm32-wasip1/release/bench_floor.wasm"), 20_000)?;
+
+    // spawn+exit
+    for (procs, alive, target) in [(1, 0, "≤ 5000"), (2, 0, "< the 1 P figure"), (1, 1000, "—"), (1, 100_000, "—")]
+    {
+        let name = if alive == 0 {
+            format!("spawn+exit, {procs} P")
+        } else {
+            format!("spawn+exit, {procs} P, {alive} Gs alive")
+        };
+        let mut f = Figure::new(name, "ns", target, Better::Lower);
+        f.floor = Some(floor.instantiate_call_drop_ns);
+        let pool = wasm_gmp::engine::max_gs_for_map_count(wasm_gmp::engine::max_map_count().unwrap_or(65_530));
+        if alive + 20_000 > pool {
+            f.note = format!("needs vm.max_map_count ≥ {} (pool holds {pool}); not run", (alive + 25_000) * 6 + 4_000);
+        } else {
+            let a = alive.to_string();
+            pair(
+                &mut f,
+                opts,
+                || wasm_gmp(procs, "bench_spawn", &[n_spawn, &a]),
+                || go(procs, "spawn", &[n_spawn, &a]),
+                "ns_per_op",
+            );
+        }
+        figs.push(f);
+    }
+
+    // ping-pong
+    for (procs, target) in [(1, "≤ 500"), (2, "—")] {
+        let mut f = Figure::new(format!("ping-pong round trip, {procs} P"), "ns", target, Better::Lower);
+        f.floor = Some(2.0 * floor.suspend_resume_ns);
+        f.note = "floor: two fiber suspend/resume".into();
+        let n = if opts.quick { "200000" } else { "1000000" };
+        pair(&mut f, opts, || wasm_gmp(procs, "bench_pingpong", &[n]), || go(procs, "pingpong", &[n]), "ns_per_op");
+        figs.push(f);
+    }
+
+    // buffered channel
+    for p in ["1", "4"] {
+        let mut f =
+            Figure::new(format!("buffered chan (cap 1024), {p} prod/{p} cons, 2 P"), "ns/msg", "≤ 100", Better::Lower);
+        let m = if opts.quick { "500000" } else { "2000000" };
+        pair(
+            &mut f,
+            opts,
+            || wasm_gmp(2, "bench_chan_throughput", &[p, m]),
+            || go(2, "chan_throughput", &[p, m]),
+            "ns_per_op",
+        );
+        figs.push(f);
+    }
+
+    // sieve
+    for (n, target) in [("1000", "—"), ("5000", "≤ 2× Go")] {
+        if opts.quick && n == "5000" {
+            continue;
+        }
+        let mut f = Figure::new(format!("prime sieve, {n} primes, 2 P"), "ms", target, Better::Lower);
+        pair(&mut f, opts, || wasm_gmp(2, "bench_sieve", &[n]), || go(2, "sieve", &[n]), "ms");
+        figs.push(f);
+    }
+
+    // memory per parked G, and the plot's data
+    let mut live_points: Vec<crate::plot::Point> = Vec::new();
+    let pool = wasm_gmp::engine::max_gs_for_map_count(wasm_gmp::engine::max_map_count().unwrap_or(65_530));
+    for n in [1_000usize, 10_000, 100_000, 1_000_000] {
+        let fits = n < pool;
+        let ours = if fits { per_g(n, true, (n > 10_000).then_some(n + 10)).ok() } else { None };
+        let theirs = if opts.with_go { per_g(n, false, None).ok() } else { None };
+        live_points.push((n, ours, theirs));
+        if n >= 10_000 {
+            let mut f = Figure::new(format!("RSS per parked G, {n} Gs"), "KiB", "≤ 16", Better::Lower);
+            f.ours.extend(ours.map(|o| o.0));
+            f.go.extend(theirs.map(|t| t.0));
+            if !fits {
+                f.note = format!("needs vm.max_map_count ≥ {} (pool holds {pool}); not run", (n + 10) * 6 + 4_000);
+            } else if ours.is_none() {
+                f.note = "failed (see stderr)".into();
+            }
+            figs.push(f);
+        }
+    }
+    let mut alive = Figure::new("Gs alive at once (parked)", "Gs", "≥ 1,000,000", Better::Higher);
+    if let Some(max) = live_points.iter().filter(|p| p.1.is_some()).map(|p| p.0).max() {
+        alive.ours.push(max as f64);
+        alive.note = format!("largest parked count run here (pool limit {pool} from vm.max_map_count)");
+    }
+    figs.push(alive);
+
+    // parallel speed-up
+    {
+        let mut f = Figure::new("speed-up 2 P vs 1 P (16 CPU-bound Gs)", "×", "≥ 1.9", Better::Higher);
+        let rounds = if opts.quick { "5000000" } else { "20000000" };
+        for _ in 0..opts.reps {
+            let one = try_output(wasm_gmp(1, "bench_parallel", &["16", rounds]), "parallel").and_then(|s| field(&s, "ms"));
+            let two = try_output(wasm_gmp(2, "bench_parallel", &["16", rounds]), "parallel").and_then(|s| field(&s, "ms"));
+            if let (Some(a), Some(b)) = (one, two) {
+                f.ours.push(a / b);
+            }
+            if opts.with_go {
+                let one = try_output(go(1, "parallel", &["16", rounds]), "parallel").and_then(|s| field(&s, "ms"));
+                let two = try_output(go(2, "parallel", &["16", rounds]), "parallel").and_then(|s| field(&s, "ms"));
+                if let (Some(a), Some(b)) = (one, two) {
+                    f.go.push(a / b);
+                }
+            }
+        }
+        figs.push(f);
+    }
+
+    // preemption
+    for (key, target) in [("p50", "—"), ("p99", "≤ 12000")] {
+        let mut f =
+            Figure::new(format!("1 ms sleeper lateness {key} while a G spins, 1 P"), "µs", target, Better::Lower);
+        pair(&mut f, opts, || wasm_gmp(1, "bench_preempt", &["200"]), || go(1, "preempt", &["200"]), key);
+        figs.push(f);
+    }
+
+    // TCP echo
+    for conns in [100usize, 1000] {
+        let secs = if opts.quick { 2.0 } else { 5.0 };
+        let mut rt =
+            Figure::new(format!("TCP echo, {conns} connections, 2 P"), "round trips/s", "≥ 0.7× Go", Better::Higher);
+        let mut p99 = Figure::new(format!("TCP echo p99, {conns} connections, 2 P"), "µs", "—", Better::Lower);
+        for _ in 0..opts.reps {
+            if let Ok((r, _, p)) =
+                crate::net::echo_once(Server::start(wasm_gmp(2, "echo", &["127.0.0.1:0"]))?, conns, secs)
+            {
+                rt.ours.push(r);
+                p99.ours.push(p);
+            }
+            if opts.with_go
+                && let Ok((r, _, p)) =
+                    crate::net::echo_once(Server::start(go(2, "echo", &["127.0.0.1:0"]))?, conns, secs)
+            {
+                rt.go.push(r);
+                p99.go.push(p);
+            }
+        }
+        figs.push(rt);
+        figs.push(p99);
+    }
+
+    // epoch checks
+    {
+        let mut f = Figure::new("epoch-check overhead on a CPU-bound guest", "%", "≤ 10", Better::Lower);
+        let rounds = if opts.quick { "3" } else { "10" };
+        for _ in 0..opts.reps {
+            let with = try_output(wasm_gmp(1, "bench_cpu", &[rounds]), "cpu").and_then(|s| field(&s, "ms"));
+            let mut c = Command::new(root().join("target/release/wasm-gmp"));
+            c.args(["run", "--procs", "1", "--no-preempt"])
+                .arg(root().join("target/wasm/wasm32-wasip1/release/bench_cpu.wasm"))
+                .args(["--", rounds])
+                .env("GMP_CACHE_DIR", root().join("target/gmp-cache"));
+            let without = try_output(c, "cpu --no-preempt").and_then(|s| field(&s, "ms"));
+            if let (Some(a), Some(b)) = (with, without) {
+                f.ours.push((a / b - 1.0) * 100.0);
+            }
+        }
+        f.go.push(0.0);
+        f.note = "Go: no check in loops (async preemption by signal)".into();
+        figs.push(f);
+    }
+
+    write_results(&figs, &live_points, &floor, go_version.as_deref(), opts)
+}
+
+fn write_results(
+    figs: &[Figure],
+    live: &[crate::plot::Point],
+    floor: &crate::floor::Floor,
+    go_version: Option<&str>,
+    opts: &Opts,
+) -> anyhow::Result<()> {
+    let dir = root().join("bench/results");
+    std::fs::create_dir_all(&dir)?;
+    let machine = machine();
+    let mut md = String::new();
+    let _ = writeln!(md, "# wasm-gmp benchmarks\n");
+    let _ = writeln!(md, "- machine: {machine}");
+    let _ = writeln!(md, "- Go: {}", go_version.unwrap_or("not available (no Go column)"));
+    let _ = writeln!(
+        md,
+        "- engine floor: instantiate + call + drop {:.0} ns; one async host call that suspends and resumes {:.0} ns",
+        floor.instantiate_call_drop_ns, floor.suspend_resume_ns
+    );
+    let _ = writeln!(md, "- each cell: median (min–max) of {} runs, wasm-gmp and Go alternating\n", opts.reps);
+    let _ = writeln!(md, "| figure | unit | wasm-gmp | Go | ratio | engine floor | target | note |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
+    let mut json = String::from("{\n");
+    let _ = writeln!(json, "  \"machine\": {:?},\n  \"go\": {:?},", machine, go_version.unwrap_or(""));
+    let _ = writeln!(
+        json,
+        "  \"floor\": {{\"instantiate_call_drop_ns\": {:.1}, \"suspend_resume_ns\": {:.1}}},\n  \"figures\": [",
+        floor.instantiate_call_drop_ns, floor.suspend_resume_ns
+    );
+    for (i, f) in figs.iter().enumerate() {
+        let (o, g) = (median(f.ours.clone()), median(f.go.clone()));
+        let ratio =
+            if f.ours.is_empty() || f.go.is_empty() || g == 0.0 { "–".into() } else { format!("{:.2}", o / g) };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            f.name,
+            f.unit,
+            cell(&f.ours),
+            cell(&f.go),
+            ratio,
+            f.floor.map_or("–".into(), fmt_num),
+            f.target,
+            f.note
+        );
+        let nums = |v: &[f64]| v.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(", ");
+        let _ = writeln!(
+            json,
+            "    {{\"name\": {:?}, \"unit\": {:?}, \"wasm_gmp\": [{}], \"go\": [{}], \"floor\": {}, \"target\": {:?}, \"better\": {:?}, \"note\": {:?}}}{}",
+            f.name,
+            f.unit,
+            nums(&f.ours),
+            nums(&f.go),
+            f.floor.map_or("null".into(), |x| format!("{x:.1}")),
+            f.target,
+            if f.better == Better::Lower { "lower" } else { "higher" },
+            f.note,
+            if i + 1 < figs.len() { "," } else { "" }
+        );
+    }
+    json.push_str("  ],\n  \"live_gs\": [\n");
+    for (i, (n, o, g)) in live.iter().enumerate() {
+        let pt = |v: &Option<(f64, f64)>| {
+            v.map_or("null".into(), |(r, s)| format!("{{\"rss_kib_per_g\": {r:.2}, \"spawn_ns\": {s:.1}}}"))
+        };
+        let _ = writeln!(
+            json,
+            "    {{\"gs\": {n}, \"wasm_gmp\": {}, \"go\": {}}}{}",
+            pt(o),
+            pt(g),
+            if i + 1 < live.len() { "," } else { "" }
+        );
+    }
+    json.push_str("  ]\n}\n");
+    let _ = writeln!(md, "\n![spawn cost and RSS per G against live Gs](live-gs.svg)");
+    std::fs::write(dir.join("latest.md"), &md)?;
+    std::fs::write(dir.join("latest.json"), &json)?;
+    std::fs::write(dir.join("live-gs.svg"), crate::plot::svg(live))?;
+    println!("{md}");
+    println!("written: bench/results/latest.md, latest.json, live-gs.svg");
+    Ok(())
+}
