@@ -32,7 +32,9 @@ use crate::runtime::RunShared;
 
 /// The data of one G's store.
 pub struct GData {
-    pub(crate) wasi: WasiP1Ctx,
+    /// Created on the G's first WASI call: most Gs only talk over channels, and a WASI context (arguments,
+    /// environment, stdio, clocks, random, preopens) is kilobytes and a microsecond per G.
+    wasi: Option<WasiP1Ctx>,
     pub(crate) gid: u64,
     pub(crate) handles: HandleTable,
     /// A received message the G has not copied out yet (see `msg_take` in `wit/sched.wit`).
@@ -40,6 +42,19 @@ pub struct GData {
     /// The instance's `memory` export, set right after instantiation.
     pub(crate) memory: Option<Memory>,
     pub(crate) run: Arc<RunShared>,
+}
+
+impl GData {
+    /// The G's id.
+    pub fn gid(&self) -> u64 {
+        self.gid
+    }
+
+    /// The G's WASI context, created on first use.
+    pub(crate) fn wasi(&mut self) -> &mut WasiP1Ctx {
+        let cfg = &self.run.cfg;
+        self.wasi.get_or_insert_with(|| crate::wasi::ctx(cfg))
+    }
 }
 
 /// How a G starts.
@@ -86,8 +101,7 @@ pub(crate) fn g_future(run: Arc<RunShared>, gid: u64, kind: GKind, slot: Slot) -
 }
 
 async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<()> {
-    let wasi = crate::wasi::ctx(&run.cfg)?;
-    let data = GData { wasi, gid, handles: HandleTable::default(), pending: None, memory: None, run: run.clone() };
+    let data = GData { wasi: None, gid, handles: HandleTable::default(), pending: None, memory: None, run: run.clone() };
     let mut store = Store::new(run.program.engine(), data);
     if run.cfg.engine.preemption {
         store.epoch_deadline_callback(|_| {

@@ -176,7 +176,7 @@ impl Program {
             _ => bail!("not a wasm-gmp program: it exports no `memory`"),
         };
         let mut linker: Linker<GData> = Linker::new(engine.engine());
-        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |d: &mut GData| &mut d.wasi)
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |d: &mut GData| d.wasi())
             .map_err(|e| anyhow!("linking WASI: {e}"))?;
         crate::abi::add_to_linker(&mut linker).map_err(|e| anyhow!("linking the gmp ABI: {e}"))?;
         for add in host {

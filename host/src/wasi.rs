@@ -134,9 +134,12 @@ impl tokio::io::AsyncWrite for BlockingStdio {
     }
 }
 
-/// A WASI context for a new G: the run's arguments, environment, directories and stdio. Every G may read
+/// A WASI context for a G: the run's arguments, environment, directories and stdio. Every G may read
 /// stdin, as any goroutine may read `os.Stdin`; wasmtime-wasi serves them all from one worker thread.
-pub(crate) fn ctx(cfg: &Config) -> wasmtime::Result<WasiP1Ctx> {
+///
+/// A `--dir` that cannot be opened any more (removed while the program runs; `Runtime::run` checked it at
+/// start) is left out of this G's preopens with a warning, rather than failing a G that may not even need it.
+pub(crate) fn ctx(cfg: &Config) -> WasiP1Ctx {
     let mut b = WasiCtxBuilder::new();
     b.args(&cfg.args).envs(&cfg.env).inherit_stdin();
     match &cfg.stdout {
@@ -148,7 +151,9 @@ pub(crate) fn ctx(cfg: &Config) -> wasmtime::Result<WasiP1Ctx> {
         Output::Capture(c) => b.stderr(c.pipe()),
     };
     for (host, guest) in &cfg.dirs {
-        b.preopened_dir(host, guest, FsPerms::ReadWrite)?;
+        if let Err(e) = b.preopened_dir(host, guest, FsPerms::ReadWrite) {
+            eprintln!("wasm-gmp: --dir {}: {e}; not available to this G", host.display());
+        }
     }
-    Ok(b.build_p1())
+    b.build_p1()
 }
