@@ -101,7 +101,8 @@ pub(crate) fn g_future(run: Arc<RunShared>, gid: u64, kind: GKind, slot: Slot) -
 }
 
 async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<()> {
-    let data = GData { wasi: None, gid, handles: HandleTable::default(), pending: None, memory: None, run: run.clone() };
+    let data =
+        GData { wasi: None, gid, handles: HandleTable::default(), pending: None, memory: None, run: run.clone() };
     let mut store = Store::new(run.program.engine(), data);
     if run.cfg.engine.preemption {
         store.epoch_deadline_callback(|_| {

@@ -28,6 +28,9 @@ use crate::idle::M;
 use crate::p::P;
 use crate::sched::Sched;
 
+/// How long a spinning M keeps looking for work before it parks (see `find_runnable`).
+const SPIN_LINGER: Duration = Duration::from_micros(50);
+
 /// Every this many fresh slices, a P looks at the global queue before its own (Go's `schedtick % 61`):
 /// a prime, so the check does not fall into step with a periodic workload.
 const GLOBAL_FAIRNESS_TICK: u32 = 61;
@@ -165,8 +168,9 @@ impl Future for YieldNow {
 impl Sched {
     /// The body of an M thread: run Gs until the program ends, then give the P back.
     pub(crate) fn mstart(self: Arc<Self>, m: Arc<M>, p: Box<P>, spinning: bool) {
-        let mut ml = MLocal { m, p: Some(p), spinning };
+        let mut ml = MLocal { m, p: Some(p), spinning, spin_until: None };
         while let Some((g, inherit)) = self.find_runnable(&mut ml) {
+            ml.spin_until = None;
             if ml.spinning {
                 self.reset_spinning(&mut ml);
             }
@@ -248,7 +252,19 @@ impl Sched {
                 if let Some(g) = self.steal_work(p) {
                     return Some((g, false));
                 }
+                // Linger a little before parking: work tends to come in bursts (a ping-pong pair readies a G
+                // every microsecond), and a spinner that is still around keeps every `wakep` of the burst
+                // from paying a futex wake and a context switch on the critical path.
+                if ml.spin_until.is_none() {
+                    ml.spin_until = Some(std::time::Instant::now() + SPIN_LINGER);
+                }
+                if ml.spin_until.is_some_and(|t| std::time::Instant::now() < t) && !self.exiting.load(Ordering::Relaxed)
+                {
+                    std::hint::spin_loop();
+                    continue 'top;
+                }
             }
+            ml.spin_until = None;
 
             // Nothing to run: give the P back (Go: releasep + pidleput).
             {
@@ -384,6 +400,8 @@ pub(crate) struct MLocal {
     pub(crate) m: Arc<M>,
     pub(crate) p: Option<Box<P>>,
     pub(crate) spinning: bool,
+    /// While spinning without finding work: when to give up and park.
+    pub(crate) spin_until: Option<std::time::Instant>,
 }
 
 #[cfg(all(test, not(gmp_loom)))]
@@ -410,7 +428,7 @@ mod tests {
 
     fn take_m(s: &Arc<Sched>) -> MLocal {
         let p = s.pidle_get(&mut s.idle.lock()).unwrap();
-        MLocal { m: M::new(), p: Some(p), spinning: false }
+        MLocal { m: M::new(), p: Some(p), spinning: false, spin_until: None }
     }
 
     /// With a local queue that never runs dry, a G on the global queue still runs within 61 fresh slices.

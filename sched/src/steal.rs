@@ -4,12 +4,16 @@
 //!    random stride coprime to the number of Ps, so each order is a permutation without allocating).
 //! 2. From each victim take half of its local queue (`LocalQueue::steal_half_from`): half, so that thief and
 //!    victim end with equal work and the next imbalance is as far away as possible.
-//! 3. Only in the last round take a victim's `runnext`: it usually belongs to a pair of Gs handing work
-//!    back and forth on that P, which should stay together unless the M is otherwise about to sleep.
+//! 3. Only in the last round take a victim's `runnext`, and from a running P only after a few µs: it usually
+//!    belongs to a pair of Gs handing work back and forth on that P, which should stay together unless the
+//!    thief is otherwise about to sleep.
 
 use crate::g::GRef;
 use crate::p::P;
 use crate::sched::Sched;
+
+/// How long a thief lets a running victim take its own `runnext` (Go: `usleep(3)`).
+const RUNNEXT_GRACE: std::time::Duration = std::time::Duration::from_micros(3);
 
 /// Rounds over all other Ps (Go: `stealTries`).
 const STEAL_TRIES: usize = 4;
@@ -32,8 +36,19 @@ impl Sched {
                     if let Some(g) = p.runq.steal_half_from(&victim.stealer) {
                         return Some(g);
                     }
-                    if last && let Some(g) = victim.runnext.take() {
-                        return Some(g);
+                    if last && victim.runnext.is_occupied() {
+                        // Go's grace: the victim's M is probably about to run its runnext (a G it just
+                        // readied, when the one it runs blocks); stealing it at once would split a
+                        // ping-pong pair across Ps. Wait a few µs for that to happen first.
+                        if victim.status.load(std::sync::atomic::Ordering::Relaxed) == crate::p::P_RUNNING {
+                            let t = std::time::Instant::now();
+                            while victim.runnext.is_occupied() && t.elapsed() < RUNNEXT_GRACE {
+                                std::hint::spin_loop();
+                            }
+                        }
+                        if let Some(g) = victim.runnext.take() {
+                            return Some(g);
+                        }
                     }
                 }
                 i = (i + stride) % n;

@@ -257,7 +257,11 @@ pub fn run(opts: &Opts) -> anyhow::Result<()> {
     let pool = wasm_gmp::engine::max_gs_for_map_count(wasm_gmp::engine::max_map_count().unwrap_or(65_530));
     let mem_kib = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemAvailable:").map(|v| v.trim().trim_end_matches("kB").trim().to_string())))
+        .and_then(|m| {
+            m.lines().find_map(|l| {
+                l.strip_prefix("MemAvailable:").map(|v| v.trim().trim_end_matches("kB").trim().to_string())
+            })
+        })
         .and_then(|v| v.parse::<f64>().ok())
         .unwrap_or(0.0);
     let mut per_g_kib = 64.0; // a pessimistic first guess, replaced by each measurement
@@ -277,7 +281,10 @@ pub fn run(opts: &Opts) -> anyhow::Result<()> {
             if n >= pool {
                 f.note = format!("needs vm.max_map_count ≥ {} (pool holds {pool}); not run", (n + 10) * 6 + 4_000);
             } else if !fits {
-                f.note = format!("needs ~{:.0} GiB free at {per_g_kib:.0} KiB per G; not run", n as f64 * per_g_kib * 1.3 / (1 << 20) as f64);
+                f.note = format!(
+                    "needs ~{:.0} GiB free at {per_g_kib:.0} KiB per G; not run",
+                    n as f64 * per_g_kib * 1.3 / (1 << 20) as f64
+                );
             } else if ours.is_none() {
                 f.note = "failed (see stderr)".into();
             }
@@ -296,8 +303,10 @@ pub fn run(opts: &Opts) -> anyhow::Result<()> {
         let mut f = Figure::new("speed-up 2 P vs 1 P (16 CPU-bound Gs)", "×", "≥ 1.9", Better::Higher);
         let rounds = if opts.quick { "5000000" } else { "20000000" };
         for _ in 0..opts.reps {
-            let one = try_output(wasm_gmp(1, "bench_parallel", &["16", rounds]), "parallel").and_then(|s| field(&s, "ms"));
-            let two = try_output(wasm_gmp(2, "bench_parallel", &["16", rounds]), "parallel").and_then(|s| field(&s, "ms"));
+            let one =
+                try_output(wasm_gmp(1, "bench_parallel", &["16", rounds]), "parallel").and_then(|s| field(&s, "ms"));
+            let two =
+                try_output(wasm_gmp(2, "bench_parallel", &["16", rounds]), "parallel").and_then(|s| field(&s, "ms"));
             if let (Some(a), Some(b)) = (one, two) {
                 f.ours.push(a / b);
             }

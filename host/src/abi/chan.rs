@@ -12,28 +12,33 @@ use super::{
 use crate::gstore::{GData, GuestPanic};
 use crate::handles::{ChanRef, Object};
 
-/// Step 1 of a receive: the channel, the buffers, the info struct (8 bytes).
+/// Step 1 of a receive, after the handle: no pending message, the buffers, the info struct (8 bytes).
 #[allow(clippy::too_many_arguments, reason = "the ABI's own argument list")]
-fn check_recv(
-    caller: &mut Caller<'_, GData>,
+fn check_recv_buffers(
+    mem_len: usize,
+    data: &GData,
     call: &str,
-    h: i32,
     buf: i32,
     cap: i32,
     hbuf: i32,
     hcap: i32,
     info: i32,
-) -> wasmtime::Result<(ChanRef, RecvBuf, usize)> {
-    let (mem, data) = mem_and_data(caller, call)?;
-    let ch = chan(data, h, call)?;
+) -> wasmtime::Result<(RecvBuf, usize)> {
     check_no_pending(data, call)?;
-    let rb = RecvBuf::check(mem.len(), buf, cap, hbuf, hcap, call)?;
-    let info = region(mem.len(), info, 2, 4, call, "the receive info")?;
-    Ok((ch, rb, info.start))
+    let rb = RecvBuf::check(mem_len, buf, cap, hbuf, hcap, call)?;
+    let info = region(mem_len, info, 2, 4, call, "the receive info")?;
+    Ok((rb, info.start))
 }
 
+/// The channel behind `h`, borrowed: the synchronous calls use it in place. Cloning the `Arc` on every
+/// call would make a sender and a receiver on two cores fight over its reference count's cache line.
+fn chan_ref<'a>(data: &'a GData, h: i32, call: &str) -> wasmtime::Result<&'a ChanRef> {
+    data.handles.chan(h as u32).map_err(|e| handle_error(call, data.gid, e))
+}
+
+/// The channel behind `h`, owned: a blocking call holds it across parking.
 fn chan(data: &GData, h: i32, call: &str) -> wasmtime::Result<ChanRef> {
-    data.handles.chan(h as u32).cloned().map_err(|e| handle_error(call, data.gid, e))
+    chan_ref(data, h, call).cloned()
 }
 
 fn send_on_closed() -> wasmtime::Error {
@@ -75,7 +80,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, GData>, h: i32, ptr: i32, len: i32, hptr: i32, nh: i32| -> wasmtime::Result<i32> {
             let call = "chan_try_send";
             let (mem, data) = mem_and_data(&mut caller, call)?;
-            let ch = chan(data, h, call)?;
+            let ch = chan_ref(data, h, call)?;
             let msg = read_msg(mem, data, ptr, len, hptr, nh, call)?;
             match ch.try_send(msg) {
                 Ok(()) => Ok(1),
@@ -91,7 +96,10 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, GData>, (h, buf, cap, hbuf, hcap, info): (i32, i32, i32, i32, i32, i32)| {
             Box::new(async move {
                 let call = "chan_recv";
-                let (ch, rb, info_at) = check_recv(&mut caller, call, h, buf, cap, hbuf, hcap, info)?;
+                let (ch, (rb, info_at)) = {
+                    let (mem, data) = mem_and_data(&mut caller, call)?;
+                    (chan(data, h, call)?, check_recv_buffers(mem.len(), data, call, buf, cap, hbuf, hcap, info)?)
+                };
                 let res = ch.recv().await;
                 let (mem, data) = mem_and_data(&mut caller, call)?;
                 match res {
@@ -118,9 +126,11 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
          info: i32|
          -> wasmtime::Result<i32> {
             let call = "chan_try_recv";
-            let (ch, rb, info_at) = check_recv(&mut caller, call, h, buf, cap, hbuf, hcap, info)?;
-            let res = ch.try_recv();
             let (mem, data) = mem_and_data(&mut caller, call)?;
+            let ch = chan_ref(data, h, call)?;
+            // Every check before the attempt: a bad buffer must not cost the channel a message.
+            let (rb, info_at) = check_recv_buffers(mem.len(), data, call, buf, cap, hbuf, hcap, info)?;
+            let res = ch.try_recv();
             match res {
                 Ok(msg) => {
                     let (status, len, nh) = rb.deliver(mem, data, msg, call)?;
