@@ -30,6 +30,9 @@ pub const MAPS_PER_STACK_SLOT: usize = 2;
 /// Mappings left for the rest of the process: code, libraries, thread stacks, malloc arenas.
 pub const MAPS_RESERVED: usize = 4_000;
 
+/// Address space the G pool may reserve: 64 TiB, half of a 47-bit user address space.
+const ADDRESS_SPACE_BUDGET: u64 = 1 << 46;
+
 /// What the engine is configured with. Two runtimes with equal `EngineConfig`s share one engine.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct EngineConfig {
@@ -157,7 +160,11 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
         Some(n) => (n, LimitSource::Configured),
         None => {
             let maps = max_map_count().unwrap_or(65_530);
-            (max_gs_for_map_count(maps), LimitSource::MapCount(maps))
+            // The pool reserves address space for every slot up front; keep it within half of what a
+            // 47-bit user address space holds, whatever the map count allows.
+            let per_slot = cfg.max_memory + (64 << 10) + cfg.stack_size as u64;
+            let by_address_space = ((ADDRESS_SPACE_BUDGET / per_slot) as usize).max(1);
+            (max_gs_for_map_count(maps).min(by_address_space), LimitSource::MapCount(maps))
         }
     };
     anyhow::ensure!(max_gs >= 1, "the G limit must be at least 1");
