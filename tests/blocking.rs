@@ -7,6 +7,21 @@ use std::time::{Duration, Instant};
 
 use wasm_gmp::{Capture, Config, EngineConfig, Output, Program, Runtime};
 
+/// Wait for `child` to exit, failing the test (and killing it) if that takes a minute.
+fn wait_or_kill(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
+    let t0 = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if t0.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the program did not finish {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// One G blocks reading a pipe that never delivers (the test holds it open); the others finish and main's
 /// return ends the program with status 0.
 #[test]
@@ -19,17 +34,7 @@ fn a_g_blocked_on_stdin_does_not_stop_the_others() {
         .spawn()
         .unwrap();
     let _stdin_held_open = child.stdin.take();
-    let t0 = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if t0.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("the program did not finish while one G was blocked on stdin");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_or_kill(&mut child, "while one G was blocked on stdin");
     let mut out = String::new();
     child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
     assert_eq!((status.code(), out.as_str()), (Some(0), "workers done: 4950\n"));
@@ -46,17 +51,7 @@ fn a_g_blocked_on_a_full_stdout_pipe_does_not_stop_the_others() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let t0 = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if t0.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("the program did not finish while one G was blocked writing stdout");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_or_kill(&mut child, "while one G was blocked writing stdout");
     let mut err = String::new();
     child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert_eq!((status.code(), err.as_str()), (Some(0), "workers done: 4950\n"));

@@ -48,6 +48,37 @@ fn write_str(mem: &mut [u8], buf: Range<usize>, s: &str) -> u32 {
     n as u32
 }
 
+/// A read or a write on stream `h` against `len` bytes of the G's memory at `buf`, retried (parking in
+/// between) until it does not say "would block". Returns the byte count, or `-errno`.
+async fn stream_io(
+    caller: &mut Caller<'_, GData>,
+    call: &str,
+    h: i32,
+    buf: i32,
+    len: i32,
+    dir: Dir,
+    op: fn(&mio::net::TcpStream, &mut [u8]) -> io::Result<usize>,
+) -> wasmtime::Result<i32> {
+    let (s, buf) = {
+        let (mem, data) = mem_and_data(caller, call)?;
+        let s = data.handles.tcp_stream(h as u32).map_err(|e| handle_error(call, data.gid, e))?.clone();
+        (s, region(mem.len(), buf, len, 1, call, "the buffer")?)
+    };
+    loop {
+        let seq = s.seq(dir);
+        let r = {
+            let (mem, _) = mem_and_data(caller, call)?;
+            op(&s.io, &mut mem[buf.clone()])
+        };
+        match r {
+            Ok(n) => return Ok(n as i32),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.wait(dir, seq).await,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Ok(errno(&e)),
+        }
+    }
+}
+
 fn listen(addr: SocketAddr, backlog: i32) -> io::Result<mio::net::TcpListener> {
     let sock = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
     sock.set_reuse_address(true)?;
@@ -150,51 +181,13 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
     })?;
 
     linker.func_wrap_async(MODULE, "sock_read", |mut caller: Caller<'_, GData>, (h, buf, len): (i32, i32, i32)| {
-        Box::new(async move {
-            let call = "sock_read";
-            let (s, buf) = {
-                let (mem, data) = mem_and_data(&mut caller, call)?;
-                let s = data.handles.tcp_stream(h as u32).map_err(|e| handle_error(call, data.gid, e))?.clone();
-                (s, region(mem.len(), buf, len, 1, call, "the buffer")?)
-            };
-            loop {
-                let seq = s.seq(Dir::Read);
-                let r = {
-                    let (mem, _) = mem_and_data(&mut caller, call)?;
-                    (&s.io).read(&mut mem[buf.clone()])
-                };
-                match r {
-                    Ok(n) => return Ok(n as i32),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.wait(Dir::Read, seq).await,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Ok(errno(&e)),
-                }
-            }
-        })
+        Box::new(async move { stream_io(&mut caller, "sock_read", h, buf, len, Dir::Read, |mut s, b| s.read(b)).await })
     })?;
 
     linker.func_wrap_async(MODULE, "sock_write", |mut caller: Caller<'_, GData>, (h, buf, len): (i32, i32, i32)| {
-        Box::new(async move {
-            let call = "sock_write";
-            let (s, buf) = {
-                let (mem, data) = mem_and_data(&mut caller, call)?;
-                let s = data.handles.tcp_stream(h as u32).map_err(|e| handle_error(call, data.gid, e))?.clone();
-                (s, region(mem.len(), buf, len, 1, call, "the buffer")?)
-            };
-            loop {
-                let seq = s.seq(Dir::Write);
-                let r = {
-                    let (mem, _) = mem_and_data(&mut caller, call)?;
-                    (&s.io).write(&mem[buf.clone()])
-                };
-                match r {
-                    Ok(n) => return Ok(n as i32),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.wait(Dir::Write, seq).await,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Ok(errno(&e)),
-                }
-            }
-        })
+        Box::new(
+            async move { stream_io(&mut caller, "sock_write", h, buf, len, Dir::Write, |mut s, b| s.write(b)).await },
+        )
     })?;
 
     linker.func_wrap(
