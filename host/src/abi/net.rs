@@ -21,6 +21,23 @@ fn read_addr(mem: &[u8], ptr: i32, len: i32, call: &str) -> wasmtime::Result<Opt
     Ok(std::str::from_utf8(&mem[r]).ok().and_then(parse_addr))
 }
 
+/// The address at `ptr`/`len`, if it parses and the `--net` policy allows this use of it; else the
+/// `-errno` to return (`EINVAL`, `EPERM`).
+fn allowed_addr(
+    mem: &[u8],
+    data: &GData,
+    ptr: i32,
+    len: i32,
+    use_: NetUse,
+    call: &str,
+) -> wasmtime::Result<Result<SocketAddr, i32>> {
+    Ok(match read_addr(mem, ptr, len, call)? {
+        None => Err(EINVAL),
+        Some(addr) if !data.run.cfg.net.allows(use_, &addr) => Err(EPERM),
+        Some(addr) => Ok(addr),
+    })
+}
+
 /// Where an address result goes: a buffer and a 4-byte length slot, both checked up front.
 struct AddrOut {
     buf: Range<usize>,
@@ -103,12 +120,10 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, GData>, ptr: i32, len: i32, backlog: i32| -> wasmtime::Result<i32> {
             let call = "tcp_listen";
             let (mem, data) = mem_and_data(&mut caller, call)?;
-            let Some(addr) = read_addr(mem, ptr, len, call)? else {
-                return Ok(EINVAL);
+            let addr = match allowed_addr(mem, data, ptr, len, NetUse::Listen, call)? {
+                Ok(a) => a,
+                Err(code) => return Ok(code),
             };
-            if !data.run.cfg.net.allows(NetUse::Listen, &addr) {
-                return Ok(EPERM);
-            }
             let sched = data.run.sched.clone();
             let obj = listen(addr, backlog).and_then(|l| Socket::new(&sched, l)).map(Object::TcpListener);
             install(data, call, obj)
@@ -148,12 +163,10 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
             let call = "tcp_connect";
             let (addr, sched) = {
                 let (mem, data) = mem_and_data(&mut caller, call)?;
-                let Some(addr) = read_addr(mem, ptr, len, call)? else {
-                    return Ok(EINVAL);
+                let addr = match allowed_addr(mem, data, ptr, len, NetUse::Connect, call)? {
+                    Ok(a) => a,
+                    Err(code) => return Ok(code),
                 };
-                if !data.run.cfg.net.allows(NetUse::Connect, &addr) {
-                    return Ok(EPERM);
-                }
                 (addr, data.run.sched.clone())
             };
             let s = match mio::net::TcpStream::connect(addr).and_then(|c| Socket::new(&sched, c)) {
@@ -245,12 +258,10 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, GData>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
             let call = "udp_bind";
             let (mem, data) = mem_and_data(&mut caller, call)?;
-            let Some(addr) = read_addr(mem, ptr, len, call)? else {
-                return Ok(EINVAL);
+            let addr = match allowed_addr(mem, data, ptr, len, NetUse::Listen, call)? {
+                Ok(a) => a,
+                Err(code) => return Ok(code),
             };
-            if !data.run.cfg.net.allows(NetUse::Listen, &addr) {
-                return Ok(EPERM);
-            }
             let sched = data.run.sched.clone();
             let obj = mio::net::UdpSocket::bind(addr).and_then(|u| Socket::new(&sched, u)).map(Object::Udp);
             install(data, call, obj)
@@ -267,12 +278,10 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                     let (mem, data) = mem_and_data(&mut caller, call)?;
                     let s = data.handles.udp(h as u32).map_err(|e| handle_error(call, data.gid, e))?.clone();
                     let buf = region(mem.len(), buf, len, 1, call, "the buffer")?;
-                    let Some(to) = read_addr(mem, aptr, alen, call)? else {
-                        return Ok(EINVAL);
+                    let to = match allowed_addr(mem, data, aptr, alen, NetUse::Connect, call)? {
+                        Ok(a) => a,
+                        Err(code) => return Ok(code),
                     };
-                    if !data.run.cfg.net.allows(NetUse::Connect, &to) {
-                        return Ok(EPERM);
-                    }
                     (s, buf, to)
                 };
                 loop {
