@@ -2,6 +2,7 @@
 //!
 //! - `gmp-bench all [--reps N] [--quick] [--no-go]`: the whole suite (see `suite.rs`); writes
 //!   `bench/results/latest.{md,json}` and `live-gs.svg`. `bench/run` builds everything and calls it.
+//! - `gmp-bench heap [--gs N]`: host heap bytes per bare wasmtime store and per parked wasm-gmp G.
 //! - `gmp-bench floor`: the engine's own costs under wasm-gmp's configuration (see `floor.rs`).
 //! - `gmp-bench net [--procs N] [--reps N] [--secs S] [--no-go]`: the echo example against Go's echo at 100
 //!   and 1,000 connections, and timer wake-up lateness against Go's, run alternately. Needs release builds:
@@ -13,12 +14,16 @@
 mod echo_load;
 mod floor;
 mod go;
+mod heap;
 mod net;
 mod plot;
 mod procs;
 mod suite;
 
 use std::time::Duration;
+
+#[global_allocator]
+static ALLOC: heap::Counting = heap::Counting;
 
 fn flag<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> anyhow::Result<T> {
     match args.iter().position(|a| a == name) {
@@ -51,6 +56,7 @@ fn main() -> anyhow::Result<()> {
             with_go: !args.iter().any(|a| a == "--no-go"),
             quick: args.iter().any(|a| a == "--quick"),
         }),
+        Some("heap") => heap::measure(flag(&args, "--gs", 5000)?),
         Some("floor") => {
             let f = floor::measure(&procs::root().join("target/wasm/wasm32-wasip1/release/bench_floor.wasm"), 20_000)?;
             println!(
