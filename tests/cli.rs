@@ -38,14 +38,23 @@ fn deadlock_and_panic_exit_two_with_the_report_on_stderr() {
 
 #[test]
 fn env_and_dir_reach_the_guest() {
-    // The hello guest ignores them; what is checked is that the flags are accepted and a missing
-    // directory is refused with one line.
-    let hello = wasm("hello");
-    let out = cli(&["run", "--env", "A=1", "--dir", ".", hello.to_str().unwrap()]);
+    let dir = std::env::temp_dir().join(format!("gmp-env-dir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hello.txt"), "hello from the host\n").unwrap();
+    let guest = wasm("env_dir");
+    let mapping = format!("{}::data", dir.display());
+    let out = cli(&["run", "--env", "GREETING=hi there", "--dir", &mapping, guest.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", s(&out.stderr));
-    let out = cli(&["run", "--dir", "/no/such/dir", hello.to_str().unwrap()]);
+    assert_eq!(s(&out.stdout), "GREETING=hi there\nmain read: hello from the host\nG read: hello from the host\n");
+    // Without the flags the guest sees neither.
+    let out = cli(&["run", guest.to_str().unwrap()]);
+    let stdout = s(&out.stdout);
+    assert!(stdout.starts_with("GREETING=<unset>\nmain read: <"), "{stdout}");
+    // A directory that does not exist is refused with one line.
+    let out = cli(&["run", "--dir", "/no/such/dir", guest.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(s(&out.stderr), "wasm-gmp: --dir /no/such/dir: not a directory\n");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
