@@ -54,7 +54,7 @@ struct RunArgs {
     #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
     max_message: usize,
 
-    /// Most Gs alive at once. Default: as many as the kernel's vm.max_map_count allows (about 10,000 at its
+    /// Most Gs alive at once. Default: as many as the kernel's vm.max_map_count allows (about 15,000 at its
     /// default of 65530); raise that sysctl first to go higher.
     #[arg(long, value_name = "N")]
     max_gs: Option<usize>,
