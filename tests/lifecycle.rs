@@ -110,3 +110,31 @@ fn a_trap_in_a_wat_guest_is_reported_with_its_g() {
     let report = exit.report.unwrap();
     assert!(report.starts_with("panic: wasm trap: integer divide by zero\n\ngoroutine 2 [running]:"), "{report}");
 }
+
+/// A panic in host code (here an embedder's host function) stops the program with a report and status 2;
+/// it does not leave the program hanging or take the embedding process down.
+#[test]
+fn a_panicking_host_function_stops_the_program_cleanly() {
+    let wat = br#"(module
+        (import "test_host" "boom" (func $boom))
+        (memory (export "memory") 1)
+        (func (export "_start") (call $boom))
+        (func (export "gmp_entry") (param i32 i32 i32)))"#;
+    let program = Program::builder(&EngineConfig::default())
+        .host_functions(|linker| {
+            linker.func_wrap("test_host", "boom", || -> () { panic!("boom from the host") })?;
+            Ok(())
+        })
+        .bytes(wat)
+        .unwrap();
+    let err = wasm_gmp::Capture::new();
+    let cfg = wasm_gmp::Config { procs: 1, stderr: wasm_gmp::Output::Capture(err.clone()), ..Default::default() };
+    let exit = wasm_gmp::Runtime::new(cfg).run(&program).unwrap();
+    assert_eq!(exit.code, 2);
+    let report = exit.report.unwrap();
+    assert!(
+        report.starts_with("fatal error: the host panicked while running goroutine 1: boom from the host"),
+        "{report}"
+    );
+    assert!(err.contents().contains(&report));
+}

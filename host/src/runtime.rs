@@ -366,6 +366,13 @@ impl Runtime {
         let outcome = sched.wait();
         let code = match outcome {
             Outcome::Exited(code) => code,
+            Outcome::HostPanic { gid, message } => {
+                run.report(&format!(
+                    "fatal error: the host panicked while running goroutine {gid}: {message}\n\
+                     (a bug in wasm-gmp, wasmtime or an embedder's host function; the program was stopped)\n"
+                ));
+                2
+            }
             Outcome::Deadlock(gs) => {
                 run.report(&deadlock_report(&gs));
                 2

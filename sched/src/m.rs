@@ -367,7 +367,20 @@ impl Sched {
         let mut cx = Context::from_waker(&waker);
         let poll = {
             let _restore = Current::enter(self, ml, Some(&g));
-            g.poll(&mut cx)
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g.poll(&mut cx)))
+        };
+        let poll = match poll {
+            Ok(p) => p,
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".into());
+                // The G's future is in an unknown state: it is dropped (at teardown), never polled again.
+                self.finish(crate::sched::Outcome::HostPanic { gid: g.id(), message });
+                return;
+            }
         };
         match poll {
             Poll::Ready(()) => self.gexit(&g),

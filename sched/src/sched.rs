@@ -72,6 +72,14 @@ pub enum Outcome {
     Exited(i32),
     /// Every G was blocked with nothing that could wake one. Each entry is a G as it waited.
     Deadlock(Vec<GDump>),
+    /// Polling a G panicked: a bug in the host code it was running (ours, wasmtime's, an embedder's host
+    /// function). The program is stopped instead of leaving that M, and whatever waits on the G, hanging.
+    HostPanic {
+        /// The G whose poll panicked.
+        gid: u64,
+        /// The panic's message.
+        message: String,
+    },
 }
 
 /// One G in a deadlock report.
