@@ -97,7 +97,7 @@ impl Sched {
                 None => {
                     drop(idle);
                     if spinning {
-                        self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                        crate::sched::dec(&self.nmspinning, "nmspinning");
                     }
                     return;
                 }
@@ -116,8 +116,13 @@ impl Sched {
         idle.nthreads += 1;
         drop(idle);
         let sched = self.clone();
+        // The P travels to the new thread through this slot, so that it is still ours if the thread cannot
+        // be started (`spawn` drops its closure on failure).
+        let slot = Arc::new(Mutex::new(Some(p)));
+        let theirs = slot.clone();
         let spawned = std::thread::Builder::new().name(format!("gmp-m{id}")).spawn(move || {
             let hooks_of = sched.clone();
+            let p = theirs.lock().take().expect("startm: the new M's P was taken back");
             let mut body = Some((sched, p));
             (hooks_of.hooks.m_context)(&mut || {
                 if let Some((sched, p)) = body.take() {
@@ -127,8 +132,26 @@ impl Sched {
         });
         match spawned {
             Ok(h) => self.threads.lock().push(h),
-            // Out of threads: the Gs already running keep going; this P stays unused until teardown.
-            Err(e) => eprintln!("wasm-gmp: cannot start another M thread: {e}"),
+            Err(e) => {
+                let p = slot.lock().take().expect("startm: a thread that never started took its P");
+                // Out of threads. Undo what the M would have owned, as if it had started and found nothing:
+                // the P goes back to the idle list (a P lost here would be a processor gone for good, and
+                // `npidle` would never again reach `procs`, silencing checkdead), the thread count and the
+                // caller's spinning count go back down. The Gs already running keep going; the next `wakep`
+                // tries again.
+                eprintln!("wasm-gmp: cannot start another M thread: {e}");
+                let mut idle = self.idle.lock();
+                idle.nthreads -= 1;
+                // `pidle_put` insists on an empty queue; a P handed off with Gs keeps them on the global queue.
+                while let Some(g) = p.runq.pop() {
+                    self.global.push(g);
+                }
+                self.pidle_put(&mut idle, p);
+                if spinning {
+                    crate::sched::dec(&self.nmspinning, "nmspinning");
+                }
+                self.checkdead(&idle);
+            }
         }
     }
 
@@ -136,7 +159,7 @@ impl Sched {
     pub(crate) fn pidle_get(&self, idle: &mut Idle) -> Option<Box<P>> {
         let p = idle.pidle.pop()?;
         // SeqCst: read by `wakep` without the lock.
-        self.npidle.fetch_sub(1, Ordering::SeqCst);
+        crate::sched::dec(&self.npidle, "npidle");
         self.ps[p.id].status.store(crate::p::P_RUNNING, Ordering::SeqCst);
         self.sysmon.on_p_busy(self);
         Some(p)
@@ -146,9 +169,8 @@ impl Sched {
     /// it goes on the idle list, and then its local queue must be empty.
     pub(crate) fn pidle_put(&self, idle: &mut Idle, p: Box<P>) {
         let ps = &self.ps[p.id];
-        ps.slice_start.store(0, Ordering::Relaxed);
         if let Some(m) = idle.msyscall.pop() {
-            self.nmsyscall.fetch_sub(1, Ordering::SeqCst);
+            crate::sched::dec(&self.nmsyscall, "nmsyscall");
             ps.status.store(crate::p::P_RUNNING, Ordering::SeqCst);
             let mut h = m.hand.lock();
             h.nextp = Some(p);
@@ -158,7 +180,8 @@ impl Sched {
         debug_assert!(p.runq.is_empty(), "pidle_put: P{} still has Gs", p.id);
         ps.status.store(crate::p::P_IDLE, Ordering::SeqCst);
         idle.pidle.push(p);
-        self.npidle.fetch_add(1, Ordering::SeqCst);
+        let prev = self.npidle.fetch_add(1, Ordering::SeqCst);
+        debug_assert!(prev < self.cfg.procs, "pidle_put: npidle would exceed GOMAXPROCS");
     }
 
     /// Park the calling M until it is handed a P (returned with its spinning flag) or the program ends

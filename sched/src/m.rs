@@ -182,14 +182,14 @@ impl Sched {
             self.pidle_put(&mut idle, p);
         }
         if ml.spinning {
-            self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+            crate::sched::dec(&self.nmspinning, "nmspinning");
         }
     }
 
     fn reset_spinning(self: &Arc<Self>, ml: &mut MLocal) {
         ml.spinning = false;
         // SeqCst: part of the delicate dance (idle.rs).
-        if self.nmspinning.fetch_sub(1, Ordering::SeqCst) == 1 {
+        if crate::sched::dec(&self.nmspinning, "nmspinning") == 1 {
             self.wakep();
         }
     }
@@ -205,7 +205,7 @@ impl Sched {
                 // one): wait for one.
                 if ml.spinning {
                     ml.spinning = false;
-                    self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                    crate::sched::dec(&self.nmspinning, "nmspinning");
                 }
                 let (p, spinning) = self.stopm(&ml.m)?;
                 ml.p = Some(p);
@@ -218,7 +218,7 @@ impl Sched {
                 self.run_timers(now);
             }
             let p = ml.p.as_mut().expect("find_runnable: M without a P");
-            if p.schedtick.is_multiple_of(GLOBAL_FAIRNESS_TICK)
+            if self.ps[p.id].schedtick.load(Ordering::Relaxed).is_multiple_of(GLOBAL_FAIRNESS_TICK)
                 && !self.global.is_empty()
                 && let Some(g) = self.global.pop()
             {
@@ -281,7 +281,7 @@ impl Sched {
             if ml.spinning {
                 ml.spinning = false;
                 // SeqCst, then re-check: the delicate dance (idle.rs).
-                self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                crate::sched::dec(&self.nmspinning, "nmspinning");
                 if !self.global.is_empty() || self.ps.iter().any(|p| p.has_work()) {
                     let mut idle = self.idle.lock();
                     if let Some(p) = self.pidle_get(&mut idle) {
@@ -306,18 +306,33 @@ impl Sched {
     /// blocked in the poller, block there until the earliest timer, then take a P for what it readied.
     /// Returns true if the M holds a P again.
     fn block_in_netpoll(self: &Arc<Self>, ml: &mut MLocal) -> bool {
-        let waiting = self.timers.active() > 0 || self.netpoll.waiters.load(Ordering::SeqCst) > 0;
-        let until = self.timers.next_when();
-        if !waiting || !self.netpoll.try_claim_blocking(until) {
-            return false;
-        }
+        let until = loop {
+            // Claim first, then read the next timer: a timer added after the claim sees it and breaks us
+            // (see `Sched::wake_netpoller`), one added before it is in `next_when` now.
+            if !self.netpoll.try_claim_blocking() {
+                return false; // the M in the poller wakes for every timer and socket
+            }
+            let until = self.timers.next_when();
+            self.netpoll.set_block_until(until);
+            let waiting = self.timers.active() > 0 || self.netpoll.waiters.load(Ordering::SeqCst) > 0;
+            if waiting && !self.exiting.load(Ordering::SeqCst) {
+                break until;
+            }
+            self.netpoll.release_blocking();
+            // A timer added while we held the claim only tried to break us; now that the claim is gone,
+            // look once more (a timer added from here on sees no blocked M and calls `wakep`).
+            if self.exiting.load(Ordering::SeqCst)
+                || (self.timers.active() == 0 && self.netpoll.waiters.load(Ordering::SeqCst) == 0)
+            {
+                return false;
+            }
+        };
         let now = self.now_ns();
         let timeout = (until != u64::MAX).then(|| Duration::from_nanos(until.saturating_sub(now)));
         let woken = if self.exiting.load(Ordering::SeqCst) {
             Vec::new()
-        } else if self.netpoll.waiters.load(Ordering::SeqCst) == 0 {
-            // Only timers to wait for: a futex sleep, precise to microseconds (see `Netpoll::sleep`).
-            self.netpoll.sleep(timeout);
+        } else if self.netpoll.sleep_unless_sockets(timeout) {
+            // Only timers to wait for: a futex sleep, precise to microseconds where epoll's is whole ms.
             Vec::new()
         } else {
             self.netpoll.poll(timeout, now, true)
@@ -351,16 +366,11 @@ impl Sched {
 
     /// Step 3 and 4 of the loop.
     fn execute(self: &Arc<Self>, ml: &mut MLocal, g: GRef, inherit: bool) {
-        {
-            let p = ml.p.as_mut().expect("execute: M without a P");
-            if !inherit {
-                p.schedtick = p.schedtick.wrapping_add(1);
-                self.ps[p.id].start_slice(self.now_ns());
-            }
-        }
+        let p = ml.p.as_ref().expect("execute: M without a P");
+        self.ps[p.id].begin_run(!inherit);
         g.state.transition_to_running();
         if g.wait().0 == WaitReason::Syscall {
-            self.nsyscall_wait.fetch_sub(1, Ordering::SeqCst);
+            crate::sched::dec(&self.nsyscall_wait, "nsyscall_wait");
         }
         g.set_wait(WaitReason::None, 0);
         let waker = Waker::from(g.clone());
@@ -392,6 +402,10 @@ impl Sched {
                     return;
                 }
                 if g.wait().0 == WaitReason::None {
+                    // No future of ours said why it parks, so it is inside a foreign one (a WASI call) that
+                    // something outside the Gs may complete. Every future of ours states its reason on
+                    // *every* `Pending`, spurious re-polls included: a re-poll that left `None` here would
+                    // count as a syscall and switch the deadlock report off for good.
                     // Counted before the G can be woken and run (which uncounts it).
                     g.set_wait(WaitReason::Syscall, 0);
                     self.nsyscall_wait.fetch_add(1, Ordering::SeqCst);
@@ -453,7 +467,8 @@ mod tests {
             ml.p.as_ref().unwrap().runq.push(dummy(&s, 1000 + i));
         }
         s.global.push(dummy(&s, 1));
-        ml.p.as_mut().unwrap().schedtick = 1;
+        let tick = &s.ps[ml.p.as_ref().unwrap().id].schedtick;
+        tick.store(1, Ordering::Relaxed);
         let mut picked_at = None;
         for n in 0..100 {
             let (g, inherit) = s.find_runnable(&mut ml).unwrap();
@@ -462,7 +477,7 @@ mod tests {
                 picked_at = Some(n);
                 break;
             }
-            ml.p.as_mut().unwrap().schedtick += 1; // what `execute` does for a fresh slice
+            s.ps[ml.p.as_ref().unwrap().id].begin_run(true); // what `execute` does for a fresh slice
         }
         assert_eq!(picked_at, Some(60), "the global G must run at schedtick 61, not before or after");
         teardown(&s, ml);
@@ -473,7 +488,7 @@ mod tests {
     fn runnext_runs_first_and_the_displaced_g_goes_to_the_tail() {
         let s = sched(1);
         let mut ml = take_m(&s);
-        ml.p.as_mut().unwrap().schedtick = 1;
+        s.ps[ml.p.as_ref().unwrap().id].schedtick.store(1, Ordering::Relaxed);
         let p: &P = ml.p.as_ref().unwrap();
         s.runq_put(p, dummy(&s, 1), false);
         s.runq_put(p, dummy(&s, 2), true);

@@ -95,6 +95,9 @@ pub struct Netpoll {
     /// The flag is a pending wake-up (a break that came before the M went to sleep).
     timer_sleep: Mutex<bool>,
     timer_cv: Condvar,
+    /// True while the blocked M sleeps on that futex, deaf to sockets: a G that starts waiting on a socket
+    /// then breaks it, so that it blocks in epoll instead (see [`Netpoll::sleep_unless_sockets`]).
+    deaf: AtomicBool,
 }
 
 #[derive(Default)]
@@ -119,6 +122,7 @@ impl Netpoll {
             last_poll: AtomicU64::new(0),
             timer_sleep: Mutex::new(false),
             timer_cv: Condvar::new(),
+            deaf: AtomicBool::new(false),
         })
     }
 
@@ -195,13 +199,18 @@ impl Netpoll {
         wake
     }
 
-    /// Become the M blocked in the poller, unless another is. Returns false if another is.
-    pub(crate) fn try_claim_blocking(&self, until: u64) -> bool {
-        if self.blocked.swap(true, Ordering::SeqCst) {
-            return false;
-        }
+    /// Become the M blocked in the poller, unless another is. Returns false if another is. The claimer then
+    /// reads the next timer and publishes its deadline with [`Netpoll::set_block_until`]; until it does, a
+    /// new timer breaks it whatever its deadline (`block_until` is `u64::MAX` while unclaimed).
+    pub(crate) fn try_claim_blocking(&self) -> bool {
+        // SeqCst: the claim is ordered before the claimer's read of `next_when`, and a timer's adder
+        // stores `next_when` before it reads `blocked` (see `Sched::wake_netpoller`).
+        !self.blocked.swap(true, Ordering::SeqCst)
+    }
+
+    /// The claimer: it will sleep until `until` (scheduler ns, `u64::MAX` for no timer).
+    pub(crate) fn set_block_until(&self, until: u64) {
         self.block_until.store(until, Ordering::SeqCst);
-        true
     }
 
     pub(crate) fn release_blocking(&self) {
@@ -229,8 +238,24 @@ impl Netpoll {
         self.timer_cv.notify_one();
     }
 
-    /// The blocked M, when no G waits on a socket: sleep until `timeout` passes or a break comes.
-    pub(crate) fn sleep(&self, timeout: Option<Duration>) {
+    /// The blocked M: if no G waits on a socket, sleep on the futex until `timeout` passes or a break comes,
+    /// and return true; else return false at once (the caller polls epoll instead).
+    ///
+    /// A G that starts waiting on a socket meanwhile must not go unheard for the whole sleep. The M raises
+    /// `deaf`, then reads `waiters`; [`IoWait`] raises `waiters`, then reads `deaf` and breaks a deaf
+    /// sleeper (all SeqCst): one of the two sees the other.
+    pub(crate) fn sleep_unless_sockets(&self, timeout: Option<Duration>) -> bool {
+        self.deaf.store(true, Ordering::SeqCst);
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            self.deaf.store(false, Ordering::SeqCst);
+            return false;
+        }
+        self.sleep(timeout);
+        self.deaf.store(false, Ordering::SeqCst);
+        true
+    }
+
+    fn sleep(&self, timeout: Option<Duration>) {
         let mut kicked = self.timer_sleep.lock();
         if !*kicked {
             match timeout {
@@ -245,8 +270,17 @@ impl Netpoll {
 }
 
 impl crate::sched::Sched {
-    pub(crate) fn netpoll_break_before(&self, when: u64) {
-        self.netpoll.break_before(when);
+    /// A timer at `when` became the earliest: make sure an M looks at it in time (Go's `wakeNetPoller`).
+    /// Any thread.
+    pub(crate) fn wake_netpoller(self: &Arc<Self>, when: u64) {
+        if self.netpoll.blocked.load(Ordering::SeqCst) {
+            self.netpoll.break_before(when);
+        } else {
+            // No M blocked in the poller: get one to an idle P; it finds the timer and blocks until it.
+            // With no idle P, every P's M passes `find_runnable`'s timer check within a slice, and sysmon
+            // fires overdue timers meanwhile.
+            self.wakep();
+        }
     }
 
     /// The scheduler's netpoller, for registering sockets.
@@ -275,7 +309,7 @@ impl IoWait {
     fn unpark(&mut self) {
         if let Some(w) = self.waker.take() {
             self.pd.sides[self.dir as usize].lock().waiters.retain(|x| !x.will_wake(&w));
-            self.sched.netpoll.waiters.fetch_sub(1, Ordering::SeqCst);
+            crate::sched::dec(&self.sched.netpoll.waiters, "netpoll.waiters");
         }
     }
 }
@@ -301,7 +335,11 @@ impl Future for IoWait {
         }
         if first {
             self.waker = Some(cx.waker().clone());
-            self.sched.netpoll.waiters.fetch_add(1, Ordering::SeqCst);
+            let np = &self.sched.netpoll;
+            np.waiters.fetch_add(1, Ordering::SeqCst);
+            if np.deaf.load(Ordering::SeqCst) {
+                np.kick(); // see `Netpoll::sleep_unless_sockets`
+            }
         }
         if let Some(g) = crate::current() {
             g.set_wait(WaitReason::IoWait, 0);

@@ -2,12 +2,12 @@
 //!
 //! A P is split by who may touch it:
 //! - [`P`], owned by value: the M holding it (or the idle list, when none does) is its only user. It holds the
-//!   owner end of the local run queue, the scheduling tick and the P's random stream. Handing a P to another
-//!   M moves the box, so "only the owner touches it" is enforced by the compiler, not by a comment.
-//! - [`PShared`], in `Sched::ps`, readable by all: the steal end of the queue, `runnext`, and the time-slice
-//!   state that sysmon watches.
+//!   owner end of the local run queue and the P's random stream. Handing a P to another M moves the box, so
+//!   "only the owner touches it" is enforced by the compiler, not by a comment.
+//! - [`PShared`], in `Sched::ps`, readable by all: the steal end of the queue, `runnext`, and what sysmon
+//!   watches to preempt (the scheduling tick, the preemption request; see *Preemption* in `sysmon.rs`).
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use crossbeam_deque::Stealer;
 use parking_lot::Mutex;
@@ -21,8 +21,6 @@ pub struct P {
     pub id: usize,
     /// The owner end of the local run queue.
     pub runq: LocalQueue,
-    /// Gs this P started on a fresh time slice; every 61st looks at the global queue first.
-    pub schedtick: u32,
     rng: u64,
 }
 
@@ -31,7 +29,7 @@ impl P {
         let (runq, stealer) = LocalQueue::new();
         // Any odd seed works for xorshift; mix the id so Ps pick different victims.
         let rng = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(id as u64 + 1) | 1;
-        (Box::new(P { id, runq, schedtick: 0, rng }), PShared::new(stealer))
+        (Box::new(P { id, runq, rng }), PShared::new(stealer))
     }
 
     /// Owner only: the next number of the P's xorshift stream (victim order, nothing that needs quality).
@@ -51,12 +49,15 @@ pub struct PShared {
     pub stealer: Stealer<GRef>,
     /// The G to run next, ahead of the local queue. Owner puts; owner and stealers take.
     pub runnext: RunNext,
-    /// Set by sysmon when the G on this P has used up its time slice; read by that G's epoch check
-    /// (`preempt_requested`), cleared by the owner when a fresh slice starts.
+    /// Time slices started on this P (Go's `schedtick`): moved by the owner each time it runs a G on a fresh
+    /// slice, never by a G that inherits the slice (`runnext`). sysmon preempts when it sees the same tick for
+    /// a whole timeslice, so this is the one fact the rule rests on, whatever path brought the G here.
+    /// Every 61st tick the P also looks at the global queue first.
+    pub schedtick: AtomicU32,
+    /// Set by sysmon when the slice of the G on this P is used up; read by that G's epoch check
+    /// (`preempt_requested`); cleared by the owner whenever it runs a G, so a request meant for a G that
+    /// has since parked never hits the next one (sysmon asks again if the slice really is over).
     pub preempt: AtomicBool,
-    /// Start of the current time slice in ns since the scheduler started; 0 while the P runs no G. Written
-    /// by the owner, read by sysmon; Relaxed both ways: a slice noticed one tick late is still noticed.
-    pub slice_start: AtomicU64,
     /// [`P_IDLE`], [`P_RUNNING`] or [`P_SYSCALL`]. Changed by the holder of the P, and by sysmon when it
     /// takes a P from a syscall (under `syscall_p`'s lock).
     pub status: AtomicU8,
@@ -79,8 +80,8 @@ impl PShared {
         PShared {
             stealer,
             runnext: RunNext::default(),
+            schedtick: AtomicU32::new(0),
             preempt: AtomicBool::new(false),
-            slice_start: AtomicU64::new(0),
             status: AtomicU8::new(P_IDLE),
             syscall_p: Mutex::new(None),
             syscall_since: AtomicU64::new(0),
@@ -97,9 +98,17 @@ impl PShared {
         !self.stealer.is_empty() || self.runnext.is_occupied()
     }
 
-    /// Owner only: begin a fresh time slice at `now_ns`.
-    pub(crate) fn start_slice(&self, now_ns: u64) {
-        self.preempt.store(false, Ordering::Relaxed);
-        self.slice_start.store(now_ns.max(1), Ordering::Relaxed);
+    /// Owner only: a G is about to run on this P; `fresh` when it starts a new time slice rather than
+    /// inheriting the running one. Returns the tick now in force.
+    pub(crate) fn begin_run(&self, fresh: bool) -> u32 {
+        let mut tick = self.schedtick.load(Ordering::Relaxed);
+        if fresh {
+            tick = tick.wrapping_add(1);
+            // SeqCst, then the clear below: pairs with sysmon's flag-then-recheck in `sysmon::observe`,
+            // so a request sysmon made for the previous slice is either cleared here or withdrawn there.
+            self.schedtick.store(tick, Ordering::SeqCst);
+        }
+        self.preempt.store(false, Ordering::SeqCst);
+        tick
     }
 }

@@ -403,12 +403,21 @@ impl Sched {
     }
 }
 
+/// Decrement one of the scheduler's counters (`nmspinning`, `npidle`, `nmsyscall`, pending timers, ...)
+/// and return its value before. SeqCst, as every user of these counters pairs with a load elsewhere. A
+/// counter going below zero is a bug of ours, caught where it happens (Go: "negative nmspinning").
+pub(crate) fn dec(counter: &AtomicUsize, name: &str) -> usize {
+    let prev = counter.fetch_sub(1, Ordering::SeqCst);
+    debug_assert!(prev > 0, "dec: {name} went negative");
+    prev
+}
+
 /// A registered outside wake-up source; see [`Sched::hold`]. Dropping it unregisters.
 pub struct Hold(Arc<Sched>);
 
 impl Drop for Hold {
     fn drop(&mut self) {
-        if self.0.nholds.fetch_sub(1, Ordering::SeqCst) == 1 {
+        if crate::sched::dec(&self.0.nholds, "nholds") == 1 {
             // The last hold going away may leave every G blocked for good.
             self.0.checkdead_from_outside();
         }

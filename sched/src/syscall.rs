@@ -79,7 +79,8 @@ impl Sched {
         {
             let mut idle = self.idle.lock();
             if let Some(p) = self.pidle_get(&mut idle) {
-                self.ps[p.id].start_slice(self.now_ns());
+                // The G blocked, so it goes on with a fresh slice on the P it found.
+                self.ps[p.id].begin_run(true);
                 return Some(p);
             }
             if self.exiting.load(Ordering::SeqCst) {
@@ -91,7 +92,7 @@ impl Sched {
         let mut h = m.hand.lock();
         loop {
             if let Some(p) = h.nextp.take() {
-                self.ps[p.id].start_slice(self.now_ns());
+                self.ps[p.id].begin_run(true);
                 return Some(p);
             }
             if self.exiting.load(Ordering::SeqCst) {
@@ -100,7 +101,7 @@ impl Sched {
                 let before = idle.msyscall.len();
                 idle.msyscall.retain(|x| !Arc::ptr_eq(x, m));
                 if idle.msyscall.len() < before {
-                    self.nmsyscall.fetch_sub(1, Ordering::SeqCst);
+                    crate::sched::dec(&self.nmsyscall, "nmsyscall");
                 }
                 drop(idle);
                 // A P may have been handed over between the check and the removal.
@@ -118,7 +119,7 @@ impl Sched {
         }
         let mut idle = self.idle.lock();
         let Some(m) = idle.msyscall.pop() else { return false };
-        self.nmsyscall.fetch_sub(1, Ordering::SeqCst);
+        crate::sched::dec(&self.nmsyscall, "nmsyscall");
         let p = p.take().expect("yield_p_to_syscall_waiter: M without a P");
         self.ps[p.id].status.store(P_RUNNING, Ordering::SeqCst);
         drop(idle);

@@ -5,12 +5,24 @@
 //! back-edge and function entry) are safe points. So preemption is cooperative underneath and forced on top:
 //! 1. Each tick ([`Config::tick`], 1 ms) while some P is busy, sysmon calls the embedder's `tick` hook, which
 //!    advances the engine epoch: every running G reaches its epoch deadline within one tick.
-//! 2. Sysmon flags each P whose current slice started more than [`Config::timeslice`] ago (`preempt`).
+//! 2. sysmon keeps, per P, what it last saw (Go's `sysmontick`): the P's `schedtick` and when it first saw
+//!    that value. A P that holds an M and shows the same tick for a whole [`Config::timeslice`] has run one
+//!    slice too long: sysmon raises its `preempt` flag (Go's `retake` → `preemptone`).
 //! 3. The G's epoch callback asks [`crate::preempt_requested`]; if flagged, it awaits [`crate::yield_now`]
 //!    and its M puts it on the global queue. A loop with no calls at all still has back-edges, so it stops.
 //!
-//! Slices are measured from the start of a P's slice, not of a G's run: a G taken from `runnext` inherits
-//! the slice of the G that woke it, so two Gs ping-ponging cannot keep a P forever.
+//! Why observe instead of having the running M publish "my slice started at t": the rule then rests on one
+//! fact that every way onto a P shares — running a G on a fresh slice moves the tick (`PShared::begin_run`),
+//! inheriting one (`runnext`) does not — and not on a value each entry path must remember to set. A G that
+//! became runnable by spawn, a channel, a timer, the poller, a steal, the global queue or a syscall return
+//! is preempted by the same observation. What it costs: a G inheriting the slice of a P that sat idle
+//! is judged from when sysmon last saw that P idle (an idle P's observation restarts every tick), so it
+//! gets at least what was left of a slice, never less than nothing and never more than one.
+//!
+//! A request is cleared whenever the P runs a G (`begin_run`): a request for a G that parked before seeing
+//! it must not hit the next one. sysmon flags, then re-reads the tick and withdraws the flag if a fresh slice
+//! began meanwhile; with the owner's bump-then-clear (both SeqCst) a fresh slice is never preempted by a
+//! request meant for the slice before it.
 //!
 //! # Other duties, every tick
 //! - Take the P of an M stuck in a blocking call (`retake`, see `syscall.rs`); while any P is in one,
@@ -40,6 +52,14 @@ use crate::sched::Sched;
 /// How often sysmon looks for Ps stuck in blocking calls while there are any (Go's sysmon: 20 µs at its
 /// busiest).
 const SYSCALL_POLL: Duration = Duration::from_micros(20);
+
+/// What sysmon last saw of one P (Go's `sysmontick`); owned by the sysmon thread alone.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    schedtick: u32,
+    /// When sysmon first saw `schedtick` (scheduler ns).
+    since: u64,
+}
 
 /// sysmon's sleeping place and stop switch.
 #[derive(Default)]
@@ -90,6 +110,7 @@ impl Sched {
         let mut next_trace = self.cfg.schedtrace.map(|d| Instant::now() + d);
         let mut next_tick = Instant::now() + self.cfg.tick;
         let mut in_syscall = false;
+        let mut seen = self.observe_afresh(self.now_ns());
         while !self.sysmon.stop.load(Ordering::SeqCst) {
             let all_idle = self.npidle.load(Ordering::SeqCst) == self.cfg.procs && !self.is_exiting();
             if all_idle {
@@ -105,6 +126,8 @@ impl Sched {
                 }
                 self.sysmon.sleeping.store(false, Ordering::SeqCst);
                 next_tick = Instant::now();
+                // Nothing ran while sysmon slept: judge every slice from now on.
+                seen = self.observe_afresh(self.now_ns());
             } else {
                 let wake_at = if in_syscall { Instant::now() + SYSCALL_POLL } else { next_tick };
                 {
@@ -116,7 +139,7 @@ impl Sched {
                 let now = Instant::now();
                 if now >= next_tick {
                     (self.hooks.tick)();
-                    self.flag_overlong_slices();
+                    self.preempt_long_slices(&mut seen, self.now_ns());
                     next_tick = now + self.cfg.tick;
                 }
                 let now_ns = self.now_ns();
@@ -151,14 +174,26 @@ impl Sched {
         }
     }
 
+    fn observe_afresh(&self, now: u64) -> Vec<Seen> {
+        self.ps.iter().map(|p| Seen { schedtick: p.schedtick.load(Ordering::SeqCst), since: now }).collect()
+    }
+
     /// Step 2 of *Preemption*.
-    fn flag_overlong_slices(&self) {
-        let now = self.now_ns();
+    fn preempt_long_slices(&self, seen: &mut [Seen], now: u64) {
         let slice = self.cfg.timeslice.as_nanos() as u64;
-        for p in self.ps.iter() {
-            let start = p.slice_start.load(Ordering::Relaxed);
-            if start != 0 && now.saturating_sub(start) >= slice {
-                p.preempt.store(true, Ordering::Relaxed);
+        for (p, s) in self.ps.iter().zip(seen.iter_mut()) {
+            let tick = p.schedtick.load(Ordering::SeqCst);
+            let held = matches!(p.status.load(Ordering::SeqCst), crate::p::P_RUNNING | crate::p::P_SYSCALL);
+            if !held || tick != s.schedtick {
+                *s = Seen { schedtick: tick, since: now };
+                continue;
+            }
+            if now.saturating_sub(s.since) >= slice {
+                // SeqCst store, then re-read: see the last paragraph of *Preemption*.
+                p.preempt.store(true, Ordering::SeqCst);
+                if p.schedtick.load(Ordering::SeqCst) != tick {
+                    p.preempt.store(false, Ordering::SeqCst);
+                }
             }
         }
     }

@@ -10,8 +10,11 @@
 //! - the earliest deadline is one atomic ([`Timers::next_when`]) that idle Ms read to size their sleep.
 //!
 //! # Protocol
-//! 1. [`Sched::add_timer`] pushes an entry and, if it is now the earliest, lowers `next_when` and wakes an M
-//!    blocked in the netpoller with a later deadline (Go's `wakeNetPoller`).
+//! 1. [`Sched::add_timer`] pushes an entry and, if it is now the earliest, lowers `next_when` and then makes
+//!    sure some M will look at it in time (Go's `wakeNetPoller`): it breaks the M blocked in the netpoller
+//!    if that M would sleep past the new deadline, and if no M is blocked there it calls `wakep`, so an idle
+//!    P gets an M that will find the timer and block until it. The M about to block claims the poller
+//!    *before* it reads `next_when` (see `block_in_netpoll`), so one of the two always sees the other.
 //! 2. Every M, at the top of `find_runnable`, runs the due timers when `next_when` has passed; an idle M
 //!    blocks in the netpoller no longer than until `next_when`.
 //! 3. Running a timer: a one-shot one is marked fired; a ticker is pushed again one period later (skipping
@@ -145,7 +148,7 @@ impl Sched {
         Timer { inner, sched: self.clone() }
     }
 
-    fn push_timer(&self, when: u64, timer: Arc<TimerInner>) {
+    fn push_timer(self: &Arc<Self>, when: u64, timer: Arc<TimerInner>) {
         let t = &self.timers;
         let seq = t.seq.fetch_add(1, Ordering::Relaxed);
         let earliest = {
@@ -158,7 +161,7 @@ impl Sched {
             earliest
         };
         if earliest {
-            self.netpoll_break_before(when);
+            self.wake_netpoller(when);
         }
     }
 
@@ -203,7 +206,7 @@ impl Sched {
             if one_shot || stopped_itself {
                 // Uncounted only now, after the action: a G it readied is on a queue before the count can let
                 // `checkdead` call everything asleep. SeqCst pairs with `checkdead`'s load.
-                t.active.fetch_sub(1, Ordering::SeqCst);
+                crate::sched::dec(&t.active, "timers.active");
             }
         }
         n
@@ -219,7 +222,7 @@ impl Timer {
     /// Stop the timer. Returns true if it was pending (a one-shot timer that had not fired, or a ticker).
     pub fn stop(&self) -> bool {
         let stopped = self.inner.state.compare_exchange(ARMED, STOPPED, Ordering::SeqCst, Ordering::SeqCst).is_ok();
-        if stopped && self.sched.timers.active.fetch_sub(1, Ordering::SeqCst) == 1 {
+        if stopped && crate::sched::dec(&self.sched.timers.active, "timers.active") == 1 {
             // The last pending timer going away may leave every G blocked for good.
             self.sched.checkdead_from_outside();
         }
@@ -249,10 +252,14 @@ impl Future for Sleep {
         match &self.timer {
             Some(t) => {
                 if t.fired() {
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending
+                    return Poll::Ready(());
                 }
+                // Polled again before the timer fired (a spurious wake-up): say again what we wait for,
+                // or the M would take this G for one parked in a foreign future (see `execute`).
+                if let Some(g) = crate::current() {
+                    g.set_wait(WaitReason::Sleep, 0);
+                }
+                Poll::Pending
             }
             None => {
                 let Some(g) = crate::current() else {
