@@ -182,14 +182,13 @@ impl Sched {
             self.pidle_put(&mut idle, p);
         }
         if ml.spinning {
-            crate::sched::dec(&self.nmspinning, "nmspinning");
+            self.spin.stop_spinning();
         }
     }
 
     fn reset_spinning(self: &Arc<Self>, ml: &mut MLocal) {
         ml.spinning = false;
-        // SeqCst: part of the delicate dance (idle.rs).
-        if crate::sched::dec(&self.nmspinning, "nmspinning") == 1 {
+        if self.spin.stop_spinning() {
             self.wakep();
         }
     }
@@ -205,7 +204,7 @@ impl Sched {
                 // one): wait for one.
                 if ml.spinning {
                     ml.spinning = false;
-                    crate::sched::dec(&self.nmspinning, "nmspinning");
+                    self.spin.stop_spinning();
                 }
                 let (p, spinning) = self.stopm(&ml.m)?;
                 ml.p = Some(p);
@@ -234,7 +233,7 @@ impl Sched {
                 return Some((g, false));
             }
             // Sockets, without blocking, when some G waits on one and no M is blocked in the poller.
-            if self.netpoll.waiters.load(Ordering::SeqCst) > 0 && !self.netpoll.blocked.load(Ordering::SeqCst) {
+            if self.netpoll.waiters.load(Ordering::SeqCst) > 0 && !self.netpoll.claim.is_blocked() {
                 let woken = self.netpoll.poll(Some(Duration::ZERO), self.now_ns(), false);
                 if !woken.is_empty() {
                     let _cur = Current::enter(self, ml, None);
@@ -243,12 +242,8 @@ impl Sched {
                 }
             }
             let p = ml.p.as_mut().expect("find_runnable: M without a P");
-            let busy = self.cfg.procs - self.npidle.load(Ordering::SeqCst);
-            if ml.spinning || 2 * self.nmspinning.load(Ordering::SeqCst) < busy {
-                if !ml.spinning {
-                    ml.spinning = true;
-                    self.nmspinning.fetch_add(1, Ordering::SeqCst);
-                }
+            if ml.spinning || self.spin.try_spin() {
+                ml.spinning = true;
                 if let Some(g) = self.steal_work(p) {
                     return Some((g, false));
                 }
@@ -278,19 +273,23 @@ impl Sched {
                 let p = ml.p.take().expect("find_runnable: P vanished");
                 self.pidle_put(&mut idle, p);
             }
-            if ml.spinning {
+            let was_spinning = ml.spinning;
+            if was_spinning {
                 ml.spinning = false;
-                // SeqCst, then re-check: the delicate dance (idle.rs).
-                crate::sched::dec(&self.nmspinning, "nmspinning");
-                if !self.global.is_empty() || self.ps.iter().any(|p| p.has_work()) {
-                    let mut idle = self.idle.lock();
-                    if let Some(p) = self.pidle_get(&mut idle) {
-                        drop(idle);
-                        ml.p = Some(p);
+                self.spin.stop_spinning();
+            }
+            // Published (P idle, not spinning); now re-check: the delicate dance (idle.rs). The global queue
+            // is pushed to without the idle lock, so even a non-spinning M looks once more.
+            if !self.global.is_empty() || (was_spinning && self.ps.iter().any(|p| p.has_work())) {
+                let mut idle = self.idle.lock();
+                if let Some(p) = self.pidle_get(&mut idle) {
+                    drop(idle);
+                    ml.p = Some(p);
+                    if was_spinning {
                         ml.spinning = true;
-                        self.nmspinning.fetch_add(1, Ordering::SeqCst);
-                        continue 'top;
+                        self.spin.spin_again();
                     }
+                    continue 'top;
                 }
             }
             if self.block_in_netpoll(ml) {
@@ -306,26 +305,12 @@ impl Sched {
     /// blocked in the poller, block there until the earliest timer, then take a P for what it readied.
     /// Returns true if the M holds a P again.
     fn block_in_netpoll(self: &Arc<Self>, ml: &mut MLocal) -> bool {
-        let until = loop {
-            // Claim first, then read the next timer: a timer added after the claim sees it and breaks us
-            // (see `Sched::wake_netpoller`), one added before it is in `next_when` now.
-            if !self.netpoll.try_claim_blocking() {
-                return false; // the M in the poller wakes for every timer and socket
-            }
-            let until = self.timers.next_when();
-            self.netpoll.set_block_until(until);
-            let waiting = self.timers.active() > 0 || self.netpoll.waiters.load(Ordering::SeqCst) > 0;
-            if waiting && !self.exiting.load(Ordering::SeqCst) {
-                break until;
-            }
-            self.netpoll.release_blocking();
-            // A timer added while we held the claim only tried to break us; now that the claim is gone,
-            // look once more (a timer added from here on sees no blocked M and calls `wakep`).
-            if self.exiting.load(Ordering::SeqCst)
-                || (self.timers.active() == 0 && self.netpoll.waiters.load(Ordering::SeqCst) == 0)
-            {
-                return false;
-            }
+        let may_wake = || {
+            !self.exiting.load(Ordering::SeqCst)
+                && (self.timers.active() > 0 || self.netpoll.waiters.load(Ordering::SeqCst) > 0)
+        };
+        let Some(until) = self.netpoll.claim.claim_for_sleep(|| self.timers.next_when(), may_wake) else {
+            return false;
         };
         let now = self.now_ns();
         let timeout = (until != u64::MAX).then(|| Duration::from_nanos(until.saturating_sub(now)));
@@ -337,7 +322,7 @@ impl Sched {
         } else {
             self.netpoll.poll(timeout, now, true)
         };
-        self.netpoll.release_blocking();
+        self.netpoll.claim.release();
         let p = {
             let mut idle = self.idle.lock();
             self.pidle_get(&mut idle)

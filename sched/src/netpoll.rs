@@ -7,6 +7,8 @@
 //! - [`PollDesc`]: one per registered socket (Go's `pollDesc`): for each direction a readiness sequence
 //!   number and at most one parked waiter.
 //! - [`IoWait`]: the future a G awaits after an operation said "would block".
+//! - [`PollerClaim`]: which M, if any, is blocked in the poller and until when — the handshake with timer
+//!   adders and socket waiters that must never lose a wake-up (model-checked with loom).
 //!
 //! # No lost readiness (mio is edge-triggered)
 //! 1. Before trying the operation, the G reads the direction's sequence number.
@@ -25,7 +27,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -33,6 +35,7 @@ use mio::{Events, Interest, Token};
 use parking_lot::{Condvar, Mutex};
 
 use crate::g::WaitReason;
+use crate::loom::{AtomicBool, AtomicU64, AtomicUsize};
 
 /// The token of the poller's own waker.
 const WAKER_TOKEN: Token = Token(usize::MAX);
@@ -82,22 +85,140 @@ pub struct Netpoll {
     registry: mio::Registry,
     waker: mio::Waker,
     descs: Mutex<Slab>,
-    /// True while an M is blocked in `poll`.
-    pub(crate) blocked: AtomicBool,
-    /// That M's deadline (scheduler ns), `u64::MAX` for none.
-    block_until: AtomicU64,
+    /// Which M is blocked in the poller, and until when.
+    pub(crate) claim: PollerClaim,
     /// Gs parked in [`IoWait`]: while any exists there is no deadlock.
     pub(crate) waiters: AtomicUsize,
     /// When some M last polled (scheduler ns).
-    pub(crate) last_poll: AtomicU64,
+    pub(crate) last_poll: std::sync::atomic::AtomicU64,
     /// Where the blocked M sleeps instead when no G waits on a socket: epoll's timeout is whole
     /// milliseconds, a futex's is not, and a sleeper waiting only for a timer deserves the finer one.
     /// The flag is a pending wake-up (a break that came before the M went to sleep).
-    timer_sleep: Mutex<bool>,
+    timer_sleep: parking_lot::Mutex<bool>,
     timer_cv: Condvar,
-    /// True while the blocked M sleeps on that futex, deaf to sockets: a G that starts waiting on a socket
-    /// then breaks it, so that it blocks in epoll instead (see [`Netpoll::sleep_unless_sockets`]).
+}
+
+/// The M blocked in the poller, if any (Go's `sched.lastpoll == 0` and `sched.pollUntil`).
+///
+/// # The handshakes
+/// 1. *Claim vs. a new earliest timer.* The M about to block claims (`blocked`), then reads the next
+///    timer's time and publishes it (`block_until`). A timer adder stores the new `next_when`, then asks
+///    [`PollerClaim::on_earlier_timer`]: if an M is blocked and would sleep past the timer, break it; if
+///    none is, `wakep` so that one comes. SeqCst on both sides: the adder sees the claim, or the M sees the
+///    new time. While the claimer has not yet published, `block_until` reads `u64::MAX` and any timer
+///    breaks it.
+/// 2. *Deaf sleep vs. a new socket waiter.* With no G waiting on a socket, the blocked M sleeps on a futex
+///    (µs precision) where sockets cannot reach it. It raises `deaf`, then reads the socket waiter count;
+///    a G that starts waiting raises the count, then reads `deaf` and breaks a deaf sleeper.
+pub(crate) struct PollerClaim {
+    blocked: AtomicBool,
+    /// The claimer's deadline (scheduler ns), `u64::MAX` for none or not yet published.
+    block_until: AtomicU64,
     deaf: AtomicBool,
+}
+
+/// What a timer adder must do, by [`PollerClaim::on_earlier_timer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimerWake {
+    /// Break the M blocked in the poller: it would sleep past the new timer.
+    Break,
+    /// No M is blocked in the poller: `wakep`, so that an M comes to find the timer.
+    Wakep,
+    /// The blocked M wakes in time by itself.
+    Nothing,
+}
+
+impl PollerClaim {
+    pub(crate) fn new() -> PollerClaim {
+        PollerClaim {
+            blocked: AtomicBool::new(false),
+            block_until: AtomicU64::new(u64::MAX),
+            deaf: AtomicBool::new(false),
+        }
+    }
+
+    /// True while an M is blocked in the poller (or about to be).
+    pub(crate) fn is_blocked(&self) -> bool {
+        self.blocked.load(Ordering::SeqCst)
+    }
+
+    /// Become the M blocked in the poller, unless another is (false). The claimer then reads the next
+    /// timer and publishes its deadline with [`PollerClaim::set_block_until`].
+    pub(crate) fn try_claim(&self) -> bool {
+        let claimed = !self.blocked.swap(true, Ordering::SeqCst);
+        crate::loom::sc_fence(); // the claimer reads `next_when` next
+        claimed
+    }
+
+    /// The claimer: it will sleep until `until` (scheduler ns, `u64::MAX` for no timer).
+    pub(crate) fn set_block_until(&self, until: u64) {
+        self.block_until.store(until, Ordering::SeqCst);
+    }
+
+    /// The M about to block (handshake 1): claim the poller, read `next_when()` and publish it; return the
+    /// deadline to sleep until, holding the claim. None when another M holds the claim (it wakes for every
+    /// timer and socket) or when nothing may wake a sleeper (`may_wake()` false: no pending timer, no socket
+    /// waiter, or the program is ending): the M parks instead.
+    pub(crate) fn claim_for_sleep(&self, next_when: impl Fn() -> u64, may_wake: impl Fn() -> bool) -> Option<u64> {
+        loop {
+            if !self.try_claim() {
+                return None;
+            }
+            let until = next_when();
+            self.set_block_until(until);
+            if may_wake() {
+                return Some(until);
+            }
+            self.release();
+            // A timer added while we held the claim only tried to break us; with the claim gone, look once
+            // more (a timer added from here on sees no blocked M and calls `wakep`).
+            if !may_wake() {
+                return None;
+            }
+        }
+    }
+
+    /// The claimer, awake again.
+    pub(crate) fn release(&self) {
+        self.block_until.store(u64::MAX, Ordering::SeqCst);
+        self.blocked.store(false, Ordering::SeqCst);
+        crate::loom::sc_fence(); // `claim_for_sleep` re-checks the timers next
+    }
+
+    /// A timer adder, after storing the new earliest deadline `when` (handshake 1).
+    pub(crate) fn on_earlier_timer(&self, when: u64) -> TimerWake {
+        crate::loom::sc_fence();
+        if !self.blocked.load(Ordering::SeqCst) {
+            TimerWake::Wakep
+        } else if when < self.block_until.load(Ordering::SeqCst) {
+            TimerWake::Break
+        } else {
+            TimerWake::Nothing
+        }
+    }
+
+    /// The claimer, before a futex sleep (handshake 2): true if it may sleep deaf to sockets; false if a
+    /// G waits on a socket and it must poll epoll instead. A true must be followed by [`PollerClaim::hear`].
+    pub(crate) fn go_deaf(&self, socket_waiters: &AtomicUsize) -> bool {
+        self.deaf.store(true, Ordering::SeqCst);
+        crate::loom::sc_fence();
+        if socket_waiters.load(Ordering::SeqCst) > 0 {
+            self.deaf.store(false, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    /// The claimer, after its futex sleep.
+    pub(crate) fn hear(&self) {
+        self.deaf.store(false, Ordering::SeqCst);
+    }
+
+    /// A G that just raised the socket waiter count (handshake 2): true if it must break the sleeper.
+    pub(crate) fn sleeper_is_deaf(&self) -> bool {
+        crate::loom::sc_fence();
+        self.deaf.load(Ordering::SeqCst)
+    }
 }
 
 #[derive(Default)]
@@ -116,13 +237,11 @@ impl Netpoll {
             registry,
             waker,
             descs: Mutex::new(Slab::default()),
-            blocked: AtomicBool::new(false),
-            block_until: AtomicU64::new(u64::MAX),
+            claim: PollerClaim::new(),
             waiters: AtomicUsize::new(0),
-            last_poll: AtomicU64::new(0),
-            timer_sleep: Mutex::new(false),
+            last_poll: std::sync::atomic::AtomicU64::new(0),
+            timer_sleep: parking_lot::Mutex::new(false),
             timer_cv: Condvar::new(),
-            deaf: AtomicBool::new(false),
         })
     }
 
@@ -199,59 +318,28 @@ impl Netpoll {
         wake
     }
 
-    /// Become the M blocked in the poller, unless another is. Returns false if another is. The claimer then
-    /// reads the next timer and publishes its deadline with [`Netpoll::set_block_until`]; until it does, a
-    /// new timer breaks it whatever its deadline (`block_until` is `u64::MAX` while unclaimed).
-    pub(crate) fn try_claim_blocking(&self) -> bool {
-        // SeqCst: the claim is ordered before the claimer's read of `next_when`, and a timer's adder
-        // stores `next_when` before it reads `blocked` (see `Sched::wake_netpoller`).
-        !self.blocked.swap(true, Ordering::SeqCst)
-    }
-
-    /// The claimer: it will sleep until `until` (scheduler ns, `u64::MAX` for no timer).
-    pub(crate) fn set_block_until(&self, until: u64) {
-        self.block_until.store(until, Ordering::SeqCst);
-    }
-
-    pub(crate) fn release_blocking(&self) {
-        self.block_until.store(u64::MAX, Ordering::SeqCst);
-        self.blocked.store(false, Ordering::SeqCst);
-    }
-
-    /// Wake the M blocked in the poller if it would sleep past `when` (Go's `netpollBreak`).
-    pub(crate) fn break_before(&self, when: u64) {
-        if self.blocked.load(Ordering::SeqCst) && when < self.block_until.load(Ordering::SeqCst) {
-            self.kick();
-        }
-    }
-
     /// Wake the M blocked in the poller, whatever its deadline.
     pub(crate) fn break_now(&self) {
-        if self.blocked.load(Ordering::SeqCst) {
+        if self.claim.is_blocked() {
             self.kick();
         }
     }
 
-    fn kick(&self) {
+    pub(crate) fn kick(&self) {
         let _ = self.waker.wake();
         *self.timer_sleep.lock() = true;
         self.timer_cv.notify_one();
     }
 
     /// The blocked M: if no G waits on a socket, sleep on the futex until `timeout` passes or a break comes,
-    /// and return true; else return false at once (the caller polls epoll instead).
-    ///
-    /// A G that starts waiting on a socket meanwhile must not go unheard for the whole sleep. The M raises
-    /// `deaf`, then reads `waiters`; [`IoWait`] raises `waiters`, then reads `deaf` and breaks a deaf
-    /// sleeper (all SeqCst): one of the two sees the other.
+    /// and return true; else return false at once (the caller polls epoll instead). See handshake 2 of
+    /// [`PollerClaim`].
     pub(crate) fn sleep_unless_sockets(&self, timeout: Option<Duration>) -> bool {
-        self.deaf.store(true, Ordering::SeqCst);
-        if self.waiters.load(Ordering::SeqCst) > 0 {
-            self.deaf.store(false, Ordering::SeqCst);
+        if !self.claim.go_deaf(&self.waiters) {
             return false;
         }
         self.sleep(timeout);
-        self.deaf.store(false, Ordering::SeqCst);
+        self.claim.hear();
         true
     }
 
@@ -273,13 +361,13 @@ impl crate::sched::Sched {
     /// A timer at `when` became the earliest: make sure an M looks at it in time (Go's `wakeNetPoller`).
     /// Any thread.
     pub(crate) fn wake_netpoller(self: &Arc<Self>, when: u64) {
-        if self.netpoll.blocked.load(Ordering::SeqCst) {
-            self.netpoll.break_before(when);
-        } else {
+        match self.netpoll.claim.on_earlier_timer(when) {
+            TimerWake::Break => self.netpoll.kick(),
             // No M blocked in the poller: get one to an idle P; it finds the timer and blocks until it.
             // With no idle P, every P's M passes `find_runnable`'s timer check within a slice, and sysmon
             // fires overdue timers meanwhile.
-            self.wakep();
+            TimerWake::Wakep => self.wakep(),
+            TimerWake::Nothing => {}
         }
     }
 
@@ -337,8 +425,8 @@ impl Future for IoWait {
             self.waker = Some(cx.waker().clone());
             let np = &self.sched.netpoll;
             np.waiters.fetch_add(1, Ordering::SeqCst);
-            if np.deaf.load(Ordering::SeqCst) {
-                np.kick(); // see `Netpoll::sleep_unless_sockets`
+            if np.claim.sleeper_is_deaf() {
+                np.kick(); // handshake 2 of `PollerClaim`
             }
         }
         if let Some(g) = crate::current() {
@@ -351,5 +439,58 @@ impl Future for IoWait {
 impl Drop for IoWait {
     fn drop(&mut self) {
         self.unpark();
+    }
+}
+
+#[cfg(all(test, gmp_loom))]
+mod loom_tests {
+    //! The poller's handshakes, on the real [`PollerClaim`].
+    use super::*;
+    use loom::sync::Arc as LArc;
+    use loom::thread;
+
+    /// An M about to block in the poller (`claim_for_sleep`, as `block_in_netpoll` calls it) against a G
+    /// adding a timer that becomes the earliest (`add_timer`: count it, store `next_when`, then
+    /// `on_earlier_timer`). Whatever the interleaving, the M sleeps no later than the timer, or is broken,
+    /// or parks while the adder calls `wakep`.
+    #[test]
+    fn loom_poller_claim_vs_added_timer_never_oversleeps() {
+        loom::model(|| {
+            const WHEN: u64 = 10;
+            let claim = LArc::new(PollerClaim::new());
+            let next_when = LArc::new(AtomicU64::new(u64::MAX));
+            let active = LArc::new(AtomicUsize::new(0));
+            let (c2, n2, a2) = (claim.clone(), next_when.clone(), active.clone());
+            let adder = thread::spawn(move || {
+                a2.fetch_add(1, Ordering::SeqCst);
+                n2.store(WHEN, Ordering::SeqCst);
+                c2.on_earlier_timer(WHEN)
+            });
+            let slept =
+                claim.claim_for_sleep(|| next_when.load(Ordering::SeqCst), || active.load(Ordering::SeqCst) > 0);
+            let wake = adder.join().unwrap();
+            match slept {
+                Some(until) => assert!(until <= WHEN || wake == TimerWake::Break, "oversleeps: {until} {wake:?}"),
+                None => assert_eq!(wake, TimerWake::Wakep, "the M parked and nobody was woken for the timer"),
+            }
+        });
+    }
+
+    /// A deaf (futex) sleeper against a G that starts waiting on a socket: the sleeper hears epoll
+    /// instead, or the G breaks it.
+    #[test]
+    fn loom_deaf_sleeper_vs_new_socket_waiter() {
+        loom::model(|| {
+            let claim = LArc::new(PollerClaim::new());
+            let waiters = LArc::new(AtomicUsize::new(0));
+            let (c2, w2) = (claim.clone(), waiters.clone());
+            let g = thread::spawn(move || {
+                w2.fetch_add(1, Ordering::SeqCst);
+                c2.sleeper_is_deaf()
+            });
+            let deaf = claim.go_deaf(&waiters);
+            let broke = g.join().unwrap();
+            assert!(!deaf || broke, "the sleeper went deaf and the socket waiter did not break it");
+        });
     }
 }

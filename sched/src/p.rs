@@ -7,13 +7,13 @@
 //! - [`PShared`], in `Sched::ps`, readable by all: the steal end of the queue, `runnext`, and what sysmon
 //!   watches to preempt (the scheduling tick, the preemption request; see *Preemption* in `sysmon.rs`).
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
-
-use crossbeam_deque::Stealer;
-use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::g::GRef;
+use crate::loom::AtomicU8;
 use crate::runq::{LocalQueue, RunNext};
+use crate::syscall::SyscallSlot;
+use crossbeam_deque::Stealer;
 
 /// The owner's part of a P.
 pub struct P {
@@ -58,14 +58,11 @@ pub struct PShared {
     /// (`preempt_requested`); cleared by the owner whenever it runs a G, so a request meant for a G that
     /// has since parked never hits the next one (sysmon asks again if the slice really is over).
     pub preempt: AtomicBool,
-    /// [`P_IDLE`], [`P_RUNNING`] or [`P_SYSCALL`]. Changed by the holder of the P, and by sysmon when it
-    /// takes a P from a syscall (under `syscall_p`'s lock).
+    /// [`P_IDLE`], [`P_RUNNING`] or [`P_SYSCALL`]. Changed by the holder of the P; into and out of
+    /// `P_SYSCALL` only under the syscall slot's lock (see [`SyscallSlot`]).
     pub status: AtomicU8,
-    /// While the holder is in a blocking call (Go's `_Psyscall`): the P itself, parked here so that sysmon
-    /// can hand it to another M (see `syscall.rs`).
-    pub(crate) syscall_p: Mutex<Option<Box<P>>>,
-    /// When the current blocking call began (scheduler ns).
-    pub(crate) syscall_since: AtomicU64,
+    /// While the holder is in a blocking call: the P itself, parked so that sysmon can hand it to another M.
+    pub(crate) syscall: SyscallSlot,
 }
 
 /// No M holds the P: it is in the idle list.
@@ -83,8 +80,7 @@ impl PShared {
             schedtick: AtomicU32::new(0),
             preempt: AtomicBool::new(false),
             status: AtomicU8::new(P_IDLE),
-            syscall_p: Mutex::new(None),
-            syscall_since: AtomicU64::new(0),
+            syscall: SyscallSlot::default(),
         }
     }
 

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::g::{G, GFuture, GRef, WaitReason};
 use crate::idle::Idle;
+use crate::loom::AtomicUsize;
 use crate::m::Current;
 use crate::p::{P, PShared};
 use crate::runq::GlobalQueue;
@@ -132,10 +133,8 @@ pub struct Sched {
     pub(crate) global: GlobalQueue,
     /// Idle Ps, idle Ms, thread count; see `idle.rs`.
     pub(crate) idle: Mutex<Idle>,
-    /// Mirrors `idle.pidle.len()` for lock-free checks (`wakep`). Changed only under `idle`.
-    pub(crate) npidle: AtomicUsize,
-    /// Ms looking for work; see *Spinning Ms* in `idle.rs`.
-    pub(crate) nmspinning: AtomicUsize,
+    /// `npidle` (mirrors `idle.pidle.len()`) and `nmspinning`; see *Spinning Ms* in `idle.rs`.
+    pub(crate) spin: crate::idle::SpinCounts,
     /// Mirrors `idle.msyscall.len()`: Ms back from a blocking call, waiting for a P. Changed only under `idle`.
     pub(crate) nmsyscall: AtomicUsize,
     /// Gs parked in futures the scheduler does not know (WaitReason::Syscall): they may be woken from
@@ -175,12 +174,11 @@ impl Sched {
         // Pop order is LIFO; reverse so P0 is handed out first, as Go does.
         owned.reverse();
         let sched = Arc::new(Sched {
-            npidle: AtomicUsize::new(cfg.procs),
+            spin: crate::idle::SpinCounts::new(cfg.procs),
             cfg,
             ps: shared.into_boxed_slice(),
             global: GlobalQueue::default(),
             idle: Mutex::new(Idle::new(owned)),
-            nmspinning: AtomicUsize::new(0),
             nmsyscall: AtomicUsize::new(0),
             nsyscall_wait: AtomicUsize::new(0),
             nholds: AtomicUsize::new(0),
@@ -269,7 +267,7 @@ impl Sched {
     pub fn others_may_progress(&self) -> bool {
         !self.global.is_empty()
             || self.ps.iter().any(|p| p.has_work())
-            || self.cfg.procs - self.npidle.load(Ordering::SeqCst) > 1
+            || self.cfg.procs - self.spin.npidle() > 1
             || self.nsyscall_wait.load(Ordering::SeqCst) > 0
             || self.nholds.load(Ordering::SeqCst) > 0
             || self.timers.active() > 0

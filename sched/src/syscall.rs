@@ -28,8 +28,9 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use crate::loom::{AtomicU8, AtomicU64, Mutex};
 use crate::m::Current;
-use crate::p::{P, P_RUNNING, P_SYSCALL};
+use crate::p::{P, P_IDLE, P_RUNNING, P_SYSCALL};
 use crate::sched::Sched;
 
 /// How long a P may sit in a blocking call before sysmon hands it to another M (Go: one sysmon tick, 20 µs
@@ -47,16 +48,59 @@ pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// A P parked by its M for the length of a blocking call (Go's P in `_Psyscall`), and the race for it:
+/// the M coming back ([`SyscallSlot::reclaim`], step 3) and sysmon ([`SyscallSlot::retake`], step 2) both
+/// take it under the slot's lock, so exactly one of them gets it, and the P's status moves with it under
+/// the same lock: whoever sees `P_SYSCALL` outside the lock finds the P in the slot, or finds it gone.
+pub(crate) struct SyscallSlot {
+    p: Mutex<Option<Box<P>>>,
+    /// When the current blocking call began (scheduler ns).
+    since: AtomicU64,
+}
+
+impl Default for SyscallSlot {
+    fn default() -> Self {
+        SyscallSlot { p: Mutex::new(None), since: AtomicU64::new(0) }
+    }
+}
+
+impl SyscallSlot {
+    /// Step 1: the M parks its P here before it blocks.
+    pub(crate) fn park(&self, p: Box<P>, status: &AtomicU8, now: u64) {
+        let mut slot = self.p.lock();
+        debug_assert!(slot.is_none(), "SyscallSlot::park: the slot is taken");
+        *slot = Some(p);
+        self.since.store(now, Ordering::Relaxed);
+        status.store(P_SYSCALL, Ordering::SeqCst);
+    }
+
+    /// Step 3: the M, back from its call, takes its P back if sysmon has not taken it.
+    pub(crate) fn reclaim(&self, status: &AtomicU8) -> Option<Box<P>> {
+        let mut slot = self.p.lock();
+        let p = slot.take()?;
+        status.store(P_RUNNING, Ordering::SeqCst);
+        Some(p)
+    }
+
+    /// Step 2: sysmon takes the P if its call has lasted [`RETAKE_NS`] by `now`; the P is then idle until
+    /// handed off.
+    pub(crate) fn retake(&self, status: &AtomicU8, now: u64) -> Option<Box<P>> {
+        if now.saturating_sub(self.since.load(Ordering::Relaxed)) < RETAKE_NS {
+            return None;
+        }
+        let mut slot = self.p.lock();
+        let p = slot.take()?;
+        status.store(P_IDLE, Ordering::SeqCst);
+        Some(p)
+    }
+}
+
 impl Sched {
     /// Step 1. Returns the P's id.
     fn entersyscall(&self, p: Box<P>) -> usize {
         let id = p.id;
         let ps = &self.ps[id];
-        let mut slot = ps.syscall_p.lock();
-        *slot = Some(p);
-        ps.syscall_since.store(self.now_ns(), Ordering::Relaxed);
-        ps.status.store(P_SYSCALL, Ordering::SeqCst);
-        drop(slot);
+        ps.syscall.park(p, &ps.status, self.now_ns());
         self.sysmon.on_syscall();
         id
     }
@@ -72,8 +116,7 @@ impl Sched {
             }
         }
         let ps = &self.ps[id];
-        if let Some(p) = ps.syscall_p.lock().take() {
-            ps.status.store(P_RUNNING, Ordering::SeqCst);
+        if let Some(p) = ps.syscall.reclaim(&ps.status) {
             return Some(p);
         }
         {
@@ -89,26 +132,19 @@ impl Sched {
             idle.msyscall.push(m.clone());
             self.nmsyscall.fetch_add(1, Ordering::SeqCst);
         }
-        let mut h = m.hand.lock();
-        loop {
-            if let Some(p) = h.nextp.take() {
-                self.ps[p.id].begin_run(true);
-                return Some(p);
-            }
-            if self.exiting.load(Ordering::SeqCst) {
-                drop(h);
-                let mut idle = self.idle.lock();
-                let before = idle.msyscall.len();
-                idle.msyscall.retain(|x| !Arc::ptr_eq(x, m));
-                if idle.msyscall.len() < before {
-                    crate::sched::dec(&self.nmsyscall, "nmsyscall");
-                }
-                drop(idle);
-                // A P may have been handed over between the check and the removal.
-                return m.hand.lock().nextp.take();
-            }
-            m.cv.wait(&mut h);
+        if let Some((p, _)) = m.wait_for_p(|| self.exiting.load(Ordering::SeqCst)) {
+            self.ps[p.id].begin_run(true);
+            return Some(p);
         }
+        // Exiting: leave the waiters' list, then take a P that may have been handed over in between.
+        let mut idle = self.idle.lock();
+        let before = idle.msyscall.len();
+        idle.msyscall.retain(|x| !Arc::ptr_eq(x, m));
+        if idle.msyscall.len() < before {
+            crate::sched::dec(&self.nmsyscall, "nmsyscall");
+        }
+        drop(idle);
+        m.take_p()
     }
 
     /// An M about to schedule: if an M back from a blocking call waits for a P, hand it ours (it runs the G
@@ -123,9 +159,7 @@ impl Sched {
         let p = p.take().expect("yield_p_to_syscall_waiter: M without a P");
         self.ps[p.id].status.store(P_RUNNING, Ordering::SeqCst);
         drop(idle);
-        let mut h = m.hand.lock();
-        h.nextp = Some(p);
-        m.cv.notify_one();
+        m.hand_p(p, false);
         true
     }
 
@@ -137,17 +171,7 @@ impl Sched {
                 continue;
             }
             any = true;
-            if now.saturating_sub(ps.syscall_since.load(Ordering::Relaxed)) < RETAKE_NS {
-                continue;
-            }
-            let p = {
-                let mut slot = ps.syscall_p.lock();
-                let p = slot.take();
-                if p.is_some() {
-                    ps.status.store(crate::p::P_IDLE, Ordering::SeqCst);
-                }
-                p
-            };
+            let p = ps.syscall.retake(&ps.status, now);
             if let Some(p) = p {
                 self.handoff_p(p);
             }
@@ -164,5 +188,75 @@ impl Sched {
         }
         let mut idle = self.idle.lock();
         self.pidle_put(&mut idle, p);
+    }
+}
+
+#[cfg(all(test, gmp_loom))]
+mod loom_tests {
+    //! The syscall slot's race, on the real [`SyscallSlot`] and [`crate::idle::M`].
+    use super::*;
+    use loom::sync::Arc as LArc;
+    use loom::thread;
+
+    /// The M back from its call (`reclaim`) against sysmon (`retake`): exactly one gets the P, and the
+    /// status says who.
+    #[test]
+    fn loom_exitsyscall_vs_retake_hands_the_p_to_exactly_one() {
+        loom::model(|| {
+            let (p, ps) = P::new(0);
+            let ps = LArc::new(ps);
+            ps.syscall.park(p, &ps.status, 0);
+            let ps2 = ps.clone();
+            let sysmon = thread::spawn(move || ps2.syscall.retake(&ps2.status, RETAKE_NS).is_some());
+            let back = ps.syscall.reclaim(&ps.status).is_some();
+            let retaken = sysmon.join().unwrap();
+            assert!(back ^ retaken, "the P must go to exactly one: back {back}, retaken {retaken}");
+            let want = if back { P_RUNNING } else { P_IDLE };
+            assert_eq!(ps.status.load(Ordering::SeqCst), want);
+        });
+    }
+
+    /// The slow path: the P was retaken, so the M waits among the syscall waiters; sysmon's hand-off gives
+    /// the P to a waiting M first (as `pidle_put` does) or leaves it idle, where the M's own look finds it.
+    /// The M always ends up with the P, whichever of the two locks the idle lists first.
+    #[test]
+    fn loom_m_back_from_a_syscall_always_gets_the_retaken_p() {
+        loom::model(|| {
+            // (idle Ps, Ms back from a syscall waiting for a P), under one lock as in `Idle`.
+            type Lists = (Vec<Box<P>>, Vec<Arc<crate::idle::M>>);
+            let idle: LArc<Mutex<Lists>> = LArc::new(Mutex::new((Vec::new(), Vec::new())));
+            let (p, ps) = P::new(0);
+            let ps = LArc::new(ps);
+            ps.syscall.park(p, &ps.status, 0);
+            let (ps2, idle2) = (ps.clone(), idle.clone());
+            let sysmon = thread::spawn(move || {
+                let Some(p) = ps2.syscall.retake(&ps2.status, RETAKE_NS) else {
+                    return; // the M was back first and kept its P
+                };
+                let mut l = idle2.lock();
+                match l.1.pop() {
+                    Some(m) => {
+                        drop(l);
+                        m.hand_p(p, false);
+                    }
+                    None => l.0.push(p),
+                }
+            });
+            let m = crate::idle::M::new();
+            let got = 'back: {
+                if let Some(p) = ps.syscall.reclaim(&ps.status) {
+                    break 'back p; // sysmon has not retaken it
+                }
+                let mut l = idle.lock();
+                if let Some(p) = l.0.pop() {
+                    break 'back p;
+                }
+                l.1.push(m.clone());
+                drop(l);
+                m.wait_for_p(|| false).expect("not exiting").0
+            };
+            sysmon.join().unwrap();
+            assert_eq!(got.id, 0);
+        });
     }
 }

@@ -112,11 +112,11 @@ impl Sched {
         let mut in_syscall = false;
         let mut seen = self.observe_afresh(self.now_ns());
         while !self.sysmon.stop.load(Ordering::SeqCst) {
-            let all_idle = self.npidle.load(Ordering::SeqCst) == self.cfg.procs && !self.is_exiting();
+            let all_idle = self.spin.npidle() == self.cfg.procs && !self.is_exiting();
             if all_idle {
                 let mut l = self.sysmon.lock.lock();
                 self.sysmon.sleeping.store(true, Ordering::SeqCst);
-                if self.npidle.load(Ordering::SeqCst) == self.cfg.procs && !self.sysmon.stop.load(Ordering::SeqCst) {
+                if self.spin.npidle() == self.cfg.procs && !self.sysmon.stop.load(Ordering::SeqCst) {
                     match next_trace {
                         Some(t) => {
                             self.sysmon.cv.wait_until(&mut l, t);
@@ -164,7 +164,7 @@ impl Sched {
     fn sysmon_netpoll(&self, now: u64) {
         let np = &self.netpoll;
         if np.waiters.load(Ordering::SeqCst) == 0
-            || np.blocked.load(Ordering::SeqCst)
+            || np.claim.is_blocked()
             || now.saturating_sub(np.last_poll.load(Ordering::Relaxed)) < crate::netpoll::FORCED_POLL_NS
         {
             return;
@@ -208,9 +208,9 @@ impl Sched {
             "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} idlethreads={} runqueue={} [",
             self.epoch.elapsed().as_millis(),
             self.cfg.procs,
-            self.npidle.load(Ordering::Relaxed),
+            self.spin.npidle(),
             threads + 1, // sysmon is a thread too, as in Go's count
-            self.nmspinning.load(Ordering::Relaxed),
+            self.spin.nmspinning(),
             idlethreads,
             self.global.len(),
         );

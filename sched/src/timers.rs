@@ -30,13 +30,14 @@ use std::collections::BinaryHeap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use parking_lot::Mutex;
 
 use crate::g::{GRef, WaitReason};
+use crate::loom::{AtomicU64, AtomicUsize};
 use crate::sched::Sched;
 
 /// What a timer does when it fires.
