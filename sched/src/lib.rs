@@ -47,6 +47,47 @@
 //! ping-pong pair runs back to back without letting the pair starve others: the slice still ends after
 //! `timeslice` and the preempted G goes to the global queue.
 //!
+//! # Who wakes whom
+//! Every way a G becomes runnable, against every way an M goes to sleep: who is responsible for an M
+//! running it, and what keeps that wake-up from being lost. A rule that must hold on every path (preemption,
+//! the deadlock report) is stated on what every path shares, never patched into one.
+//!
+//! | a G becomes runnable by | it goes to | who makes sure an M runs it |
+//! |---|---|---|
+//! | `spawn` from a G, a channel / select completing, `ready` from a G | the waker's P: `runnext` (inheriting the slice) | that P's M, when the waker parks or yields; `wakep` starts a spinner to steal if a P is idle |
+//! | `spawn` or `ready` from outside any M (host thread, embedder) | global queue | `wakep`; every M giving its P up re-checks the global queue (*delicate dance*, `idle.rs`) |
+//! | a timer, fired by an M at the top of `find_runnable` | that M's P | that M |
+//! | a timer, fired by the M blocked in the poller or by sysmon | the M's new P, or the global queue | that M, or `wakep` |
+//! | the netpoller (non-blocking poll in `find_runnable`, the blocked M, sysmon every 10 ms) | as for timers | as for timers |
+//! | preemption or `yield_now` | global queue | `wakep`; the 61st-tick check keeps it from starving |
+//! | a steal | the thief's P | the thief; a spinner that finds work and was the last spinner calls `wakep` |
+//! | return from a blocking call | continues on its M: the P kept in the syscall slot, an idle P, or the next P anyone gives up (`Idle::msyscall`) | `exitsyscall`; `pidle_put` and `yield_p_to_syscall_waiter` serve waiting Ms first |
+//!
+//! | an M sleeps by | woken by | the handshake that loses no wake-up (model) |
+//! |---|---|---|
+//! | `stopm`: on the idle list, waiting on its `M` | `startm` (from `wakep`), the program's end | lock-then-check vs. lock-then-hand (`loom_stopm_vs_startm_vs_exit_never_strands_an_m`) |
+//! | spinning, then giving its P up | — (it re-checks) | `nmspinning`/`npidle` vs. the queue (`loom_spinner_giving_up_sees_a_ready_or_is_woken`, `loom_idle_m_parking_sees_an_outside_ready_or_is_woken`, `loom_concurrent_wakeps_start_one_spinner`) |
+//! | blocked in the poller (epoll) until the next timer | a socket, the timeout, a new earlier timer, the program's end | claim before reading `next_when` (`loom_poller_claim_vs_added_timer_never_oversleeps`) |
+//! | blocked in the poller on the futex (no socket waiter; µs precision) | the timeout, a new earlier timer, a new socket waiter, the end | `deaf` vs. the waiter count (`loom_deaf_sleeper_vs_new_socket_waiter`) |
+//! | back from a blocking call, waiting for a P (`Idle::msyscall`) | the next P given up, an M about to schedule, the end | slot lock (`loom_exitsyscall_vs_retake_hands_the_p_to_exactly_one`, `loom_m_back_from_a_syscall_always_gets_the_retaken_p`) |
+//! | sysmon, with every P idle | the first P to get busy, the next schedtrace line | `sleeping` vs. `npidle` (see `sysmon.rs`) |
+//!
+//! And the one "sleep" that must not happen: *checkdead* calls the program deadlocked only when nothing can
+//! wake a G. Sources outside the Gs (pending timers, socket waiters, `Hold`s, Gs in foreign futures) are
+//! uncounted only *after* the G they ready is queued, and checkdead reads the counts before the queues
+//! (`loom_checkdead_vs_outside_wake_never_reports_a_readied_g`). Every future of ours re-states its wait
+//! reason on each `Pending`, so a spurious re-poll never passes for a foreign future.
+//!
+//! # Lock order
+//! A lock may be taken while holding only locks above it in this list; none is held across a poll of a G.
+//! 1. A channel's lock (several: in address order, as `select` takes them), then its sudogs' `done` locks.
+//!    Gs are readied only after every channel lock is released.
+//! 2. `Sched::idle` (idle Ps, idle Ms, syscall waiters), then: an `M`'s hand-off lock, the outcome lock,
+//!    a registry shard (the deadlock dump), sysmon's lock (`on_p_busy`).
+//! 3. The netpoller's poll lock, then its descriptor table, then a descriptor side's lock.
+//! 4. Leaves, never held while taking another: the timer heap (actions run after it is released), a P's
+//!    syscall slot, the poller's futex flag, the thread list.
+//!
 //! # Termination
 //! The embedder decides what ends a program (the wasm side exits when the main G returns) and calls
 //! [`Sched::exit`]. The scheduler itself detects only one ending: every G blocked with nothing that could

@@ -7,7 +7,7 @@
 //! - [`PollDesc`]: one per registered socket (Go's `pollDesc`): for each direction a readiness sequence
 //!   number and at most one parked waiter.
 //! - [`IoWait`]: the future a G awaits after an operation said "would block".
-//! - [`PollerClaim`]: which M, if any, is blocked in the poller and until when — the handshake with timer
+//! - `PollerClaim`: which M, if any, is blocked in the poller and until when — the handshake with timer
 //!   adders and socket waiters that must never lose a wake-up (model-checked with loom).
 //!
 //! # No lost readiness (mio is edge-triggered)
@@ -19,7 +19,7 @@
 //!
 //! # Who polls
 //! - Any M whose P found no local or global work polls without blocking (`find_runnable`).
-//! - At most one idle M at a time blocks in `poll`, until the earliest timer ([`Netpoll::blocked`]); adding an
+//! - At most one idle M at a time blocks in `poll`, until the earliest timer (`PollerClaim`); adding an
 //!   earlier timer, or ending the program, wakes it through the mio `Waker`.
 //! - sysmon polls when nobody has for 10 ms, so a busy program still notices its sockets.
 

@@ -59,7 +59,7 @@ pub struct PShared {
     /// has since parked never hits the next one (sysmon asks again if the slice really is over).
     pub preempt: AtomicBool,
     /// [`P_IDLE`], [`P_RUNNING`] or [`P_SYSCALL`]. Changed by the holder of the P; into and out of
-    /// `P_SYSCALL` only under the syscall slot's lock (see [`SyscallSlot`]).
+    /// `P_SYSCALL` only under the syscall slot's lock (see `SyscallSlot`).
     pub status: AtomicU8,
     /// While the holder is in a blocking call: the P itself, parked so that sysmon can hand it to another M.
     pub(crate) syscall: SyscallSlot,
