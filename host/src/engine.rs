@@ -15,10 +15,20 @@
 //! instantiation is a poor error. So the pool holds at most as many Gs as fit under the limit after leaving
 //! [`MAPS_RESERVED`] for everything else in the process, and a spawn beyond that fails with an error that
 //! names the limit and how to raise it (see [`LimitError`]).
+//!
+//! # Waiting for a place
+//! A full pool is usually a burst of spawns outrunning the Gs that would exit, so a spawn at the limit
+//! waits for a place ([`SharedEngine::wait_for_place`]) instead of failing at once. The waiter parks (no
+//! spinning): it registers its waker, then tries once more; a freed place (`Slot`'s drop) lowers `live`,
+//! then wakes every registered waiter (both sides SeqCst, so a place freed between the failed try and the
+//! registration is seen by one of them).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, Waker};
 
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -71,6 +81,11 @@ pub struct SharedEngine {
     pub max_gs: usize,
     /// Where `max_gs` came from, for the error message.
     pub(crate) limit_source: LimitSource,
+    /// Places freed so far: a waiting spawn that sees it move knows some G exited.
+    freed: AtomicU64,
+    /// Spawns waiting for a place (see *Waiting for a place*).
+    place_waiters: Mutex<Vec<Waker>>,
+    nplace_waiters: AtomicUsize,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -109,24 +124,84 @@ pub(crate) struct Slot(Arc<SharedEngine>);
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.live.fetch_sub(1, Ordering::AcqRel);
+        let e = &self.0;
+        // SeqCst: pairs with `wait_for_place`'s registration then retry (see *Waiting for a place*).
+        e.live.fetch_sub(1, Ordering::SeqCst);
+        e.freed.fetch_add(1, Ordering::SeqCst);
+        if e.nplace_waiters.load(Ordering::SeqCst) > 0 {
+            let waiters = std::mem::take(&mut *e.place_waiters.lock().unwrap_or_else(|p| p.into_inner()));
+            for w in waiters {
+                w.wake();
+            }
+        }
     }
 }
 
 impl SharedEngine {
     /// Reserve a place for one more G.
     pub(crate) fn reserve(self: &Arc<Self>) -> Result<Slot, LimitError> {
-        let prev = self.live.fetch_add(1, Ordering::AcqRel);
+        let prev = self.live.fetch_add(1, Ordering::SeqCst);
         if prev >= self.max_gs {
-            self.live.fetch_sub(1, Ordering::AcqRel);
+            self.live.fetch_sub(1, Ordering::SeqCst);
             return Err(LimitError { live: prev, max_gs: self.max_gs, source: self.limit_source });
         }
         Ok(Slot(self.clone()))
     }
 
+    /// From inside a G: park until a place may be free (some G exited: `Ok`), or until `deadline`
+    /// (scheduler ns of `sched`: `Err`, and no G exited meanwhile). See *Waiting for a place*.
+    pub(crate) fn wait_for_place(self: &Arc<Self>, sched: &Arc<gmp_sched::Sched>, deadline: u64) -> PlaceWait {
+        PlaceWait {
+            engine: self.clone(),
+            freed_at_start: self.freed.load(Ordering::SeqCst),
+            timer: gmp_sched::current().map(|g| sched.add_timer(deadline, None, gmp_sched::Action::Ready(g))),
+            registered: false,
+        }
+    }
+
     /// The wasmtime engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+}
+
+/// The future of [`SharedEngine::wait_for_place`].
+pub(crate) struct PlaceWait {
+    engine: Arc<SharedEngine>,
+    freed_at_start: u64,
+    /// Readies the waiting G at the deadline; None outside a G (then the wait ends at once).
+    timer: Option<gmp_sched::Timer>,
+    registered: bool,
+}
+
+impl Future for PlaceWait {
+    type Output = Result<(), ()>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let e = self.engine.clone();
+        if !self.registered {
+            e.nplace_waiters.fetch_add(1, Ordering::SeqCst);
+            self.registered = true;
+        }
+        e.place_waiters.lock().unwrap_or_else(|p| p.into_inner()).push(cx.waker().clone());
+        // Registered first, then look: a place freed before the registration shows here.
+        if e.freed.load(Ordering::SeqCst) != self.freed_at_start || e.live.load(Ordering::SeqCst) < e.max_gs {
+            return Poll::Ready(Ok(()));
+        }
+        match &self.timer {
+            Some(t) if !t.fired() => Poll::Pending,
+            _ => Poll::Ready(Err(())),
+        }
+    }
+}
+
+impl Drop for PlaceWait {
+    fn drop(&mut self) {
+        if self.registered {
+            self.engine.nplace_waiters.fetch_sub(1, Ordering::SeqCst);
+        }
+        if let Some(t) = self.timer.take() {
+            t.stop();
+        }
     }
 }
 
@@ -214,7 +289,15 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
         ));
     }
     let engine = Engine::new(&c).map_err(|e| anyhow::anyhow!("cannot create the wasm engine for {max_gs} Gs: {e}"))?;
-    Ok(SharedEngine { engine, live: AtomicUsize::new(0), max_gs, limit_source })
+    Ok(SharedEngine {
+        engine,
+        live: AtomicUsize::new(0),
+        max_gs,
+        limit_source,
+        freed: AtomicU64::new(0),
+        place_waiters: Mutex::new(Vec::new()),
+        nplace_waiters: AtomicUsize::new(0),
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! `wit/sched.wit`: spawn, yield, goid, gomaxprocs, exit, msg_take.
 
+use std::time::Duration;
+
 use wasmtime::{Caller, Linker};
 
 use super::{MODULE, abi_error, install, mem_and_data, read_msg, region};
@@ -7,17 +9,39 @@ use crate::engine::Slot;
 use crate::gstore::{ExitRequest, GData, GKind, g_future};
 use crate::runtime::RunShared;
 
+/// How long a spawn at the G limit waits for a place while no G anywhere exits, before it fails. Places
+/// are freed only by Gs exiting; a second without a single exit means the Gs that hold them are blocked
+/// (often on the very spawner, or on each other's spawns), and waiting longer only hides the limit.
+const SPAWN_PATIENCE: Duration = Duration::from_secs(1);
+
 /// A place in the engine's G pool for a new G. A full pool is usually a burst of spawns outrunning the
-/// Gs that would exit: the spawner then gives way (Gosched) and tries again, as long as some other G can
-/// still run and free a place. Only when none can is the limit an error, worded by [`LimitError`].
+/// Gs that would exit: the spawner then parks until some G exits and tries again. It fails with the limit
+/// error (worded by [`LimitError`]) when no other G can still run (nothing could ever free a place), or
+/// when no G has exited for [`SPAWN_PATIENCE`] — whatever the others do meanwhile: two spawners waiting on
+/// each other, or a pending timer that will not free anything, do not keep a hopeless spawn alive.
 ///
 /// [`LimitError`]: crate::engine::LimitError
 async fn reserve_slot(run: &RunShared) -> wasmtime::Result<Slot> {
+    let engine = run.program.shared_engine();
+    let patience = SPAWN_PATIENCE.as_nanos() as u64;
+    let mut deadline = None;
     loop {
-        match run.program.shared_engine().reserve() {
+        let e = match engine.reserve() {
             Ok(slot) => return Ok(slot),
-            Err(e) if !run.sched.others_may_progress() => return Err(abi_error("spawn", e)),
-            Err(_) => gmp_sched::yield_now().await,
+            Err(e) => e,
+        };
+        if !run.sched.others_may_progress() {
+            return Err(abi_error("spawn", e));
+        }
+        let d = *deadline.get_or_insert_with(|| run.sched.now().saturating_add(patience));
+        match engine.wait_for_place(&run.sched, d).await {
+            Ok(()) => deadline = None, // a G exited: progress, so wait afresh if the place went to another
+            Err(()) => {
+                return Err(abi_error(
+                    "spawn",
+                    format!("{e}; no G exited in the {SPAWN_PATIENCE:?} this spawn waited for a place"),
+                ));
+            }
         }
     }
 }
