@@ -3,23 +3,14 @@
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use wasm_gmp::{Capture, Config, EngineConfig, Output, Program, Runtime};
 
 /// Wait for `child` to exit, failing the test (and killing it) if that takes a minute.
 fn wait_or_kill(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
-    let t0 = Instant::now();
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            return st;
-        }
-        if t0.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("the program did not finish {what}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    gmp_tests::wait_or_kill(child, Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("the program did not finish {what}"))
 }
 
 /// One G blocks reading a pipe that never delivers (the test holds it open); the others finish and main's

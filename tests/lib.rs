@@ -6,10 +6,11 @@
 //! A missing wasm32-wasip1 target is installed with rustup first.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasm_gmp::{Capture, Config, EngineConfig, Output, Program, Runtime};
 
@@ -105,15 +106,20 @@ pub fn run(name: &str, procs: usize, args: &[&str]) -> Run {
 
 /// Run guest `name` in-process with `cfg` (its stdout/stderr are replaced by captures). Fails the test if
 /// the program has not ended after two minutes, rather than hanging the suite.
-pub fn run_with(name: &str, mut cfg: Config) -> Run {
-    let (out, err) = (Capture::new(), Capture::new());
-    cfg.stdout = Output::Capture(out.clone());
-    cfg.stderr = Output::Capture(err.clone());
+pub fn run_with(name: &str, cfg: Config) -> Run {
     let program = if cfg.engine == EngineConfig::default() {
         program(name)
     } else {
         Program::from_file(&cfg.engine, wasm(name)).expect("guest does not compile")
     };
+    run_program(name, program, cfg)
+}
+
+/// Run `program` in-process with `cfg`, as [`run_with`] does; `name` is for the failure message.
+pub fn run_program(name: &str, program: Program, mut cfg: Config) -> Run {
+    let (out, err) = (Capture::new(), Capture::new());
+    cfg.stdout = Output::Capture(out.clone());
+    cfg.stderr = Output::Capture(err.clone());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(Runtime::new(cfg).run(&program));
@@ -150,4 +156,83 @@ pub fn cli(args: &[&str]) -> std::process::Output {
         .env_remove("GMP_MAXPROCS")
         .output()
         .expect("cannot run wasm-gmp")
+}
+
+/// Wait for `child` to exit; if it has not within `limit`, kill it and return None. A hung program then
+/// fails its test in bounded time instead of hanging the suite.
+pub fn wait_or_kill(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let t0 = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().expect("cannot wait for a child process") {
+            return Some(st);
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// How a scenario run by [`isolated`] ended.
+#[derive(Debug)]
+pub struct Isolated {
+    /// The program's exit status.
+    pub code: i32,
+    /// From starting the child process to its end (process start and compilation included).
+    pub elapsed: Duration,
+    /// The child's stdout and stderr (the test harness's lines, then the program's).
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The environment variable that tells a re-run test binary which test is the child of [`isolated`].
+const CHILD_VAR: &str = "GMP_TEST_CHILD";
+
+/// Run `scenario` in a process of its own and fail the test if it has not ended within `limit`.
+///
+/// The process is this test binary again, told to run only the test named `test` (which must be the
+/// calling test's own name) with `GMP_TEST_CHILD=test`; there this call runs `scenario`, prints its output
+/// and exits with its status. So the caller is the whole test body, run twice: as parent and as child.
+/// Why not a thread: a hung scheduler cannot be stopped from outside (a G that is never preempted keeps
+/// its OS thread), and threads left spinning in the test process would slow the tests that run after it;
+/// a process can be killed.
+pub fn isolated(test: &str, limit: Duration, scenario: impl FnOnce() -> Run) -> Isolated {
+    if std::env::var(CHILD_VAR).is_ok_and(|t| t == test) {
+        use std::io::Write;
+        let r = scenario();
+        print!("{}", r.stdout);
+        eprint!("{}", r.stderr);
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        std::process::exit(r.code);
+    }
+    let t0 = Instant::now();
+    let mut child = Command::new(std::env::current_exe().expect("test binary path"))
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_VAR, test)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot re-run the test binary");
+    // Drain both pipes while waiting, so a chatty child never blocks on a full pipe.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            let _ = pipe.read_to_end(&mut s);
+            String::from_utf8_lossy(&s).into_owned()
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let status = wait_or_kill(&mut child, limit);
+    let elapsed = t0.elapsed();
+    let (stdout, stderr) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
+    let Some(status) = status else {
+        panic!("{test}: did not end within {limit:?}, killed; stdout:\n{stdout}\nstderr:\n{stderr}");
+    };
+    let code = status.code().unwrap_or_else(|| panic!("{test}: the child died of {status}; stderr:\n{stderr}"));
+    Isolated { code, elapsed, stdout, stderr }
 }
