@@ -104,7 +104,11 @@ impl PShared {
             // so a request sysmon made for the previous slice is either cleared here or withdrawn there.
             self.schedtick.store(tick, Ordering::SeqCst);
         }
-        self.preempt.store(false, Ordering::SeqCst);
+        // A load first: the flag is almost always down, and a SeqCst store is a locked instruction on the
+        // hot path of every hand-off (a SeqCst load is a plain one).
+        if self.preempt.load(Ordering::SeqCst) {
+            self.preempt.store(false, Ordering::SeqCst);
+        }
         tick
     }
 }
