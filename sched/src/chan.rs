@@ -56,7 +56,7 @@ pub(crate) struct SendWaiter<T> {
 
 /// A blocked G's stake in one or more wait queues (Go's `sudog`, one per blocking operation).
 pub(crate) struct Sudog<T> {
-    g: GRef,
+    pub(crate) g: GRef,
     /// Won by whoever completes the operation (Go's `selectDone`).
     claimed: AtomicBool,
     done: Mutex<Option<Done<T>>>,
@@ -348,6 +348,8 @@ impl<T> Future for Send<'_, T> {
                     unreachable!("chan::send: a send completed as a receive")
                 }
                 None => {
+                    // A spurious wake-up: park again, saying why (see `execute` in m.rs).
+                    sudog.g.set_wait(WaitReason::ChanSend, chan.id);
                     self.state = OpState::Waiting(sudog);
                     Poll::Pending
                 }
@@ -395,6 +397,8 @@ impl<T> Future for Recv<'_, T> {
                 Some(Done::Closed(_)) => Poll::Ready(Err(Closed)),
                 Some(Done::Sent(_)) => unreachable!("chan::recv: a receive completed as a send"),
                 None => {
+                    // A spurious wake-up: park again, saying why (see `execute` in m.rs).
+                    sudog.g.set_wait(WaitReason::ChanReceive, chan.id);
                     self.state = OpState::Waiting(sudog);
                     Poll::Pending
                 }

@@ -178,6 +178,8 @@ impl<T> Future for Select<'_, T> {
             State::Start => self.start(),
             State::Waiting(sudog) => match sudog.take_done() {
                 None => {
+                    // A spurious wake-up: park again, saying why (see `execute` in m.rs).
+                    sudog.g.set_wait(WaitReason::Select, self.slots[0].chan.id());
                     self.state = State::Waiting(sudog);
                     Poll::Pending
                 }
@@ -192,6 +194,9 @@ impl<T> Future for Select<'_, T> {
                 }
             },
             State::Forever => {
+                if let Some(g) = crate::current() {
+                    g.set_wait(WaitReason::SelectNoCases, 0);
+                }
                 self.state = State::Forever;
                 Poll::Pending
             }
