@@ -305,11 +305,11 @@ impl Sched {
     /// blocked in the poller, block there until the earliest timer, then take a P for what it readied.
     /// Returns true if the M holds a P again.
     fn block_in_netpoll(self: &Arc<Self>, ml: &mut MLocal) -> bool {
-        let may_wake = || {
-            !self.exiting.load(Ordering::SeqCst)
-                && (self.timers.active() > 0 || self.netpoll.waiters.load(Ordering::SeqCst) > 0)
-        };
-        let Some(until) = self.netpoll.claim.claim_for_sleep(|| self.timers.next_when(), may_wake) else {
+        let Some(until) = self.netpoll.claim.claim_for_sleep(
+            || self.timers.next_when(),
+            || (self.timers.active(), self.netpoll.waiters.load(Ordering::SeqCst)),
+            || self.exiting.load(Ordering::SeqCst),
+        ) else {
             return false;
         };
         let now = self.now_ns();

@@ -157,25 +157,41 @@ impl PollerClaim {
 
     /// The M about to block (handshake 1): claim the poller, read `next_when()` and publish it; return the
     /// deadline to sleep until, holding the claim. None when another M holds the claim (it wakes for every
-    /// timer and socket) or when nothing may wake a sleeper (`may_wake()` false: no pending timer, no socket
-    /// waiter, or the program is ending): the M parks instead.
-    pub(crate) fn claim_for_sleep(&self, next_when: impl Fn() -> u64, may_wake: impl Fn() -> bool) -> Option<u64> {
+    /// timer and socket) or when nothing would wake a sleeper (see [`PollerClaim::worth_sleeping`]): the M
+    /// parks instead. `counts()` gives the pending timers and the socket waiters, read after the claim;
+    /// `exiting()` says the program is ending.
+    pub(crate) fn claim_for_sleep(
+        &self,
+        next_when: impl Fn() -> u64,
+        counts: impl Fn() -> (usize, usize),
+        exiting: impl Fn() -> bool,
+    ) -> Option<u64> {
+        let worth = |until| !exiting() && Self::worth_sleeping(until, counts());
         loop {
             if !self.try_claim() {
                 return None;
             }
             let until = next_when();
             self.set_block_until(until);
-            if may_wake() {
+            if worth(until) {
                 return Some(until);
             }
             self.release();
             // A timer added while we held the claim only tried to break us; with the claim gone, look once
             // more (a timer added from here on sees no blocked M and calls `wakep`).
-            if !may_wake() {
+            if !worth(next_when()) {
                 return None;
             }
         }
+    }
+
+    /// Whether something will end a sleep until `until` given `(pending timers, socket waiters)`: a socket
+    /// waiter (epoll wakes for it), or a pending timer *and a deadline*. A pending timer with `next_when` at
+    /// MAX is one in flight — being added (its adder breaks us or calls `wakep`) or already firing on another
+    /// M (which runs what it readies) — and no reason to sleep with no deadline: nothing would end that
+    /// sleep, and an M that never parks keeps checkdead from ever seeing every M asleep.
+    fn worth_sleeping(until: u64, (timers, socket_waiters): (usize, usize)) -> bool {
+        socket_waiters > 0 || (timers > 0 && until != u64::MAX)
     }
 
     /// The claimer, awake again.
@@ -397,7 +413,12 @@ impl IoWait {
     fn unpark(&mut self) {
         if let Some(w) = self.waker.take() {
             self.pd.sides[self.dir as usize].lock().waiters.retain(|x| !x.will_wake(&w));
-            crate::sched::dec(&self.sched.netpoll.waiters, "netpoll.waiters");
+            let np = &self.sched.netpoll;
+            if crate::sched::dec(&np.waiters, "netpoll.waiters") == 1 {
+                // The last socket waiter left: an M blocked in epoll with no timer would otherwise sleep for
+                // good, never idle, and keep checkdead from ever seeing every M asleep.
+                np.break_now();
+            }
         }
     }
 }
@@ -466,12 +487,45 @@ mod loom_tests {
                 n2.store(WHEN, Ordering::SeqCst);
                 c2.on_earlier_timer(WHEN)
             });
-            let slept =
-                claim.claim_for_sleep(|| next_when.load(Ordering::SeqCst), || active.load(Ordering::SeqCst) > 0);
+            let slept = claim.claim_for_sleep(
+                || next_when.load(Ordering::SeqCst),
+                || (active.load(Ordering::SeqCst), 0),
+                || false,
+            );
             let wake = adder.join().unwrap();
             match slept {
-                Some(until) => assert!(until <= WHEN || wake == TimerWake::Break, "oversleeps: {until} {wake:?}"),
+                Some(until) => {
+                    assert!(until <= WHEN || wake == TimerWake::Break, "oversleeps: {until} {wake:?}");
+                    assert_ne!(until, u64::MAX, "sleeps with no deadline and no socket waiter");
+                }
                 None => assert_eq!(wake, TimerWake::Wakep, "the M parked and nobody was woken for the timer"),
+            }
+        });
+    }
+
+    /// An M about to block in the poller against another M firing the only timer (`run_timers`: pop it and
+    /// lower `next_when` under the heap lock, run its action, then uncount it). The sleeper must not block
+    /// with no deadline on the strength of a timer that is already gone: nobody would ever break it, and an
+    /// M that never parks keeps checkdead from reporting a deadlock (found by the schedule fuzzer).
+    #[test]
+    fn loom_poller_claim_vs_fired_timer_never_sleeps_for_good() {
+        loom::model(|| {
+            let claim = LArc::new(PollerClaim::new());
+            let next_when = LArc::new(AtomicU64::new(10));
+            let active = LArc::new(AtomicUsize::new(1));
+            let (n2, a2) = (next_when.clone(), active.clone());
+            let firer = thread::spawn(move || {
+                n2.store(u64::MAX, Ordering::SeqCst);
+                crate::sched::dec(&a2, "active");
+            });
+            let slept = claim.claim_for_sleep(
+                || next_when.load(Ordering::SeqCst),
+                || (active.load(Ordering::SeqCst), 0),
+                || false,
+            );
+            firer.join().unwrap();
+            if let Some(until) = slept {
+                assert_eq!(until, 10, "sleeps past the timer or for good: {until}");
             }
         });
     }

@@ -387,6 +387,32 @@ impl Sched {
         self.epoch.elapsed().as_nanos() as u64
     }
 
+    /// The scheduler's internal counts in one line, for hang reports: which Ms sleep where, and every count
+    /// that keeps `checkdead` quiet. (The schedule fuzzer prints it when a program neither ends nor is
+    /// reported deadlocked; an M missing from `midle` with `poller=blocked` found a lost wake-up that way.)
+    pub fn internals(&self) -> String {
+        let idle = self.idle.lock();
+        format!(
+            "Ms={} midle={} msyscall={} pidle={} poller={} timers={} next_timer={} socket_waiters={} \
+             foreign_waits={} holds={} live={} global={}",
+            idle.nthreads,
+            idle.midle.len(),
+            idle.msyscall.len(),
+            idle.pidle.len(),
+            if self.netpoll.claim.is_blocked() { "blocked" } else { "free" },
+            self.timers.active(),
+            match self.timers.next_when() {
+                u64::MAX => "none".to_string(),
+                t => format!("{}ns", t),
+            },
+            self.netpoll.waiters.load(Ordering::SeqCst),
+            self.nsyscall_wait.load(Ordering::SeqCst),
+            self.nholds.load(Ordering::SeqCst),
+            self.live.load(Ordering::SeqCst),
+            self.global.len(),
+        )
+    }
+
     /// Every G alive now, in id order, with what it waits for (for reports and tests).
     pub fn dump(&self) -> Vec<GDump> {
         self.allgs

@@ -207,7 +207,12 @@ impl Sched {
             if one_shot || stopped_itself {
                 // Uncounted only now, after the action: a G it readied is on a queue before the count can let
                 // `checkdead` call everything asleep. SeqCst pairs with `checkdead`'s load.
-                crate::sched::dec(&t.active, "timers.active");
+                if crate::sched::dec(&t.active, "timers.active") == 1 {
+                    // The last pending timer is gone. If the Ms all parked while it was pending (this may be
+                    // sysmon or the poller's M, firing it after everyone else went to sleep), nobody else
+                    // would look again: every G may be blocked for good now (found by the schedule fuzzer).
+                    self.checkdead_from_outside();
+                }
             }
         }
         n

@@ -868,7 +868,7 @@ fn run_program(prog: &Arc<Program>, procs: usize) -> Result<Ran, String> {
     run.gids[0].store(main, Ordering::Relaxed);
     let outcome = sched.wait_timeout(bound);
     let elapsed = t0.elapsed();
-    let hung = outcome.is_none().then(|| (sched.dump(), sched.schedtrace_line()));
+    let hung = outcome.is_none().then(|| (sched.dump(), format!("{}; {}", sched.schedtrace_line(), sched.internals())));
     sched.exit(EXIT_GAVE_UP); // ends a hung program; ignored if it ended
     sched.shutdown();
 

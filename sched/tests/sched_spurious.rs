@@ -46,7 +46,7 @@ fn spurious_wakes_leave_a_deadlock_reported(how: &'static str) {
                             _ => {
                                 let other = Chan::<u32>::new(0);
                                 let cases = vec![Case::Recv(&*vc2), Case::Recv(&other)];
-                                drop(Stash { inner: select(cases, true), waker: st2 }.await)
+                                let _ = Stash { inner: select(cases, true), waker: st2 }.await;
                             }
                         }
                     })
