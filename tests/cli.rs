@@ -114,3 +114,73 @@ fn bad_flags_are_refused() {
     let out = cli(&["run", "--timeslice", "ten", hello.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "clap's usage error");
 }
+
+/// A module that needs more memory than `--max-memory` allows: one line naming the flag, status 1.
+#[test]
+fn max_memory_below_the_module_minimum_names_the_flag() {
+    let dir = scratch("memory");
+    let wat = dir.join("big.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (memory (export "memory") 17) (func (export "_start"))
+            (func (export "gmp_entry") (param i32 i32 i32)))"#,
+    )
+    .unwrap();
+    let out = cli(&["run", "--max-memory", "1", wat.to_str().unwrap()]);
+    let err = s(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "wasm-gmp: {}: the module's memory starts at 17 pages (1088 KiB), more than the 1024 KiB a G may have \
+             (--max-memory / EngineConfig::max_memory)\n",
+            wat.display()
+        )
+    );
+    let out = cli(&["run", "--max-memory", "2", wat.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", s(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A module file is read with a bound: devices and directories are refused before reading (`/dev/zero`
+/// never ends), a file above the limit is refused by its size. `/dev/zero` runs with its address space
+/// limited to 1 GiB, so that if the check ever breaks, the test fails at once instead of filling the
+/// machine's memory.
+#[test]
+fn endless_or_huge_module_files_are_refused_before_reading() {
+    let dir = scratch("huge");
+    let huge = dir.join("huge.wasm");
+    let f = std::fs::File::create(&huge).unwrap();
+    f.set_len(wasm_gmp::runtime::MAX_MODULE_FILE + 1).unwrap(); // sparse: no disk used
+    drop(f);
+    let bin = gmp_tests::bin();
+    let limited = std::process::Command::new("sh")
+        .args(["-c", r#"ulimit -v 1048576 && exec "$0" run /dev/zero"#])
+        .arg(&bin)
+        .output()
+        .unwrap();
+    for (out, want) in [
+        (limited, "wasm-gmp: /dev/zero: cannot read: it is a character device, not a file\n".to_string()),
+        (
+            cli(&["run", dir.to_str().unwrap()]),
+            format!("wasm-gmp: {}: cannot read: it is a directory, not a file\n", dir.display()),
+        ),
+        (
+            cli(&["run", huge.to_str().unwrap()]),
+            format!(
+                "wasm-gmp: {}: cannot read: the file is larger than the 256 MiB a module may have\n",
+                huge.display()
+            ),
+        ),
+    ] {
+        assert_eq!((out.status.code(), s(&out.stderr)), (Some(1), want));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("gmp-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

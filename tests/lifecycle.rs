@@ -138,3 +138,43 @@ fn a_panicking_host_function_stops_the_program_cleanly() {
     );
     assert!(err.contents().contains(&report));
 }
+
+/// Text is recognised as text whatever comes before `(module`; only `\0asm` means binary.
+#[test]
+fn wat_with_leading_comments_compiles() {
+    let module = r#"(module (memory (export "memory") 1) (func (export "_start"))
+        (func (export "gmp_entry") (param i32 i32 i32)))"#;
+    for prefix in [";; a line comment\n", "(; a block comment ;)", "\n\t ;; two\n;; lines\n", ""] {
+        let text = format!("{prefix}{module}");
+        if let Err(e) = Program::from_bytes(&EngineConfig::default(), text.as_bytes()) {
+            panic!("{text:?}: {e:#}");
+        }
+    }
+    // Neither: the error says why, on one line.
+    for junk in [&b"hello, I am not wasm"[..], b";; only a comment", b"\x7fELF\x02\x01\x01\0\0\0"] {
+        let e = format!("{:#}", Program::from_bytes(&EngineConfig::default(), junk).err().expect("refused"));
+        assert!(e.starts_with("not a WebAssembly module: no `\\0asm` header, and not"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+}
+
+/// A module whose memory starts larger than a G may have is refused when the program is built, naming the
+/// flag, the module's size and the limit, not at its first spawn in the pool's words.
+#[test]
+fn a_module_needing_more_memory_than_the_limit_is_refused_naming_the_flag() {
+    let cfg = EngineConfig { max_memory: 1 << 20, ..EngineConfig::default() };
+    let wat = br#"(module (memory (export "memory") 17) (func (export "_start"))
+        (func (export "gmp_entry") (param i32 i32 i32)))"#;
+    let e = format!("{:#}", Program::from_bytes(&cfg, wat).err().expect("17 pages must not fit in 1 MiB"));
+    assert_eq!(
+        e,
+        "the module's memory starts at 17 pages (1088 KiB), more than the 1024 KiB a G may have \
+         (--max-memory / EngineConfig::max_memory)"
+    );
+    // 16 pages fit exactly.
+    let wat = br#"(module (memory (export "memory") 16) (func (export "_start"))
+        (func (export "gmp_entry") (param i32 i32 i32)))"#;
+    let program = Program::from_bytes(&cfg, wat).unwrap();
+    let run = wasm_gmp::Runtime::new(wasm_gmp::Config { procs: 1, engine: cfg, ..Default::default() });
+    assert_eq!(run.run(&program).unwrap().code, 0);
+}
