@@ -115,6 +115,27 @@ fn bad_flags_are_refused() {
     assert_eq!(out.status.code(), Some(2), "clap's usage error");
 }
 
+/// `exit(256)` must not become status 0 in the host process: it is a guest panic (status 2).
+#[test]
+fn exit_256_is_not_success() {
+    let dir = scratch("exit256");
+    let wat = dir.join("exit256.wat");
+    std::fs::write(
+        &wat,
+        r#";; gmp.exit(256): the host's exit status would keep only the low 8 bits, 0
+        (module
+            (import "gmp" "exit" (func $exit (param i32)))
+            (memory (export "memory") 1)
+            (func (export "_start") (call $exit (i32.const 256)))
+            (func (export "gmp_entry") (param i32 i32 i32)))"#,
+    )
+    .unwrap();
+    let out = cli(&["run", wat.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", s(&out.stderr));
+    assert!(s(&out.stderr).starts_with("panic: gmp.exit: exit status 256 is outside 0..126"), "{}", s(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A module that needs more memory than `--max-memory` allows: one line naming the flag, status 1.
 #[test]
 fn max_memory_below_the_module_minimum_names_the_flag() {

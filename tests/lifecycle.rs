@@ -139,6 +139,40 @@ fn a_panicking_host_function_stops_the_program_cleanly() {
     assert!(err.contents().contains(&report));
 }
 
+/// A WAT guest whose main calls `gmp.exit(code)`, run at one P.
+fn exit_with(code: i32) -> wasm_gmp::Exit {
+    let wat = format!(
+        r#"(module
+            (import "gmp" "exit" (func $exit (param i32)))
+            (memory (export "memory") 1)
+            (func (export "_start") (call $exit (i32.const {code})))
+            (func (export "gmp_entry") (param i32 i32 i32)))"#
+    );
+    let program = Program::from_bytes(&EngineConfig::default(), wat.as_bytes()).unwrap();
+    let cfg = wasm_gmp::Config {
+        procs: 1,
+        stderr: wasm_gmp::Output::Capture(wasm_gmp::Capture::new()),
+        ..Default::default()
+    };
+    wasm_gmp::Runtime::new(cfg).run(&program).unwrap()
+}
+
+/// `exit` takes WASI's statuses, 0 to 125. Anything else would be truncated by the host process (256 would
+/// exit 0, success), so it is a guest panic naming the call: status 2.
+#[test]
+fn exit_statuses_outside_zero_to_125_are_a_panic_not_a_truncated_status() {
+    for code in [0, 1, 125] {
+        let exit = exit_with(code);
+        assert_eq!((exit.code, exit.report), (code, None));
+    }
+    for code in [126, 255, 256, -1, i32::MIN] {
+        let exit = exit_with(code);
+        assert_eq!(exit.code, 2, "exit({code})");
+        let report = exit.report.unwrap();
+        assert!(report.starts_with(&format!("panic: gmp.exit: exit status {code} is outside 0..126")), "{report}");
+    }
+}
+
 /// Text is recognised as text whatever comes before `(module`; only `\0asm` means binary.
 #[test]
 fn wat_with_leading_comments_compiles() {
