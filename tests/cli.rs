@@ -106,13 +106,41 @@ fn help_explains_every_flag() {
     }
 }
 
+/// Malformed or out-of-range flags are usage errors (clap's status 2) naming the flag and the allowed range:
+/// never a value wrapped into range (`--max-memory 17592186044417` is 2^44 + 1 MiB: shifted into bytes it
+/// wrapped to 1 MiB, and ran), nor one that makes the host panic or spin (`--schedtrace 0`).
 #[test]
-fn bad_flags_are_refused() {
+fn bad_flags_are_usage_errors_naming_the_flag_and_range() {
     let hello = wasm("hello");
-    let out = cli(&["run", "--procs", "0", hello.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    let out = cli(&["run", "--timeslice", "ten", hello.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2), "clap's usage error");
+    for (flag, value, want) in [
+        ("--max-memory", "17592186044417", "1..=4096"),
+        ("--max-memory", "0", "1..=4096"),
+        ("--procs", "0", "1..=1024"),
+        ("--procs", "1000000000000", "1..=1024"),
+        ("--schedtrace", "0", "1..=3600000"),
+        ("--schedtrace", "18446744073709551615", "1..=3600000"),
+        ("--max-gs", "0", "1.."),
+        ("--timeslice", "ten", "not a duration"),
+        ("--timeslice", "0.1ns", "out of range"),
+        ("--timeslice", "2h", "unknown unit"),
+    ] {
+        let out = cli(&["run", flag, value, hello.to_str().unwrap()]);
+        let err = s(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(err.contains(flag) && err.contains(want), "{flag} {value}: {err}");
+    }
+    // GMP_MAXPROCS goes through the same check as --procs.
+    let out = std::process::Command::new(gmp_tests::bin())
+        .args(["run", hello.to_str().unwrap()])
+        .env("GMP_MAXPROCS", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", s(&out.stderr));
+    // In range but more Gs than fit in the address space: the engine refuses, naming the flag.
+    let out = cli(&["run", "--max-gs", "1000000000000", hello.to_str().unwrap()]);
+    let err = s(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(": max_gs (--max-gs) is 1000000000000; it must be 1 to "), "{err}");
 }
 
 /// `exit(256)` must not become status 0 in the host process: it is a guest panic (status 2).

@@ -212,3 +212,35 @@ fn a_module_needing_more_memory_than_the_limit_is_refused_naming_the_flag() {
     let run = wasm_gmp::Runtime::new(wasm_gmp::Config { procs: 1, engine: cfg, ..Default::default() });
     assert_eq!(run.run(&program).unwrap().code, 0);
 }
+
+/// The smallest program: main returns at once.
+const MINIMAL: &[u8] = br#"(module (memory (export "memory") 1) (func (export "_start"))
+    (func (export "gmp_entry") (param i32 i32 i32)))"#;
+
+/// Settings out of range are errors naming the setting, its flag and the range, never a wrapped value or a
+/// host panic.
+#[test]
+fn out_of_range_settings_are_refused_naming_the_flag() {
+    let program = Program::from_bytes(&EngineConfig::default(), MINIMAL).unwrap();
+    let day = std::time::Duration::from_secs(86_400);
+    let cases: [(wasm_gmp::Config, &str); 5] = [
+        (wasm_gmp::Config { procs: 0, ..Default::default() }, "procs (--procs) is 0; it must be 1 to 1024"),
+        (wasm_gmp::Config { procs: 1 << 40, ..Default::default() }, "it must be 1 to 1024"),
+        (wasm_gmp::Config { timeslice: day, ..Default::default() }, "timeslice (--timeslice) is 86400s"),
+        (wasm_gmp::Config { timeslice: std::time::Duration::ZERO, ..Default::default() }, "timeslice (--timeslice)"),
+        (wasm_gmp::Config { schedtrace: Some(std::time::Duration::ZERO), ..Default::default() }, "(--schedtrace)"),
+    ];
+    for (cfg, want) in cases {
+        let e = format!("{:#}", wasm_gmp::Runtime::new(cfg).run(&program).expect_err("must be refused"));
+        assert!(e.contains(want), "{e}");
+    }
+    for (engine, want) in [
+        (EngineConfig { max_memory: 0, ..Default::default() }, "max_memory (--max-memory) is 0 bytes"),
+        (EngineConfig { max_memory: u64::MAX, ..Default::default() }, "it must be one wasm page (64 KiB) to 4 GiB"),
+        (EngineConfig { max_gs: Some(0), ..Default::default() }, "max_gs (--max-gs) is 0; it must be 1 to"),
+        (EngineConfig { max_gs: Some(usize::MAX), ..Default::default() }, "max_gs (--max-gs) is"),
+    ] {
+        let e = format!("{:#}", Program::from_bytes(&engine, MINIMAL).err().expect("must be refused"));
+        assert!(e.contains(want), "{e}");
+    }
+}

@@ -68,6 +68,14 @@ impl Default for Capture {
     }
 }
 
+/// Most Ps a run may have: each P can keep an OS thread busy, so more than this is a typo, not a machine
+/// (Go's limit, `_MaxGomaxprocs`, was the same until Go 1.10).
+pub const MAX_PROCS: usize = 1024;
+
+/// Longest timeslice or schedtrace period: an hour. Longer is a typo rather than a setting, and sysmon keeps
+/// periods as nanoseconds in a `u64` (a timeslice of `u64::MAX` seconds would wrap to a few).
+pub const MAX_PERIOD: Duration = Duration::from_secs(3600);
+
 /// How a run is configured. `Config::default()` is what `wasm-gmp run` does without flags.
 #[derive(Clone)]
 pub struct Config {
@@ -93,6 +101,33 @@ pub struct Config {
     pub stdout: Output,
     /// Where the program's stderr and the runtime's reports (panic, deadlock, schedtrace) go.
     pub stderr: Output,
+}
+
+impl Config {
+    /// Check every setting against its range (the engine's are checked when its engine is made).
+    ///
+    /// # Errors
+    /// The first setting out of range, named with its `wasm-gmp run` flag, and the range.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (1..=MAX_PROCS).contains(&self.procs),
+            "procs (--procs) is {}; it must be 1 to {MAX_PROCS}",
+            self.procs
+        );
+        let period_ok = |d: Duration| !d.is_zero() && d <= MAX_PERIOD;
+        anyhow::ensure!(
+            period_ok(self.timeslice),
+            "timeslice (--timeslice) is {:?}; it must be more than 0 and at most {MAX_PERIOD:?}",
+            self.timeslice
+        );
+        if let Some(d) = self.schedtrace {
+            anyhow::ensure!(
+                period_ok(d),
+                "schedtrace (--schedtrace) is {d:?}; it must be more than 0 and at most {MAX_PERIOD:?}"
+            );
+        }
+        Ok(())
+    }
 }
 
 impl Default for Config {
@@ -418,7 +453,7 @@ impl Runtime {
     /// program compiled for another engine configuration). How the program itself ended is the [`Exit`].
     pub fn run(&self, program: &Program) -> anyhow::Result<Exit> {
         let cfg = &self.cfg;
-        anyhow::ensure!(cfg.procs >= 1, "procs must be at least 1");
+        cfg.check()?;
         anyhow::ensure!(
             program.inner.engine_cfg == cfg.engine,
             "the program was compiled for another engine configuration than this runtime's"
