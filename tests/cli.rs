@@ -106,11 +106,130 @@ fn help_explains_every_flag() {
     }
 }
 
+/// Malformed or out-of-range flags are usage errors (clap's status 2) naming the flag and the allowed range:
+/// never a value wrapped into range (`--max-memory 17592186044417` is 2^44 + 1 MiB: shifted into bytes it
+/// wrapped to 1 MiB, and ran), nor one that makes the host panic or spin (`--schedtrace 0`).
 #[test]
-fn bad_flags_are_refused() {
+fn bad_flags_are_usage_errors_naming_the_flag_and_range() {
     let hello = wasm("hello");
-    let out = cli(&["run", "--procs", "0", hello.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    let out = cli(&["run", "--timeslice", "ten", hello.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2), "clap's usage error");
+    for (flag, value, want) in [
+        ("--max-memory", "17592186044417", "1..=4096"),
+        ("--max-memory", "0", "1..=4096"),
+        ("--procs", "0", "1..=1024"),
+        ("--procs", "1000000000000", "1..=1024"),
+        ("--schedtrace", "0", "1..=3600000"),
+        ("--schedtrace", "18446744073709551615", "1..=3600000"),
+        ("--max-gs", "0", "1.."),
+        ("--timeslice", "ten", "not a duration"),
+        ("--timeslice", "0.1ns", "out of range"),
+        ("--timeslice", "2h", "unknown unit"),
+    ] {
+        let out = cli(&["run", flag, value, hello.to_str().unwrap()]);
+        let err = s(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(err.contains(flag) && err.contains(want), "{flag} {value}: {err}");
+    }
+    // GMP_MAXPROCS goes through the same check as --procs.
+    let out = std::process::Command::new(gmp_tests::bin())
+        .args(["run", hello.to_str().unwrap()])
+        .env("GMP_MAXPROCS", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", s(&out.stderr));
+    // In range but more Gs than fit in the address space: the engine refuses, naming the flag.
+    let out = cli(&["run", "--max-gs", "1000000000000", hello.to_str().unwrap()]);
+    let err = s(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(": max_gs (--max-gs) is 1000000000000; it must be 1 to "), "{err}");
+}
+
+/// `exit(256)` must not become status 0 in the host process: it is a guest panic (status 2).
+#[test]
+fn exit_256_is_not_success() {
+    let dir = scratch("exit256");
+    let wat = dir.join("exit256.wat");
+    std::fs::write(
+        &wat,
+        r#";; gmp.exit(256): the host's exit status would keep only the low 8 bits, 0
+        (module
+            (import "gmp" "exit" (func $exit (param i32)))
+            (memory (export "memory") 1)
+            (func (export "_start") (call $exit (i32.const 256)))
+            (func (export "gmp_entry") (param i32 i32 i32)))"#,
+    )
+    .unwrap();
+    let out = cli(&["run", wat.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", s(&out.stderr));
+    assert!(s(&out.stderr).starts_with("panic: gmp.exit: exit status 256 is outside 0..126"), "{}", s(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A module that needs more memory than `--max-memory` allows: one line naming the flag, status 1.
+#[test]
+fn max_memory_below_the_module_minimum_names_the_flag() {
+    let dir = scratch("memory");
+    let wat = dir.join("big.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (memory (export "memory") 17) (func (export "_start"))
+            (func (export "gmp_entry") (param i32 i32 i32)))"#,
+    )
+    .unwrap();
+    let out = cli(&["run", "--max-memory", "1", wat.to_str().unwrap()]);
+    let err = s(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "wasm-gmp: {}: the module's memory starts at 17 pages (1088 KiB), more than the 1024 KiB a G may have \
+             (--max-memory / EngineConfig::max_memory)\n",
+            wat.display()
+        )
+    );
+    let out = cli(&["run", "--max-memory", "2", wat.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", s(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A module file is read with a bound: devices and directories are refused before reading (`/dev/zero`
+/// never ends), a file above the limit is refused by its size. `/dev/zero` runs with its address space
+/// limited to 1 GiB, so that if the check ever breaks, the test fails at once instead of filling the
+/// machine's memory.
+#[test]
+fn endless_or_huge_module_files_are_refused_before_reading() {
+    let dir = scratch("huge");
+    let huge = dir.join("huge.wasm");
+    let f = std::fs::File::create(&huge).unwrap();
+    f.set_len(wasm_gmp::runtime::MAX_MODULE_FILE + 1).unwrap(); // sparse: no disk used
+    drop(f);
+    let bin = gmp_tests::bin();
+    let limited = std::process::Command::new("sh")
+        .args(["-c", r#"ulimit -v 1048576 && exec "$0" run /dev/zero"#])
+        .arg(&bin)
+        .output()
+        .unwrap();
+    for (out, want) in [
+        (limited, "wasm-gmp: /dev/zero: cannot read: it is a character device, not a file\n".to_string()),
+        (
+            cli(&["run", dir.to_str().unwrap()]),
+            format!("wasm-gmp: {}: cannot read: it is a directory, not a file\n", dir.display()),
+        ),
+        (
+            cli(&["run", huge.to_str().unwrap()]),
+            format!(
+                "wasm-gmp: {}: cannot read: the file is larger than the 256 MiB a module may have\n",
+                huge.display()
+            ),
+        ),
+    ] {
+        assert_eq!((out.status.code(), s(&out.stderr)), (Some(1), want));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("gmp-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }

@@ -131,19 +131,18 @@ pub fn run_program(name: &str, program: Program, mut cfg: Config) -> Run {
     Run { code: exit.code, stdout: out.contents(), stderr: err.contents(), report: exit.report }
 }
 
-/// The `wasm-gmp` binary, built if this test run has not built it.
+/// The `wasm-gmp` binary, built once per test process: `cargo test -p gmp-tests` does not build another
+/// package's binaries, and a binary left over from an earlier build would test old code. (A no-op when it
+/// is up to date.)
 pub fn bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         // target/debug/deps/<test binary> → target/debug/wasm-gmp
         let exe = std::env::current_exe().expect("test binary path");
         let dir = exe.parent().and_then(Path::parent).expect("test binary in target/<profile>/deps");
-        let bin = dir.join("wasm-gmp");
-        if !bin.exists() {
-            let st = cargo().current_dir(root()).args(["build", "-p", "wasm-gmp", "--bin", "wasm-gmp"]).status();
-            assert!(st.is_ok_and(|s| s.success()), "cannot build the wasm-gmp binary");
-        }
-        bin
+        let st = cargo().current_dir(root()).args(["build", "-p", "wasm-gmp", "--bin", "wasm-gmp"]).status();
+        assert!(st.is_ok_and(|s| s.success()), "cannot build the wasm-gmp binary");
+        dir.join("wasm-gmp")
     })
     .clone()
 }

@@ -138,3 +138,109 @@ fn a_panicking_host_function_stops_the_program_cleanly() {
     );
     assert!(err.contents().contains(&report));
 }
+
+/// A WAT guest whose main calls `gmp.exit(code)`, run at one P.
+fn exit_with(code: i32) -> wasm_gmp::Exit {
+    let wat = format!(
+        r#"(module
+            (import "gmp" "exit" (func $exit (param i32)))
+            (memory (export "memory") 1)
+            (func (export "_start") (call $exit (i32.const {code})))
+            (func (export "gmp_entry") (param i32 i32 i32)))"#
+    );
+    let program = Program::from_bytes(&EngineConfig::default(), wat.as_bytes()).unwrap();
+    let cfg = wasm_gmp::Config {
+        procs: 1,
+        stderr: wasm_gmp::Output::Capture(wasm_gmp::Capture::new()),
+        ..Default::default()
+    };
+    wasm_gmp::Runtime::new(cfg).run(&program).unwrap()
+}
+
+/// `exit` takes WASI's statuses, 0 to 125. Anything else would be truncated by the host process (256 would
+/// exit 0, success), so it is a guest panic naming the call: status 2.
+#[test]
+fn exit_statuses_outside_zero_to_125_are_a_panic_not_a_truncated_status() {
+    for code in [0, 1, 125] {
+        let exit = exit_with(code);
+        assert_eq!((exit.code, exit.report), (code, None));
+    }
+    for code in [126, 255, 256, -1, i32::MIN] {
+        let exit = exit_with(code);
+        assert_eq!(exit.code, 2, "exit({code})");
+        let report = exit.report.unwrap();
+        assert!(report.starts_with(&format!("panic: gmp.exit: exit status {code} is outside 0..126")), "{report}");
+    }
+}
+
+/// Text is recognised as text whatever comes before `(module`; only `\0asm` means binary.
+#[test]
+fn wat_with_leading_comments_compiles() {
+    let module = r#"(module (memory (export "memory") 1) (func (export "_start"))
+        (func (export "gmp_entry") (param i32 i32 i32)))"#;
+    for prefix in [";; a line comment\n", "(; a block comment ;)", "\n\t ;; two\n;; lines\n", ""] {
+        let text = format!("{prefix}{module}");
+        if let Err(e) = Program::from_bytes(&EngineConfig::default(), text.as_bytes()) {
+            panic!("{text:?}: {e:#}");
+        }
+    }
+    // Neither: the error says why, on one line.
+    for junk in [&b"hello, I am not wasm"[..], b";; only a comment", b"\x7fELF\x02\x01\x01\0\0\0"] {
+        let e = format!("{:#}", Program::from_bytes(&EngineConfig::default(), junk).err().expect("refused"));
+        assert!(e.starts_with("not a WebAssembly module: no `\\0asm` header, and not"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+}
+
+/// A module whose memory starts larger than a G may have is refused when the program is built, naming the
+/// flag, the module's size and the limit, not at its first spawn in the pool's words.
+#[test]
+fn a_module_needing_more_memory_than_the_limit_is_refused_naming_the_flag() {
+    let cfg = EngineConfig { max_memory: 1 << 20, ..EngineConfig::default() };
+    let wat = br#"(module (memory (export "memory") 17) (func (export "_start"))
+        (func (export "gmp_entry") (param i32 i32 i32)))"#;
+    let e = format!("{:#}", Program::from_bytes(&cfg, wat).err().expect("17 pages must not fit in 1 MiB"));
+    assert_eq!(
+        e,
+        "the module's memory starts at 17 pages (1088 KiB), more than the 1024 KiB a G may have \
+         (--max-memory / EngineConfig::max_memory)"
+    );
+    // 16 pages fit exactly.
+    let wat = br#"(module (memory (export "memory") 16) (func (export "_start"))
+        (func (export "gmp_entry") (param i32 i32 i32)))"#;
+    let program = Program::from_bytes(&cfg, wat).unwrap();
+    let run = wasm_gmp::Runtime::new(wasm_gmp::Config { procs: 1, engine: cfg, ..Default::default() });
+    assert_eq!(run.run(&program).unwrap().code, 0);
+}
+
+/// The smallest program: main returns at once.
+const MINIMAL: &[u8] = br#"(module (memory (export "memory") 1) (func (export "_start"))
+    (func (export "gmp_entry") (param i32 i32 i32)))"#;
+
+/// Settings out of range are errors naming the setting, its flag and the range, never a wrapped value or a
+/// host panic.
+#[test]
+fn out_of_range_settings_are_refused_naming_the_flag() {
+    let program = Program::from_bytes(&EngineConfig::default(), MINIMAL).unwrap();
+    let day = std::time::Duration::from_secs(86_400);
+    let cases: [(wasm_gmp::Config, &str); 5] = [
+        (wasm_gmp::Config { procs: 0, ..Default::default() }, "procs (--procs) is 0; it must be 1 to 1024"),
+        (wasm_gmp::Config { procs: 1 << 40, ..Default::default() }, "it must be 1 to 1024"),
+        (wasm_gmp::Config { timeslice: day, ..Default::default() }, "timeslice (--timeslice) is 86400s"),
+        (wasm_gmp::Config { timeslice: std::time::Duration::ZERO, ..Default::default() }, "timeslice (--timeslice)"),
+        (wasm_gmp::Config { schedtrace: Some(std::time::Duration::ZERO), ..Default::default() }, "(--schedtrace)"),
+    ];
+    for (cfg, want) in cases {
+        let e = format!("{:#}", wasm_gmp::Runtime::new(cfg).run(&program).expect_err("must be refused"));
+        assert!(e.contains(want), "{e}");
+    }
+    for (engine, want) in [
+        (EngineConfig { max_memory: 0, ..Default::default() }, "max_memory (--max-memory) is 0 bytes"),
+        (EngineConfig { max_memory: u64::MAX, ..Default::default() }, "it must be one wasm page (64 KiB) to 4 GiB"),
+        (EngineConfig { max_gs: Some(0), ..Default::default() }, "max_gs (--max-gs) is 0; it must be 1 to"),
+        (EngineConfig { max_gs: Some(usize::MAX), ..Default::default() }, "max_gs (--max-gs) is"),
+    ] {
+        let e = format!("{:#}", Program::from_bytes(&engine, MINIMAL).err().expect("must be refused"));
+        assert!(e.contains(want), "{e}");
+    }
+}

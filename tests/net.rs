@@ -132,3 +132,47 @@ fn the_net_policy_can_deny_everything() {
     assert_ne!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("PermissionDenied") || r.stderr.contains("permission denied"), "{r:?}");
 }
+
+/// A read of 0 bytes returns 0 at once (POSIX), whether or not data is waiting, and takes nothing: it is
+/// not the end of the stream. A WAT guest on loopback; its watchdog G ends the program with status 9 if a
+/// read parks, and checks that fail exit with 10 to 12.
+#[test]
+fn a_read_of_zero_bytes_returns_zero_at_once_and_loses_nothing() {
+    let wat = r#"(module
+        (import "gmp" "spawn" (func $spawn (param i32 i32 i32 i32 i32) (result i64)))
+        (import "gmp" "sleep" (func $sleep (param i64)))
+        (import "gmp" "exit" (func $exit (param i32)))
+        (import "gmp" "tcp_listen" (func $listen (param i32 i32 i32) (result i32)))
+        (import "gmp" "sock_local_addr" (func $local_addr (param i32 i32 i32) (result i32)))
+        (import "gmp" "tcp_connect" (func $connect (param i32 i32) (result i32)))
+        (import "gmp" "tcp_accept" (func $accept (param i32 i32 i32 i32) (result i32)))
+        (import "gmp" "sock_read" (func $read (param i32 i32 i32) (result i32)))
+        (import "gmp" "sock_write" (func $write (param i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 64) "127.0.0.1:0")
+        (data (i32.const 96) "hello")
+        (func $ok (param i32) (result i32) (if (i32.lt_s (local.get 0) (i32.const 0)) (then unreachable)) (local.get 0))
+        (func $expect (param $got i32) (param $want i32) (param $code i32)
+            (if (i32.ne (local.get $got) (local.get $want)) (then (call $exit (local.get $code)))))
+        (func (export "_start") (local $l i32) (local $client i32) (local $server i32)
+            (drop (call $spawn (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+            (local.set $l (call $ok (call $listen (i32.const 64) (i32.const 11) (i32.const 4))))
+            (local.set $client (call $ok (call $connect (i32.const 128)
+                (call $ok (call $local_addr (local.get $l) (i32.const 128) (i32.const 64))))))
+            (local.set $server (call $ok (call $accept (local.get $l) (i32.const 0) (i32.const 0) (i32.const 8))))
+            ;; nothing sent yet: 0 at once, no waiting for data
+            (call $expect (call $read (local.get $server) (i32.const 256) (i32.const 0)) (i32.const 0) (i32.const 10))
+            (drop (call $ok (call $write (local.get $client) (i32.const 96) (i32.const 5))))
+            ;; 5 bytes waiting: still 0, and the bytes stay for the next read
+            (call $expect (call $read (local.get $server) (i32.const 256) (i32.const 0)) (i32.const 0) (i32.const 11))
+            (call $expect (call $read (local.get $server) (i32.const 256) (i32.const 16)) (i32.const 5) (i32.const 12)))
+        (func (export "gmp_entry") (param i32 i32 i32)
+            (call $sleep (i64.const 5000000000))             ;; main returns long before this...
+            (call $exit (i32.const 9))))                     ;; ...unless a read parked
+    "#;
+    let program = wasm_gmp::Program::from_bytes(&wasm_gmp::EngineConfig::default(), wat.as_bytes()).unwrap();
+    for procs in [1, 2] {
+        let r = gmp_tests::run_program("zero-byte read", program.clone(), gmp_tests::config("zero_read", procs, &[]));
+        assert_eq!(r.code, 0, "at {procs} Ps (9: a read of 0 bytes parked): {r:?}");
+    }
+}

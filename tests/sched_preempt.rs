@@ -1,32 +1,81 @@
 //! Preemption: a G in a loop with no calls at all cannot keep other Gs from running, whatever made it
-//! runnable.
+//! runnable, and the timeslice setting decides how long it runs first.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use gmp_tests::run;
 use wasm_gmp::{EngineConfig, GData, Program};
 use wasmtime::Linker;
 
-/// At one P, `spin` starts a G that loops forever without a single call, then main does channel work and
-/// returns: only preemption through the epoch lets main run again.
-#[test]
-fn a_call_free_loop_is_preempted_at_one_p() {
-    let t0 = Instant::now();
-    let r = run("spin", 1, &[]);
-    assert_eq!((r.code, r.stdout.as_str()), (0, "main finished while a G spins\n"), "{r:?}");
-    assert!(t0.elapsed() < Duration::from_secs(30), "took {:?}", t0.elapsed());
+/// Two Gs spin at one P for `RUN` (both until the same instant), each counting the switches it sees: the
+/// program's exit status is their sum (at most 125). Switches are seen through a baton, a channel of
+/// capacity 1 holding the id of the G that ran last: each turn of a G's loop takes it and puts back its
+/// own id, two host calls with no epoch check between them, so no switch can split them.
+const SWITCH_COUNTER: &str = r#"(module
+    (import "gmp" "spawn" (func $spawn (param i32 i32 i32 i32 i32) (result i64)))
+    (import "gmp" "now" (func $now (result i64)))
+    (import "gmp" "exit" (func $exit (param i32)))
+    (import "gmp" "msg_take" (func $msg_take (param i32 i32 i32 i32)))
+    (import "gmp" "chan_new" (func $chan_new (param i32) (result i32)))
+    (import "gmp" "chan_send" (func $send (param i32 i32 i32 i32 i32)))
+    (import "gmp" "chan_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
+    (import "gmp" "chan_try_send" (func $try_send (param i32 i32 i32 i32 i32) (result i32)))
+    (import "gmp" "chan_try_recv" (func $try_recv (param i32 i32 i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    ;; 0: the baton's handle, 4: the result channel's handle, 16: receive info, 32: a message, 40: the
+    ;; instant both stop (ns, sent to the G as its spawn argument)
+    (func $spin_counting_switches (param $me i32) (result i32) (local $seen i32)
+        (loop $turn
+            (if (i32.eqz (call $try_recv (i32.load (i32.const 0))
+                    (i32.const 32) (i32.const 4) (i32.const 0) (i32.const 0) (i32.const 16)))
+                (then (if (i32.ne (i32.load (i32.const 32)) (local.get $me))
+                    (then (local.set $seen (i32.add (local.get $seen) (i32.const 1)))))))  ;; the other G ran
+            (i32.store (i32.const 32) (local.get $me))
+            (drop (call $try_send (i32.load (i32.const 0)) (i32.const 32) (i32.const 4) (i32.const 0) (i32.const 0)))
+            (br_if $turn (i64.lt_u (call $now) (i64.load (i32.const 40)))))
+        (local.get $seen))
+    (func (export "_start") (local $total i32)
+        (i32.store (i32.const 0) (call $chan_new (i32.const 1)))
+        (i32.store (i32.const 4) (call $chan_new (i32.const 1)))
+        (i64.store (i32.const 40) (i64.add (call $now) (i64.const RUN_NS)))
+        (i32.store (i32.const 32) (i32.const 1))
+        (drop (call $try_send (i32.load (i32.const 0)) (i32.const 32) (i32.const 4) (i32.const 0) (i32.const 0)))
+        (drop (call $spawn (i32.const 0) (i32.const 40) (i32.const 8) (i32.const 0) (i32.const 2)))
+        (local.set $total (call $spin_counting_switches (i32.const 1)))
+        (drop (call $recv (i32.load (i32.const 4))
+            (i32.const 32) (i32.const 4) (i32.const 0) (i32.const 0) (i32.const 16)))
+        (local.set $total (i32.add (local.get $total) (i32.load (i32.const 32))))
+        (call $exit (select (local.get $total) (i32.const 125) (i32.lt_u (local.get $total) (i32.const 125)))))
+    (func (export "gmp_entry") (param i32 i32 i32)
+        (call $msg_take (i32.const 40) (i32.const 8) (i32.const 0) (i32.const 2))
+        (i32.store (i32.const 32) (call $spin_counting_switches (i32.const 2)))
+        (call $send (i32.load (i32.const 4)) (i32.const 32) (i32.const 4) (i32.const 0) (i32.const 0))))
+"#;
+
+/// How long the two Gs of [`SWITCH_COUNTER`] spin.
+const RUN: Duration = Duration::from_millis(300);
+
+/// The switches two spinning Gs see in [`RUN`] at one P with this timeslice.
+fn switches(slice: Duration) -> i32 {
+    let wat = SWITCH_COUNTER.replace("RUN_NS", &RUN.as_nanos().to_string());
+    let program = Program::from_bytes(&EngineConfig::default(), wat.as_bytes()).unwrap();
+    let mut cfg = gmp_tests::config("switch_counter", 1, &[]);
+    cfg.timeslice = slice;
+    let r = gmp_tests::run_program("switch_counter", program, cfg);
+    assert_eq!(r.report, None, "slice {slice:?}: {r:?}");
+    r.code
 }
 
-/// A short timeslice still lets everybody finish; a long one too. (Behaviour only: timing is measured in
-/// the benchmarks, not asserted here.)
+/// A long timeslice is long: with 50 ms slices, 300 ms hold at most 300/50 + 2 switches (slices are
+/// measured on the wall clock, so no load on the machine can make them shorter). A short one is short: with
+/// 1 ms slices there are more than that (about 300 on an idle machine; the bound leaves room for a loaded
+/// one). Either bound fails if the setting is ignored.
 #[test]
 fn timeslice_setting_is_honoured_both_ways() {
-    for slice in [Duration::from_millis(1), Duration::from_millis(50)] {
-        let mut cfg = gmp_tests::config("spin", 1, &[]);
-        cfg.timeslice = slice;
-        let r = gmp_tests::run_with("spin", cfg);
-        assert_eq!(r.code, 0, "slice {slice:?}: {r:?}");
-    }
+    let most_with_long = (RUN.as_millis() / 50) as i32 + 2;
+    let long = switches(Duration::from_millis(50));
+    assert!((1..=most_with_long).contains(&long), "50 ms slices: {long} switches in {RUN:?}");
+    let short = switches(Duration::from_millis(1));
+    assert!(short > most_with_long, "1 ms slices: only {short} switches in {RUN:?}");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -159,7 +208,8 @@ at_one_and_two_ps!(
         (call $sleep (call $ms (i32.const 50))))
     (func (export "gmp_entry") (param i32 i32 i32)
         (call $take_handle)
-        (drop (call $recv (i32.load (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16)))
+        (drop (call $recv (i32.load (i32.const 0))
+            (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16)))
         (call $spin))
     "#,
     no_host_functions

@@ -3,8 +3,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::RangedU64ValueParser;
 use clap::{Parser, Subcommand};
 
+use crate::engine::MAX_MEMORY;
+use crate::runtime::{MAX_PERIOD, MAX_PROCS};
 use crate::{Config, Runtime};
 
 /// Run WebAssembly programs whose green threads are scheduled like Go's goroutines.
@@ -23,8 +26,9 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct RunArgs {
-    /// Number of Ps (GOMAXPROCS): how many Gs run in parallel. Default: the number of CPUs.
-    #[arg(long, env = "GMP_MAXPROCS", value_name = "N")]
+    /// Number of Ps (GOMAXPROCS): how many Gs run in parallel, 1 to 1024. Default: the number of CPUs.
+    #[arg(long, env = "GMP_MAXPROCS", value_name = "N",
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_PROCS as u64))]
     procs: Option<usize>,
 
     /// How long a G may run before it is preempted, e.g. `10ms`, `500us`, `1s` (a bare number is ms).
@@ -41,7 +45,9 @@ struct RunArgs {
 
     /// Print a scheduler trace line every MS milliseconds, like Go's GODEBUG=schedtrace=MS:
     /// gomaxprocs, idle Ps, threads, spinning Ms, idle Ms, global queue length, and each P's queue length.
-    #[arg(long, value_name = "MS")]
+    /// MS is 1 to 3600000 (an hour).
+    #[arg(long, value_name = "MS",
+          value_parser = RangedU64ValueParser::<u64>::new().range(1..=MAX_PERIOD.as_millis() as u64))]
     schedtrace: Option<u64>,
 
     /// Allow network addresses beyond loopback (the default): `listen=IP:PORT`, `connect=IP:PORT`, or
@@ -54,13 +60,14 @@ struct RunArgs {
     #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
     max_message: usize,
 
-    /// Most Gs alive at once. Default: as many as the kernel's vm.max_map_count allows (about 15,000 at its
-    /// default of 65530); raise that sysctl first to go higher.
-    #[arg(long, value_name = "N")]
+    /// Most Gs alive at once, at least 1. Default: as many as the kernel's vm.max_map_count allows (about
+    /// 15,000 at its default of 65530); raise that sysctl first to go higher.
+    #[arg(long, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     max_gs: Option<usize>,
 
-    /// Most linear memory one G may use, in MiB.
-    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    /// Most linear memory one G may use, in MiB: 1 to 4096 (4 GiB, all a 32-bit wasm memory can address).
+    #[arg(long, default_value_t = 64, value_name = "MIB",
+          value_parser = RangedU64ValueParser::<u64>::new().range(1..=MAX_MEMORY >> 20))]
     max_memory: u64,
 
     /// Compile the program without the epoch checks that let sysmon preempt it: a G in a loop with no calls
@@ -92,10 +99,16 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         "s" => n,
         _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ns, us, ms or s)")),
     };
-    if !(secs > 0.0 && secs < 3600.0) {
-        return Err(format!("`{s}` is out of range (more than 0, less than an hour)"));
+    let out_of_range = || format!("`{s}` is out of range (1ns or more, at most an hour)");
+    if !(secs > 0.0 && secs <= MAX_PERIOD.as_secs_f64()) {
+        return Err(out_of_range());
     }
-    Ok(Duration::from_secs_f64(secs))
+    // Rounds down to whole nanoseconds: `0.1ns` would become a zero slice.
+    let d = Duration::from_secs_f64(secs);
+    if d.is_zero() {
+        return Err(out_of_range());
+    }
+    Ok(d)
 }
 
 fn cache_dir() -> Option<PathBuf> {
@@ -111,16 +124,13 @@ fn cache_dir() -> Option<PathBuf> {
 fn config(a: &RunArgs) -> Result<Config, String> {
     let mut cfg = Config::default();
     if let Some(p) = a.procs {
-        if p == 0 {
-            return Err("--procs must be at least 1".into());
-        }
         cfg.procs = p;
     }
     cfg.timeslice = a.timeslice;
     cfg.schedtrace = a.schedtrace.map(Duration::from_millis);
     cfg.max_message = a.max_message;
     cfg.engine.max_gs = a.max_gs;
-    cfg.engine.max_memory = a.max_memory << 20;
+    cfg.engine.max_memory = a.max_memory << 20; // cannot overflow: the parser allows at most MAX_MEMORY >> 20
     cfg.engine.cache_dir = if a.no_cache { None } else { cache_dir() };
     cfg.engine.preemption = !a.no_preempt;
     let name = a.app.file_name().map_or_else(|| a.app.display().to_string(), |n| n.to_string_lossy().into_owned());
@@ -178,6 +188,8 @@ mod tests {
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("7"), Ok(Duration::from_millis(7)));
         assert!(parse_duration("0ms").is_err());
+        assert!(parse_duration("0.1ns").is_err(), "rounds to a zero slice");
+        assert!(parse_duration("3601s").is_err());
         assert!(parse_duration("10 parsecs").is_err());
     }
 

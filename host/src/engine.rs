@@ -43,6 +43,12 @@ pub const MAPS_RESERVED: usize = 4_000;
 /// Address space the G pool may reserve: 64 TiB, half of a 47-bit user address space.
 const ADDRESS_SPACE_BUDGET: u64 = 1 << 46;
 
+/// The wasm page: the unit of linear memory.
+pub const WASM_PAGE: u64 = 64 << 10;
+
+/// Largest `max_memory`: 4 GiB, all that a 32-bit memory (the only kind the ABI's pointers reach) can hold.
+pub const MAX_MEMORY: u64 = 1 << 32;
+
 /// What the engine is configured with. Two runtimes with equal `EngineConfig`s share one engine.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct EngineConfig {
@@ -231,14 +237,28 @@ pub fn shared(cfg: &EngineConfig) -> anyhow::Result<Arc<SharedEngine>> {
 }
 
 fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
+    anyhow::ensure!(
+        (WASM_PAGE..=MAX_MEMORY).contains(&cfg.max_memory),
+        "max_memory (--max-memory) is {} bytes; it must be one wasm page (64 KiB) to 4 GiB",
+        cfg.max_memory
+    );
+    // The pool reserves address space for every slot up front; keep it within half of what a 47-bit user
+    // address space holds, whatever the map count allows.
+    let per_slot = cfg.max_memory.saturating_add(64 << 10).saturating_add(cfg.stack_size as u64);
+    let by_address_space = ((ADDRESS_SPACE_BUDGET / per_slot) as usize).max(1);
     let (max_gs, limit_source) = match cfg.max_gs {
-        Some(n) => (n, LimitSource::Configured),
+        Some(n) => {
+            anyhow::ensure!(
+                (1..=by_address_space).contains(&n),
+                "max_gs (--max-gs) is {n}; it must be 1 to {by_address_space} (Gs of {} MiB memory each fit \
+                 in the {} TiB of address space the pool may reserve)",
+                cfg.max_memory >> 20,
+                ADDRESS_SPACE_BUDGET >> 40
+            );
+            (n, LimitSource::Configured)
+        }
         None => {
             let maps = max_map_count().unwrap_or(65_530);
-            // The pool reserves address space for every slot up front; keep it within half of what a
-            // 47-bit user address space holds, whatever the map count allows.
-            let per_slot = cfg.max_memory + (64 << 10) + cfg.stack_size as u64;
-            let by_address_space = ((ADDRESS_SPACE_BUDGET / per_slot) as usize).max(1);
             (max_gs_for_map_count(maps).min(by_address_space), LimitSource::MapCount(maps))
         }
     };

@@ -68,6 +68,14 @@ impl Default for Capture {
     }
 }
 
+/// Most Ps a run may have: each P can keep an OS thread busy, so more than this is a typo, not a machine
+/// (Go's limit, `_MaxGomaxprocs`, was the same until Go 1.10).
+pub const MAX_PROCS: usize = 1024;
+
+/// Longest timeslice or schedtrace period: an hour. Longer is a typo rather than a setting, and sysmon keeps
+/// periods as nanoseconds in a `u64` (a timeslice of `u64::MAX` seconds would wrap to a few).
+pub const MAX_PERIOD: Duration = Duration::from_secs(3600);
+
 /// How a run is configured. `Config::default()` is what `wasm-gmp run` does without flags.
 #[derive(Clone)]
 pub struct Config {
@@ -93,6 +101,33 @@ pub struct Config {
     pub stdout: Output,
     /// Where the program's stderr and the runtime's reports (panic, deadlock, schedtrace) go.
     pub stderr: Output,
+}
+
+impl Config {
+    /// Check every setting against its range (the engine's are checked when its engine is made).
+    ///
+    /// # Errors
+    /// The first setting out of range, named with its `wasm-gmp run` flag, and the range.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (1..=MAX_PROCS).contains(&self.procs),
+            "procs (--procs) is {}; it must be 1 to {MAX_PROCS}",
+            self.procs
+        );
+        let period_ok = |d: Duration| !d.is_zero() && d <= MAX_PERIOD;
+        anyhow::ensure!(
+            period_ok(self.timeslice),
+            "timeslice (--timeslice) is {:?}; it must be more than 0 and at most {MAX_PERIOD:?}",
+            self.timeslice
+        );
+        if let Some(d) = self.schedtrace {
+            anyhow::ensure!(
+                period_ok(d),
+                "schedtrace (--schedtrace) is {d:?}; it must be more than 0 and at most {MAX_PERIOD:?}"
+            );
+        }
+        Ok(())
+    }
 }
 
 impl Default for Config {
@@ -142,8 +177,10 @@ impl Program {
     /// Compile the module at `path` for the engine `cfg` describes.
     ///
     /// # Errors
-    /// When the file cannot be read, is not a valid wasm module, or is not a wasm-gmp program (missing
-    /// `_start`, `gmp_entry` or `memory` exports of the right types, or imports the runtime does not provide).
+    /// When the file cannot be read (or is a device, a directory, or larger than [`MAX_MODULE_FILE`]), is
+    /// not a valid wasm module (binary or text), needs more memory than `cfg.max_memory`, or is not a
+    /// wasm-gmp program (missing `_start`, `gmp_entry` or `memory` exports of the right types, or imports
+    /// the runtime does not provide).
     pub fn from_file(cfg: &EngineConfig, path: impl AsRef<Path>) -> anyhow::Result<Program> {
         Program::builder(cfg).file(path)
     }
@@ -162,13 +199,11 @@ impl Program {
     }
 
     fn build(cfg: &EngineConfig, bytes: &[u8], host: Vec<HostFns>) -> anyhow::Result<Program> {
-        let looks_binary = bytes.starts_with(b"\0asm");
-        let looks_text = std::str::from_utf8(bytes).is_ok_and(|s| s.trim_start().starts_with('('));
-        if !looks_binary && !looks_text {
-            bail!("not a WebAssembly module (no `\\0asm` header)");
-        }
+        let binary = to_binary(bytes)?;
         let engine = engine::shared(cfg)?;
-        let module = Module::new(engine.engine(), bytes).map_err(|e| anyhow!("not a valid WebAssembly module: {e}"))?;
+        check_memories(&binary, cfg.max_memory)?;
+        let module = Module::from_binary(engine.engine(), &binary)
+            .map_err(|e| anyhow!("not a valid WebAssembly module: {e}"))?;
         let start = export(&module, "_start", &[])?;
         let entry = export(&module, "gmp_entry", &[ValType::I32, ValType::I32, ValType::I32])?;
         let memory = match module.get_export("memory") {
@@ -213,6 +248,97 @@ impl Program {
     }
 }
 
+/// Largest module file [`ProgramBuilder::file`] reads: 256 MiB, ten times the largest real programs
+/// (browsers, language runtimes compiled to wasm are 20–50 MiB), so a runaway input ends with an error
+/// instead of eating the host's memory.
+pub const MAX_MODULE_FILE: u64 = 256 << 20;
+
+/// Read a module file: a regular file or a pipe (`<(cat app.wasm)`), never more than [`MAX_MODULE_FILE`]
+/// bytes. Devices, sockets and directories are refused before reading: `/dev/zero` never ends.
+fn read_module_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    use std::os::unix::fs::FileTypeExt as _;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    let ty = meta.file_type();
+    let kind = if ty.is_dir() {
+        Some("a directory")
+    } else if ty.is_char_device() {
+        Some("a character device")
+    } else if ty.is_block_device() {
+        Some("a block device")
+    } else if ty.is_socket() {
+        Some("a socket")
+    } else {
+        None
+    };
+    if let Some(kind) = kind {
+        bail!("it is {kind}, not a file");
+    }
+    let too_big = || anyhow!("the file is larger than the {} MiB a module may have", MAX_MODULE_FILE >> 20);
+    if meta.len() > MAX_MODULE_FILE {
+        return Err(too_big());
+    }
+    // A pipe's length is unknown, and a file may grow while read: stop one byte past the limit.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_MODULE_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_MODULE_FILE {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
+/// The wasm binary in `bytes`: the bytes themselves if they start with the binary format's `\0asm`, else
+/// their translation from the text format. Anything but a binary is tried as text, so comments before the
+/// `(module` are fine; the error then says why it is neither, on one line.
+fn to_binary(bytes: &[u8]) -> anyhow::Result<std::borrow::Cow<'_, [u8]>> {
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes.into());
+    }
+    if std::str::from_utf8(bytes).is_err() {
+        bail!("not a WebAssembly module: no `\\0asm` header, and not text (not UTF-8)");
+    }
+    wat::parse_bytes(bytes).map_err(|e| {
+        // wat's message spans lines (the source line, a caret); keep the message and where.
+        let text = e.to_string();
+        let mut lines = text.lines();
+        let what = lines.next().unwrap_or("unreadable");
+        let at = lines.find_map(|l| l.trim().strip_prefix("--> <anon>:")).and_then(|lc| lc.split_once(':'));
+        let at = at.map(|(line, col)| format!(" at line {line}, column {col}")).unwrap_or_default();
+        anyhow!("not a WebAssembly module: no `\\0asm` header, and not valid WebAssembly text: {what}{at}")
+    })
+}
+
+/// Every memory the module defines must start within `max_memory`, or no G could ever be instantiated.
+/// Checked on the binary before compiling it, because the pooling allocator refuses such a module while
+/// compiling, in its own words ("module memory does not fit in pooling allocator requirements") that name
+/// neither the flag nor the sizes. (Imported memories need no check: nothing here provides one, so such a
+/// module fails to link.) A binary too malformed to read is left to the compiler, which says what is wrong.
+fn check_memories(binary: &[u8], max_memory: u64) -> anyhow::Result<()> {
+    use wasmparser::{Parser, Payload};
+    for payload in Parser::new(0).parse_all(binary) {
+        let memories = match payload {
+            Ok(Payload::MemorySection(memories)) => memories,
+            Ok(Payload::CodeSectionStart { .. }) | Err(_) => break, // memories come before code
+            Ok(_) => continue,
+        };
+        for ty in memories.into_iter().map_while(Result::ok) {
+            let page = 1u64 << ty.page_size_log2.unwrap_or(16);
+            let min = ty.initial.saturating_mul(page);
+            if min > max_memory {
+                bail!(
+                    "the module's memory starts at {} pages ({} KiB), more than the {} KiB a G may have \
+                     (--max-memory / EngineConfig::max_memory)",
+                    ty.initial,
+                    min >> 10,
+                    max_memory >> 10
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A function that adds host functions to a program's linker.
 type HostFns = Box<dyn FnOnce(&mut Linker<GData>) -> wasmtime::Result<()>>;
 
@@ -255,7 +381,7 @@ impl ProgramBuilder {
     /// As [`Program::from_file`], and whatever the host-function closures return.
     pub fn file(self, path: impl AsRef<Path>) -> anyhow::Result<Program> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let bytes = read_module_file(path).with_context(|| format!("{}: cannot read", path.display()))?;
         self.bytes(&bytes).with_context(|| path.display().to_string())
     }
 
@@ -327,7 +453,7 @@ impl Runtime {
     /// program compiled for another engine configuration). How the program itself ended is the [`Exit`].
     pub fn run(&self, program: &Program) -> anyhow::Result<Exit> {
         let cfg = &self.cfg;
-        anyhow::ensure!(cfg.procs >= 1, "procs must be at least 1");
+        cfg.check()?;
         anyhow::ensure!(
             program.inner.engine_cfg == cfg.engine,
             "the program was compiled for another engine configuration than this runtime's"

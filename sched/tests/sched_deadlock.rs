@@ -70,18 +70,25 @@ fn a_g_waiting_on_the_outside_is_not_a_deadlock() {
     assert_eq!(outcome, Outcome::Exited(0));
 }
 
+/// While a hold lives, a G blocked for good is not a deadlock: no report for as long as the holder waits
+/// (200 ms, while the G is parked from the start). Once the hold is dropped, the deadlock is reported.
 #[test]
 fn a_hold_keeps_deadlock_away_until_dropped() {
+    // What the outside thread saw while it held: an outcome already (the hold did nothing) or none.
+    let seen_while_held = Arc::new(parking_lot::Mutex::new(None));
+    let seen = seen_while_held.clone();
     let outcome = run(config(1), move |s| async move {
         let hold = s.hold();
         let ch = Arc::new(Chan::<u8>::new(0));
         let c2 = ch.clone();
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(100));
+            *seen.lock() = Some(s.wait_timeout(Duration::from_millis(200)));
             drop(hold);
             drop(c2);
         });
         let _ = ch.recv().await;
     });
     assert!(matches!(outcome, Outcome::Deadlock(ref d) if d.len() == 1), "{outcome:?}");
+    let seen = seen_while_held.lock().take();
+    assert_eq!(seen, Some(None), "the program ended while the hold was alive");
 }

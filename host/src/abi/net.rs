@@ -66,7 +66,8 @@ fn write_str(mem: &mut [u8], buf: Range<usize>, s: &str) -> u32 {
 }
 
 /// A read or a write on stream `h` against `len` bytes of the G's memory at `buf`, retried (parking in
-/// between) until it does not say "would block". Returns the byte count, or `-errno`.
+/// between) until it does not say "would block". Returns the byte count (0 at once for `len` 0), or
+/// `-errno`.
 async fn stream_io(
     caller: &mut Caller<'_, GData>,
     call: &str,
@@ -81,6 +82,12 @@ async fn stream_io(
         let s = data.handles.tcp_stream(h as u32).map_err(|e| handle_error(call, data.gid, e))?.clone();
         (s, region(mem.len(), buf, len, 1, call, "the buffer")?)
     };
+    if buf.is_empty() {
+        // POSIX: a transfer of 0 bytes returns 0 at once. Tried on the socket, a read of 0 would say "would
+        // block" with nothing buffered, park until data came, then return 0: end of stream, with the data
+        // still unread.
+        return Ok(0);
+    }
     loop {
         let seq = s.seq(dir);
         let r = {

@@ -46,6 +46,11 @@ async fn reserve_slot(run: &RunShared) -> wasmtime::Result<Slot> {
     }
 }
 
+/// The statuses `exit` accepts: WASI's `proc_exit` range, which wasmtime enforces for `std::process::exit`
+/// in the guest too. Anything else traps the G (a panic: status 2) instead of reaching the host's
+/// `std::process::exit`, which keeps only the low 8 bits: `exit(256)` would end the program with 0, success.
+pub(crate) const EXIT_STATUSES: std::ops::Range<i32> = 0..126;
+
 pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
     linker.func_wrap_async(
         MODULE,
@@ -74,6 +79,16 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
         caller.data().run.sched.procs() as i32
     })?;
     linker.func_wrap(MODULE, "exit", |_caller: Caller<'_, GData>, code: i32| -> wasmtime::Result<()> {
+        if !EXIT_STATUSES.contains(&code) {
+            return Err(abi_error(
+                "exit",
+                format!(
+                    "exit status {code} is outside {}..{} (a process reports only the low 8 bits, and shells \
+                     read 126 and up as 'cannot run' or a signal)",
+                    EXIT_STATUSES.start, EXIT_STATUSES.end
+                ),
+            ));
+        }
         Err(wasmtime::Error::new(ExitRequest(code)))
     })?;
     linker.func_wrap(
