@@ -26,11 +26,18 @@ async fn reserve_slot(run: &RunShared) -> wasmtime::Result<Slot> {
     let patience = SPAWN_PATIENCE.as_nanos() as u64;
     let mut deadline = None;
     loop {
+        if let Ok(slot) = engine.reserve() {
+            return Ok(slot);
+        }
+        // Look at the others first, then try once more: the places freed by Gs that exited between the
+        // failed try and the look are then seen, and a G that is neither running nor queued now cannot exit
+        // later without something else running first.
+        let hopeless = !run.sched.others_may_progress();
         let e = match engine.reserve() {
             Ok(slot) => return Ok(slot),
             Err(e) => e,
         };
-        if !run.sched.others_may_progress() {
+        if hopeless {
             return Err(abi_error("spawn", e));
         }
         let d = *deadline.get_or_insert_with(|| run.sched.now().saturating_add(patience));
