@@ -42,7 +42,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::g::{GRef, WaitReason};
 
@@ -127,7 +127,6 @@ impl<W> WaitQ<W> {
         self.len
     }
 
-    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -461,6 +460,42 @@ impl<T> Chan<T> {
             g.ready();
         }
         Ok(())
+    }
+}
+
+/// A locked channel, opened for a collector that must see what the buffer holds and empty the buffer of a
+/// channel no G can reach (the wasm side's cycle collector). Unlocks when dropped.
+pub struct Buffer<'a, T> {
+    inner: MutexGuard<'a, Inner<T>>,
+}
+
+impl<T> Chan<T> {
+    /// Lock the channel to look at its buffer. To hold several at once, lock them in order of address (of the
+    /// `Chan`), as [`select`](crate::select()) does, or two lockers may deadlock each other.
+    pub fn lock_buffer(&self) -> Buffer<'_, T> {
+        Buffer { inner: self.inner.lock() }
+    }
+}
+
+impl<T> Buffer<'_, T> {
+    /// The buffered messages, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.inner.buf.iter()
+    }
+
+    /// True if either wait queue has an entry: a G blocked on the channel, or one on its way out of a select.
+    pub fn has_waiters(&self) -> bool {
+        !self.inner.recvq.is_empty() || !self.inner.sendq.is_empty()
+    }
+
+    /// Empty the buffer, for a channel no G can reach.
+    ///
+    /// # Panics
+    /// If a G waits on the channel: such a channel is reachable, and a blocked sender's message belongs in the
+    /// buffer it is waiting for (see the invariants in the module comment).
+    pub fn take(&mut self) -> VecDeque<T> {
+        assert!(!self.has_waiters(), "Buffer::take: a G waits on the channel");
+        std::mem::take(&mut self.inner.buf)
     }
 }
 
