@@ -1,5 +1,11 @@
 //! Channels with Go's semantics, over the scheduler's park/ready (Go's `chan.go`).
 //!
+//! # Types
+//! - [`Chan`]: the channel; [`Send`] and [`Recv`]: its blocking operations, as futures.
+//! - [`Sudog`] and [`WaitQ`]: a blocked operation, and the queues it waits in (see *Wait queues*).
+//! - [`Buffer`]: a locked channel opened for the wasm side's cycle collector, which must see what buffers
+//!   hold and empty the buffers of channels no G can reach.
+//!
 //! # Invariants (under the channel's lock)
 //! - At most one of `sendq` and `recvq` holds live waiters, except for one G blocked in a `select` that
 //!   both sends to and receives from the same unbuffered channel (as in Go).
@@ -33,7 +39,8 @@
 //!
 //! Message order: the buffer and both queues are FIFO, so messages leave in the order their sends completed
 //! and blocked Gs are served in arrival order. Nothing is dropped or copied: a message moves from sender to
-//! buffer or receiver exactly once, and on `close` only messages of senders that then panic are dropped.
+//! buffer or receiver exactly once, and on `close` only messages of senders that then panic are dropped;
+//! [`Buffer::take`] drops the buffered messages of a channel only once no G can reach it.
 
 use std::collections::VecDeque;
 use std::future::Future;
