@@ -50,6 +50,12 @@ impl GData {
         self.gid
     }
 
+    /// The channel counts of the G's run (live channels, channels the cycle collector freed), for tests and
+    /// metrics; they stay readable after the run.
+    pub fn chan_stats(&self) -> crate::gc::ChanStats {
+        self.run.gc.stats()
+    }
+
     /// The G's WASI context, created on first use.
     pub(crate) fn wasi(&mut self) -> &mut WasiP1Ctx {
         let cfg = &self.run.cfg;
@@ -95,6 +101,8 @@ pub(crate) fn g_future(run: Arc<RunShared>, gid: u64, kind: GKind, slot: Slot) -
     Box::pin(async move {
         let is_main = matches!(kind, GKind::Main);
         let result = run_g(&run, gid, kind).await;
+        // The G's table and pending message are gone: collect if that left channel cycles behind.
+        run.gc.poll();
         finish(&run, gid, is_main, result);
         drop(slot);
     })

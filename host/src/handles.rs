@@ -7,13 +7,116 @@
 //! numbers stay valid.
 //!
 //! Invariant: handle `h` lives in `slots[h - 1]`; 0 is never a handle, so guests may use it as "none".
+//!
+//! # Types
+//! - [`Object`]: what a handle names. Every object is reference counted: table entries, messages anywhere
+//!   (buffered, pending, in flight) and blocking calls in progress each hold a reference.
+//! - [`HostChan`]: a channel as the host holds it: the scheduler's [`Chan`] plus what the cycle collector
+//!   needs — how many table entries name it (`held`) and its run's collector (see [`crate::gc`]).
+//! - [`Msg`]: bytes plus attached objects. Dropping a message that was never delivered tells the collector
+//!   (the objects it carried may now be reachable only from channel buffers).
+//! - [`HandleTable`]: one G's table; it keeps `held` right and tells the collector when the last entry
+//!   naming a channel goes.
+//!
+//! Freeing a channel frees its buffered messages, which may free channels whose buffers... a line of them can
+//! be a million long, so `HostChan`'s drop frees such lines iteratively (see its `Drop`), never by recursion.
 
+use std::collections::VecDeque;
+use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gmp_sched::Chan;
 
+use crate::gc::Collector;
+
 /// A channel as the host holds it.
-pub type ChanRef = Arc<Chan<Msg>>;
+pub type ChanRef = Arc<HostChan>;
+
+/// A channel of messages, with the counts the cycle collector reads (see *Counts* in [`crate::gc`]).
+pub struct HostChan {
+    chan: Chan<Msg>,
+    /// Handle-table entries naming this channel, in any G: its references from outside message buffers
+    /// that last. Changed only by [`HandleTable`].
+    held: AtomicUsize,
+    gc: Arc<Collector>,
+}
+
+impl HostChan {
+    /// A new channel of capacity `cap` in the run whose collector is `gc`.
+    pub(crate) fn new(cap: usize, gc: &Arc<Collector>) -> ChanRef {
+        gc.created();
+        Arc::new(HostChan { chan: Chan::new(cap), held: AtomicUsize::new(0), gc: gc.clone() })
+    }
+
+    /// The scheduler's channel (its address is what `select` and the collector lock by).
+    pub(crate) fn chan(&self) -> &Chan<Msg> {
+        &self.chan
+    }
+
+    /// True while some handle table names the channel.
+    pub(crate) fn is_held(&self) -> bool {
+        // Acquire: pairs with the AcqRel decrement in `HandleTable::release`.
+        self.held.load(Ordering::Acquire) != 0
+    }
+
+    pub(crate) fn collector(&self) -> &Arc<Collector> {
+        &self.gc
+    }
+}
+
+impl Deref for HostChan {
+    type Target = Chan<Msg>;
+    fn deref(&self) -> &Chan<Msg> {
+        &self.chan
+    }
+}
+
+/// A freed channel's buffer may hold the last reference to a channel whose buffer holds the last reference to
+/// another, and so on: a line a guest can make a million long. Dropping it by recursion would overflow the
+/// thread's stack and abort the host, so the outermost freeing on a thread drops buffers from a list, and
+/// nested ones only add to it.
+impl Drop for HostChan {
+    fn drop(&mut self) {
+        self.gc.freed();
+        let buf = {
+            let mut b = self.chan.lock_buffer();
+            // Nobody waits on a channel being freed (a waiter holds a reference); if one did, leave it be.
+            if b.has_waiters() || b.iter().all(|m| m.objs.is_empty()) {
+                return;
+            }
+            b.take()
+        };
+        let outermost = FREEING.try_with(|f| {
+            let mut f = f.borrow_mut();
+            match f.as_mut() {
+                Some(list) => {
+                    list.push(buf);
+                    None
+                }
+                None => {
+                    *f = Some(Vec::new());
+                    Some(buf)
+                }
+            }
+        });
+        // `Err`: the thread is exiting and its list is gone; dropping here is the best left.
+        let Ok(Some(mut buf)) = outermost else { return };
+        loop {
+            drop(buf);
+            match FREEING.with(|f| f.borrow_mut().as_mut().and_then(Vec::pop)) {
+                Some(next) => buf = next,
+                None => break,
+            }
+        }
+        FREEING.with(|f| *f.borrow_mut() = None);
+    }
+}
+
+thread_local! {
+    /// Buffers of freed channels waiting to be dropped by the outermost `HostChan::drop` on this thread.
+    static FREEING: std::cell::RefCell<Option<Vec<VecDeque<Msg>>>> = const { std::cell::RefCell::new(None) };
+}
 
 /// What a handle can name.
 #[derive(Clone)]
@@ -50,8 +153,31 @@ pub const INLINE_MSG_BYTES: usize = 32;
 pub struct Msg {
     /// The payload, copied out of the sender's memory.
     pub bytes: smallvec::SmallVec<[u8; INLINE_MSG_BYTES]>,
-    /// Attached objects, installed in the receiver's table when it takes the message.
+    /// Attached objects, installed in the receiver's table when it takes the message (which moves them out,
+    /// see [`Msg::take_objs`]).
     pub objs: Vec<Object>,
+}
+
+impl Msg {
+    /// The attached objects, moved out for delivery: the message no longer holds them.
+    pub fn take_objs(&mut self) -> Vec<Object> {
+        std::mem::take(&mut self.objs)
+    }
+}
+
+/// A message dropped undelivered (unchosen select case, send on a closed channel, a G exiting with a
+/// pending message, a buffer of garbage) may have held the last reference from outside the buffers to a
+/// channel that no table names: that channel is a candidate (see *Candidates* in [`crate::gc`]).
+impl Drop for Msg {
+    fn drop(&mut self) {
+        for obj in self.objs.drain(..) {
+            if let Object::Chan(c) = obj
+                && !c.is_held()
+            {
+                crate::gc::dropped(c);
+            }
+        }
+    }
 }
 
 fn wrong_kind(handle: u32, want: &'static str, got: &Object) -> HandleError {
@@ -89,13 +215,32 @@ pub struct HandleTable {
 impl HandleTable {
     /// Install `obj` and return its new handle.
     pub fn insert(&mut self, obj: Object) -> Result<u32, HandleError> {
-        if let Some(h) = self.free.pop() {
-            self.slots[h as usize - 1] = Some(obj);
-            return Ok(h);
+        let h = match self.free.pop() {
+            Some(h) => h,
+            None => {
+                let h = u32::try_from(self.slots.len() + 1).map_err(|_| HandleError::TooMany)?;
+                self.slots.push(None);
+                h
+            }
+        };
+        if let Object::Chan(c) = &obj {
+            // Relaxed: a new entry is made from a reference the caller holds, so the count cannot be
+            // falling to zero concurrently; only the decrement publishes (see `release`).
+            c.held.fetch_add(1, Ordering::Relaxed);
         }
-        let h = u32::try_from(self.slots.len() + 1).map_err(|_| HandleError::TooMany)?;
-        self.slots.push(Some(obj));
+        self.slots[h as usize - 1] = Some(obj);
         Ok(h)
+    }
+
+    /// An entry leaves the table: the last entry naming a channel that something else still references
+    /// makes it a candidate for the collector (see *Candidates* in [`crate::gc`]).
+    fn release(obj: Object) {
+        if let Object::Chan(c) = obj {
+            // AcqRel: pairs with the Acquire in `HostChan::is_held`, so a message dropped after this sees 0.
+            if c.held.fetch_sub(1, Ordering::AcqRel) == 1 {
+                crate::gc::dropped(c);
+            }
+        }
     }
 
     /// The object behind `h`.
@@ -148,11 +293,12 @@ impl HandleTable {
     }
 
     /// Release `h`. The object lives on while other handles or messages refer to it.
-    pub fn remove(&mut self, h: u32) -> Result<Object, HandleError> {
+    pub fn remove(&mut self, h: u32) -> Result<(), HandleError> {
         let slot = (h as usize).checked_sub(1).and_then(|i| self.slots.get_mut(i)).ok_or(HandleError::NotHeld(h))?;
         let obj = slot.take().ok_or(HandleError::NotHeld(h))?;
         self.free.push(h);
-        Ok(obj)
+        HandleTable::release(obj);
+        Ok(())
     }
 
     /// Handles held now.
@@ -166,12 +312,21 @@ impl HandleTable {
     }
 }
 
+/// A G's end releases every handle it still holds.
+impl Drop for HandleTable {
+    fn drop(&mut self) {
+        for obj in self.slots.drain(..).flatten() {
+            HandleTable::release(obj);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn chan() -> Object {
-        Object::Chan(Arc::new(Chan::new(0)))
+        Object::Chan(HostChan::new(0, &Arc::new(Collector::default())))
     }
 
     #[test]

@@ -21,11 +21,13 @@
 //! - **G**: a green thread: a `Store` + instance of the program, run by `call_async` ([`gstore`]).
 //! - **M**: an OS thread running Gs; **P**: the right to run Gs, `GOMAXPROCS` of them ([`gmp_sched`]).
 //! - **handle**: a G-local number for a channel, like a file descriptor ([`handles`]).
+//! - **cycle collector**: frees channels that only other channels' buffers reach ([`gc`]).
 //! - **the ABI**: the `gmp` imports a guest calls, written down in `wit/` ([`abi`]).
 
 pub mod abi;
 pub mod cli;
 pub mod engine;
+pub mod gc;
 pub mod gstore;
 pub mod handles;
 pub mod net;

@@ -482,6 +482,7 @@ impl Runtime {
             hooks,
         );
         let run = Arc::new(RunShared {
+            gc: Arc::default(),
             sched: sched.clone(),
             program: program.clone(),
             cfg: cfg.clone(),
@@ -505,6 +506,8 @@ impl Runtime {
             }
         };
         sched.shutdown();
+        // Every G is gone: whatever channels their buffers still hold in cycles are garbage now.
+        run.gc.collect_all();
         let report = run.report.lock().take();
         Ok(Exit { code, report })
     }
@@ -513,6 +516,8 @@ impl Runtime {
 /// What every G of one run shares.
 pub(crate) struct RunShared {
     pub(crate) sched: Arc<Sched>,
+    /// The run's channel cycle collector (see `gc.rs`).
+    pub(crate) gc: Arc<crate::gc::Collector>,
     pub(crate) program: Program,
     pub(crate) cfg: Config,
     /// Set by the first G whose failure is reported; later failures stay quiet (Go reports one panic).

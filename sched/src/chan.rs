@@ -1,20 +1,46 @@
 //! Channels with Go's semantics, over the scheduler's park/ready (Go's `chan.go`).
 //!
+//! # Types
+//! - [`Chan`]: the channel; [`Send`] and [`Recv`]: its blocking operations, as futures.
+//! - [`Sudog`] and [`WaitQ`]: a blocked operation, and the queues it waits in (see *Wait queues*).
+//! - [`Buffer`]: a locked channel opened for the wasm side's cycle collector, which must see what buffers
+//!   hold and empty the buffers of channels no G can reach.
+//!
 //! # Invariants (under the channel's lock)
 //! - At most one of `sendq` and `recvq` holds live waiters, except for one G blocked in a `select` that
 //!   both sends to and receives from the same unbuffered channel (as in Go).
 //! - `buf.len() <= cap`. For `cap == 0` the buffer stays empty: every message goes hand to hand.
 //! - A waiter in `sendq` for a buffered channel means the buffer is full; in `recvq`, that it is empty.
 //! - Once `closed`, both queues are empty and stay empty.
+//! - A queue holds, besides live waiters, only *stale* entries: those of a select completed on another
+//!   channel whose G has not yet run pass 3 (see `select.rs`), or has been dropped and is running its
+//!   `Drop`. Each such G takes its own entries out before it returns, so a queue never holds more entries
+//!   than there are Gs blocked on the channel plus Gs on their way out: selecting on a channel in a loop
+//!   (a timeout, a quit channel) does not make it grow.
 //!
 //! A waiter (Go's `sudog`, here [`Sudog`]) may sit in several queues at once when its G blocks in a
 //! `select`. Whoever wants to complete it must first win [`Sudog::claim`]; losers drop the stale entry and
 //! look at the next one. The winner writes the outcome into the sudog, releases the channel lock, and only
 //! then readies the G (Go's `goready` after `unlock`), so the woken G never waits on our lock.
 //!
+//! # Wait queues
+//! A [`WaitQ`] is Go's `waitq`: FIFO, and any entry can be unlinked in O(1). Go links sudogs through their
+//! own `prev`/`next` pointers; here the links live in a slab owned by the queue, and `push_back` returns
+//! the entry's slab index, its *key*, which the blocked operation keeps (one per case of a select). A
+//! select woken by one case removes its entries on the other channels by key (Go's `dequeueSudoG`); a
+//! search by sudog (a `retain` over the queue) would make every wake-up cost as much as the number of Gs
+//! waiting on the same channel, and 10,000 Gs selecting on one channel quadratic.
+//!
+//! A key outlives its entry when someone else pops the entry (a sender completing the select pops it from
+//! the head): the slot may then be reused by another waiter. So removal checks that the slot still holds
+//! this sudog's entry for this case; a `(sudog, case)` pair is enqueued once per select, so the check is
+//! exact. When a queue empties, its slab is reset, so it holds no more memory than its largest number of
+//! simultaneous entries since it was last empty.
+//!
 //! Message order: the buffer and both queues are FIFO, so messages leave in the order their sends completed
 //! and blocked Gs are served in arrival order. Nothing is dropped or copied: a message moves from sender to
-//! buffer or receiver exactly once, and on `close` only messages of senders that then panic are dropped.
+//! buffer or receiver exactly once, and on `close` only messages of senders that then panic are dropped;
+//! [`Buffer::take`] drops the buffered messages of a channel only once no G can reach it.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -23,7 +49,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::g::{GRef, WaitReason};
 
@@ -39,8 +65,8 @@ pub struct Chan<T> {
 pub(crate) struct Inner<T> {
     buf: VecDeque<T>,
     closed: bool,
-    pub(crate) recvq: VecDeque<RecvWaiter<T>>,
-    pub(crate) sendq: VecDeque<SendWaiter<T>>,
+    pub(crate) recvq: WaitQ<RecvWaiter<T>>,
+    pub(crate) sendq: WaitQ<SendWaiter<T>>,
 }
 
 pub(crate) struct RecvWaiter<T> {
@@ -52,6 +78,146 @@ pub(crate) struct SendWaiter<T> {
     pub(crate) sudog: Arc<Sudog<T>>,
     pub(crate) case: usize,
     pub(crate) msg: T,
+}
+
+/// The slab index of an entry in a [`WaitQ`], returned by [`WaitQ::push_back`]. It may outlive the entry
+/// (see *Wait queues* in the module comment).
+pub(crate) type WaitKey = usize;
+
+/// No entry: the end of a list.
+const NIL: usize = usize::MAX;
+
+/// A slab once a queue empties: a larger one is freed rather than kept, so a channel that once had many
+/// waiters does not hold their memory for the rest of its life.
+const WAITQ_KEEP_SLOTS: usize = 64;
+
+/// A FIFO wait queue with O(1) removal by key (Go's `waitq`; see *Wait queues* in the module comment).
+/// Under the channel's lock only, like everything in [`Inner`].
+pub(crate) struct WaitQ<W> {
+    /// The slab: live entries are linked from `head` to `tail` through `prev`/`next`, free slots from
+    /// `free` through `next`.
+    nodes: Vec<Node<W>>,
+    head: usize,
+    tail: usize,
+    free: usize,
+    len: usize,
+    /// Entries looked at by removals: the test that removal does not search the queue counts them.
+    #[cfg(test)]
+    pub(crate) examined: usize,
+}
+
+struct Node<W> {
+    /// `None` for a free slot.
+    entry: Option<W>,
+    prev: usize,
+    next: usize,
+}
+
+impl<W> Default for WaitQ<W> {
+    fn default() -> Self {
+        WaitQ {
+            nodes: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            free: NIL,
+            len: 0,
+            #[cfg(test)]
+            examined: 0,
+        }
+    }
+}
+
+impl<W> WaitQ<W> {
+    /// Entries now, live and stale.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Slots in the slab, used or free: what the queue's memory is proportional to.
+    #[cfg(test)]
+    pub(crate) fn slots(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Append `w`; the key removes it again in O(1).
+    pub(crate) fn push_back(&mut self, w: W) -> WaitKey {
+        let node = Node { entry: Some(w), prev: self.tail, next: NIL };
+        let key = if self.free != NIL {
+            let k = self.free;
+            self.free = self.nodes[k].next;
+            self.nodes[k] = node;
+            k
+        } else {
+            self.nodes.push(node);
+            self.nodes.len() - 1
+        };
+        match self.tail {
+            NIL => self.head = key,
+            t => self.nodes[t].next = key,
+        }
+        self.tail = key;
+        self.len += 1;
+        key
+    }
+
+    /// Take the oldest entry.
+    pub(crate) fn pop_front(&mut self) -> Option<W> {
+        match self.head {
+            NIL => None,
+            k => Some(self.unlink(k)),
+        }
+    }
+
+    /// Take the entry under `key` if `is_ours` recognizes it (O(1): no search). `None` when someone else
+    /// took the entry first, whether or not its slot holds another entry by now.
+    pub(crate) fn remove(&mut self, key: WaitKey, is_ours: impl FnOnce(&W) -> bool) -> Option<W> {
+        #[cfg(test)]
+        {
+            self.examined += 1;
+        }
+        let ours = self.nodes.get(key).and_then(|n| n.entry.as_ref()).is_some_and(is_ours);
+        ours.then(|| self.unlink(key))
+    }
+
+    /// Take every entry, oldest first (`close`).
+    pub(crate) fn take_all(&mut self) -> impl Iterator<Item = W> + use<W> {
+        let mut q = std::mem::take(self);
+        std::iter::from_fn(move || q.pop_front())
+    }
+
+    /// Unlink the live entry at `k` and put its slot on the free list.
+    fn unlink(&mut self, k: usize) -> W {
+        let node = &mut self.nodes[k];
+        let w = node.entry.take().expect("WaitQ::unlink: a free slot is linked");
+        let (prev, next) = (node.prev, node.next);
+        node.next = self.free;
+        self.free = k;
+        match prev {
+            NIL => self.head = next,
+            p => self.nodes[p].next = next,
+        }
+        match next {
+            NIL => self.tail = prev,
+            n => self.nodes[n].prev = prev,
+        }
+        self.len -= 1;
+        if self.len == 0 {
+            // Every slot is free: start over, releasing a slab grown by a crowd of waiters. Amortized O(1):
+            // the clear visits slots that pushes created.
+            if self.nodes.capacity() > WAITQ_KEEP_SLOTS {
+                self.nodes = Vec::new();
+            } else {
+                self.nodes.clear();
+            }
+            (self.head, self.tail, self.free) = (NIL, NIL, NIL);
+        }
+        w
+    }
 }
 
 /// A blocked G's stake in one or more wait queues (Go's `sudog`, one per blocking operation).
@@ -166,11 +332,25 @@ impl<T> Inner<T> {
         Err(TrySendError::Full(msg))
     }
 
-    /// Take `sudog`'s entries out of both queues (after it was completed elsewhere, or abandoned).
-    pub(crate) fn dequeue(&mut self, sudog: &Arc<Sudog<T>>) {
-        self.recvq.retain(|w| !Arc::ptr_eq(&w.sudog, sudog));
-        self.sendq.retain(|w| !Arc::ptr_eq(&w.sudog, sudog));
+    /// Take a case's entry out of its queue if nobody took it yet (after the operation was completed
+    /// elsewhere, or abandoned). A send case's message comes back, for the caller to drop after unlocking.
+    pub(crate) fn dequeue(&mut self, sudog: &Arc<Sudog<T>>, at: Enqueued) -> Option<T> {
+        // A `(sudog, case)` pair is enqueued once, so this recognizes exactly our entry.
+        if at.is_send {
+            self.sendq.remove(at.key, |w| Arc::ptr_eq(&w.sudog, sudog) && w.case == at.case).map(|w| w.msg)
+        } else {
+            self.recvq.remove(at.key, |w| Arc::ptr_eq(&w.sudog, sudog) && w.case == at.case);
+            None
+        }
     }
+}
+
+/// Where one case of a blocked operation waits: which queue, under which key.
+#[derive(Clone, Copy)]
+pub(crate) struct Enqueued {
+    pub(crate) is_send: bool,
+    pub(crate) case: usize,
+    pub(crate) key: WaitKey,
 }
 
 fn ready(wake: Option<GRef>) {
@@ -188,8 +368,8 @@ impl<T> Chan<T> {
             inner: Mutex::new(Inner {
                 buf: VecDeque::new(),
                 closed: false,
-                recvq: VecDeque::new(),
-                sendq: VecDeque::new(),
+                recvq: WaitQ::default(),
+                sendq: WaitQ::default(),
             }),
         }
     }
@@ -271,13 +451,13 @@ impl<T> Chan<T> {
                 return Err(AlreadyClosed);
             }
             inner.closed = true;
-            for w in std::mem::take(&mut inner.recvq) {
+            for w in inner.recvq.take_all() {
                 if w.sudog.claim() {
                     wake.push(w.sudog.complete(Done::Closed(w.case)));
                 }
             }
             // The blocked senders' messages are dropped: those senders panic.
-            for w in std::mem::take(&mut inner.sendq) {
+            for w in inner.sendq.take_all() {
                 if w.sudog.claim() {
                     wake.push(w.sudog.complete(Done::Closed(w.case)));
                 }
@@ -290,12 +470,48 @@ impl<T> Chan<T> {
     }
 }
 
+/// A locked channel, opened for a collector that must see what the buffer holds and empty the buffer of a
+/// channel no G can reach (the wasm side's cycle collector). Unlocks when dropped.
+pub struct Buffer<'a, T> {
+    inner: MutexGuard<'a, Inner<T>>,
+}
+
+impl<T> Chan<T> {
+    /// Lock the channel to look at its buffer. To hold several at once, lock them in order of address (of the
+    /// `Chan`), as [`select`](crate::select()) does, or two lockers may deadlock each other.
+    pub fn lock_buffer(&self) -> Buffer<'_, T> {
+        Buffer { inner: self.inner.lock() }
+    }
+}
+
+impl<T> Buffer<'_, T> {
+    /// The buffered messages, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.inner.buf.iter()
+    }
+
+    /// True if either wait queue has an entry: a G blocked on the channel, or one on its way out of a select.
+    pub fn has_waiters(&self) -> bool {
+        !self.inner.recvq.is_empty() || !self.inner.sendq.is_empty()
+    }
+
+    /// Empty the buffer, for a channel no G can reach.
+    ///
+    /// # Panics
+    /// If a G waits on the channel: such a channel is reachable, and a blocked sender's message belongs in the
+    /// buffer it is waiting for (see the invariants in the module comment).
+    pub fn take(&mut self) -> VecDeque<T> {
+        assert!(!self.has_waiters(), "Buffer::take: a G waits on the channel");
+        std::mem::take(&mut self.inner.buf)
+    }
+}
+
 /// Where a blocking operation is.
 enum OpState<T> {
     /// Not tried yet (holding the message, for a send).
     Start(Option<T>),
     /// Parked on the channel.
-    Waiting(Arc<Sudog<T>>),
+    Waiting(Arc<Sudog<T>>, Enqueued),
     Finished,
 }
 
@@ -335,13 +551,13 @@ impl<T> Future for Send<'_, T> {
                         let g = current_g("send");
                         g.set_wait(WaitReason::ChanSend, chan.id);
                         let sudog = Sudog::new(g);
-                        inner.sendq.push_back(SendWaiter { sudog: sudog.clone(), case: 0, msg });
-                        self.state = OpState::Waiting(sudog);
+                        let key = inner.sendq.push_back(SendWaiter { sudog: sudog.clone(), case: 0, msg });
+                        self.state = OpState::Waiting(sudog, Enqueued { is_send: true, case: 0, key });
                         Poll::Pending
                     }
                 }
             }
-            OpState::Waiting(sudog) => match sudog.take_done() {
+            OpState::Waiting(sudog, at) => match sudog.take_done() {
                 Some(Done::Sent(_)) => Poll::Ready(Ok(())),
                 Some(Done::Closed(_)) => Poll::Ready(Err(Closed)),
                 Some(Done::Received(..)) => {
@@ -350,7 +566,7 @@ impl<T> Future for Send<'_, T> {
                 None => {
                     // A spurious wake-up: park again, saying why (see `execute` in m.rs).
                     sudog.g.set_wait(WaitReason::ChanSend, chan.id);
-                    self.state = OpState::Waiting(sudog);
+                    self.state = OpState::Waiting(sudog, at);
                     Poll::Pending
                 }
             },
@@ -386,20 +602,20 @@ impl<T> Future for Recv<'_, T> {
                         let g = current_g("recv");
                         g.set_wait(WaitReason::ChanReceive, chan.id);
                         let sudog = Sudog::new(g);
-                        inner.recvq.push_back(RecvWaiter { sudog: sudog.clone(), case: 0 });
-                        self.state = OpState::Waiting(sudog);
+                        let key = inner.recvq.push_back(RecvWaiter { sudog: sudog.clone(), case: 0 });
+                        self.state = OpState::Waiting(sudog, Enqueued { is_send: false, case: 0, key });
                         Poll::Pending
                     }
                 }
             }
-            OpState::Waiting(sudog) => match sudog.take_done() {
+            OpState::Waiting(sudog, at) => match sudog.take_done() {
                 Some(Done::Received(_, m)) => Poll::Ready(Ok(m)),
                 Some(Done::Closed(_)) => Poll::Ready(Err(Closed)),
                 Some(Done::Sent(_)) => unreachable!("chan::recv: a receive completed as a send"),
                 None => {
                     // A spurious wake-up: park again, saying why (see `execute` in m.rs).
                     sudog.g.set_wait(WaitReason::ChanReceive, chan.id);
-                    self.state = OpState::Waiting(sudog);
+                    self.state = OpState::Waiting(sudog, at);
                     Poll::Pending
                 }
             },
@@ -411,8 +627,9 @@ impl<T> Future for Recv<'_, T> {
 /// A G dropped while parked (teardown, or its future abandoned) leaves no entry behind: an entry left in a
 /// queue would hand a message to, or take one from, a G that no longer exists.
 fn abandon<T>(chan: &Chan<T>, state: &mut OpState<T>) {
-    if let OpState::Waiting(sudog) = std::mem::replace(state, OpState::Finished) {
-        chan.inner.lock().dequeue(&sudog);
+    if let OpState::Waiting(sudog, at) = std::mem::replace(state, OpState::Finished) {
+        let unsent = chan.inner.lock().dequeue(&sudog, at);
+        drop(unsent);
     }
 }
 
@@ -425,5 +642,71 @@ impl<T> Drop for Send<'_, T> {
 impl<T> Drop for Recv<'_, T> {
     fn drop(&mut self) {
         abandon(self.chan, &mut self.state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries as (owner, case): enough to tell whose an entry is.
+    type Q = WaitQ<(u32, usize)>;
+
+    fn drain(q: &mut Q) -> Vec<(u32, usize)> {
+        std::iter::from_fn(|| q.pop_front()).collect()
+    }
+
+    #[test]
+    fn removal_from_the_middle_keeps_fifo_order() {
+        let mut q = Q::default();
+        let keys: Vec<WaitKey> = (0..10).map(|i| q.push_back((i, 0))).collect();
+        for i in [0, 4, 9, 5] {
+            assert_eq!(q.remove(keys[i as usize], |w| *w == (i, 0)), Some((i, 0)));
+        }
+        assert_eq!(q.len(), 6);
+        let late = q.push_back((10, 0)); // reuses a freed slot, still goes to the tail
+        assert!(late < 10, "a freed slot is reused");
+        assert_eq!(drain(&mut q), [1, 2, 3, 6, 7, 8, 10].map(|i| (i, 0)));
+    }
+
+    /// A key whose entry was popped by someone else may name another waiter's entry by now: removal leaves
+    /// that one alone.
+    #[test]
+    fn a_stale_key_removes_nothing() {
+        let mut q = Q::default();
+        let a = q.push_back((1, 0));
+        q.push_back((2, 0));
+        assert_eq!(q.pop_front(), Some((1, 0)));
+        let b = q.push_back((3, 0));
+        assert_eq!(a, b, "the popped slot is reused");
+        assert_eq!(q.remove(a, |w| *w == (1, 0)), None);
+        assert_eq!(q.remove(usize::MAX, |_| true), None);
+        assert_eq!(drain(&mut q), [(2, 0), (3, 0)]);
+    }
+
+    /// A queue that once held many waiters gives their memory back when it empties, whatever the order of
+    /// removal.
+    #[test]
+    fn an_emptied_queue_releases_its_slab() {
+        let mut q = Q::default();
+        let keys: Vec<WaitKey> = (0..10_000).map(|i| q.push_back((i, 0))).collect();
+        for (i, &k) in keys.iter().enumerate().rev().step_by(2) {
+            assert!(q.remove(k, |w| w.0 == i as u32).is_some());
+        }
+        assert_eq!(drain(&mut q).len(), 5_000);
+        assert!(q.is_empty());
+        assert_eq!((q.slots(), q.nodes.capacity()), (0, 0));
+        assert_eq!(q.examined, 5_000, "one entry looked at per removal");
+    }
+
+    #[test]
+    fn take_all_yields_oldest_first_and_empties() {
+        let mut q = Q::default();
+        for i in 0..5 {
+            q.push_back((i, 1));
+        }
+        q.remove(2, |_| true);
+        assert_eq!(q.take_all().collect::<Vec<_>>(), [0, 1, 3, 4].map(|i| (i, 1)));
+        assert!(q.is_empty() && q.pop_front().is_none());
     }
 }

@@ -6,10 +6,12 @@
 //!    proceed. A random order makes the choice uniform among ready cases, as Go promises. With no ready case
 //!    and no blocking wanted, return [`Selected::Default`].
 //! 3. **Pass 2.** Enqueue one shared [`Sudog`] on every case's channel (a waiter per case, carrying that
-//!    case's message for sends), unlock, park.
+//!    case's message for sends) and keep each entry's key, unlock, park.
 //! 4. **Pass 3.** Woken: whoever completed a case claimed the sudog first, so every other entry is stale;
-//!    take them all out, channel by channel, before returning. Leaving them would make a channel that is
-//!    selected on in a loop (a timeout, a quit channel) grow a queue without bound.
+//!    take them out by their keys, locking each channel once, before returning. Leaving them would make a
+//!    channel that is selected on in a loop (a timeout, a quit channel) grow a queue without bound; finding
+//!    them by search would make each wake-up cost as much as the number of Gs waiting on the same channel
+//!    (see *Wait queues* in `chan.rs`).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -17,7 +19,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::chan::{Chan, Closed, Done, Inner, RecvWaiter, SendWaiter, Sudog, TryRecvError, TrySendError};
+use crate::chan::{Chan, Closed, Done, Enqueued, Inner, RecvWaiter, SendWaiter, Sudog, TryRecvError, TrySendError};
 use crate::g::{GRef, WaitReason};
 
 /// One case of a select.
@@ -45,6 +47,8 @@ struct Slot<'a, T> {
     chan: &'a Chan<T>,
     is_send: bool,
     msg: Option<T>,
+    /// Where pass 2 enqueued this case.
+    at: Option<Enqueued>,
 }
 
 enum State<T> {
@@ -59,6 +63,8 @@ enum State<T> {
 pub struct Select<'a, T> {
     slots: Vec<Slot<'a, T>>,
     block: bool,
+    /// Indices of `slots` sorted by channel address: runs of cases on the same channel are adjacent.
+    caseorder: Vec<usize>,
     /// Indices of `slots`, one per distinct channel, in lock order.
     lockorder: Vec<usize>,
     state: State<T>,
@@ -75,14 +81,15 @@ pub fn select<T>(cases: Vec<Case<'_, T>>, block: bool) -> Select<'_, T> {
     let slots: Vec<Slot<'_, T>> = cases
         .into_iter()
         .map(|c| match c {
-            Case::Recv(chan) => Slot { chan, is_send: false, msg: None },
-            Case::Send(chan, m) => Slot { chan, is_send: true, msg: Some(m) },
+            Case::Recv(chan) => Slot { chan, is_send: false, msg: None, at: None },
+            Case::Send(chan, m) => Slot { chan, is_send: true, msg: Some(m), at: None },
         })
         .collect();
-    let mut lockorder: Vec<usize> = (0..slots.len()).collect();
-    lockorder.sort_by_key(|&i| slots[i].chan as *const Chan<T> as usize);
+    let mut caseorder: Vec<usize> = (0..slots.len()).collect();
+    caseorder.sort_by_key(|&i| slots[i].chan as *const Chan<T> as usize);
+    let mut lockorder = caseorder.clone();
     lockorder.dedup_by_key(|i| slots[*i].chan as *const Chan<T> as usize);
-    Select { slots, block, lockorder, state: State::Start }
+    Select { slots, block, caseorder, lockorder, state: State::Start }
 }
 
 impl<'a, T> Select<'a, T> {
@@ -151,23 +158,32 @@ impl<'a, T> Select<'a, T> {
         let sudog = Sudog::new(g);
         for (i, slot) in self.slots.iter_mut().enumerate() {
             let inner: &mut Inner<T> = &mut guards[lock_of[i]];
-            if slot.is_send {
+            let key = if slot.is_send {
                 let msg = slot.msg.take().expect("select: send case without its message");
-                inner.sendq.push_back(SendWaiter { sudog: sudog.clone(), case: i, msg });
+                inner.sendq.push_back(SendWaiter { sudog: sudog.clone(), case: i, msg })
             } else {
-                inner.recvq.push_back(RecvWaiter { sudog: sudog.clone(), case: i });
-            }
+                inner.recvq.push_back(RecvWaiter { sudog: sudog.clone(), case: i })
+            };
+            slot.at = Some(Enqueued { is_send: slot.is_send, case: i, key });
         }
         drop(guards);
         self.state = State::Waiting(sudog);
         Poll::Pending
     }
 
-    /// Pass 3, and the clean-up of an abandoned select.
+    /// Pass 3, and the clean-up of an abandoned select: O(1) per case, one lock per channel. The messages
+    /// of send cases left in queues are dropped after unlocking.
     fn dequeue_all(&self, sudog: &Arc<Sudog<T>>) {
-        for &i in &self.lockorder {
-            self.slots[i].chan.inner.lock().dequeue(sudog);
+        let mut unsent = Vec::new();
+        for run in self.caseorder.chunk_by(|&i, &j| std::ptr::eq(self.slots[i].chan, self.slots[j].chan)) {
+            let mut inner = self.slots[run[0]].chan.inner.lock();
+            for &i in run {
+                if let Some(at) = self.slots[i].at {
+                    unsent.extend(inner.dequeue(sudog, at));
+                }
+            }
         }
+        drop(unsent);
     }
 }
 
@@ -243,4 +259,59 @@ fn poll_order(n: usize) -> Vec<usize> {
         order.swap(i, j);
     }
     order
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{Config, Hooks, Outcome, Sched, yield_now};
+
+    /// N Gs block in a select on `data` and `quit`; a sender then wakes each through `data`, and its pass 3
+    /// takes its entry out of `quit`. Removal by key looks at one entry per case: N on each channel. A
+    /// search of the queue (a `retain`) would look at about N²/2 entries of `quit` alone.
+    #[test]
+    fn waking_a_select_removes_its_other_entries_without_searching() {
+        const N: usize = 1_000;
+        let data = Arc::new(Chan::<usize>::new(0));
+        let quit = Arc::new(Chan::<usize>::new(0));
+        let s = Sched::start(Config { procs: 2, ..Config::default() }, Hooks::default());
+        let (d, q, s2) = (data.clone(), quit.clone(), s.clone());
+        s.spawn(move |_| {
+            Box::pin(async move {
+                let got = Arc::new(Chan::<usize>::new(N));
+                for _ in 0..N {
+                    let (d, q, got) = (d.clone(), q.clone(), got.clone());
+                    s2.spawn(move |_| {
+                        Box::pin(async move {
+                            match select(vec![Case::Recv(&d), Case::Recv(&q)], true).await {
+                                Selected::Recv(0, Ok(v)) => got.try_send(v).unwrap(),
+                                other => panic!("{other:?}"),
+                            }
+                        })
+                    });
+                }
+                while q.inner.lock().recvq.len() < N {
+                    yield_now().await;
+                }
+                for i in 0..N {
+                    d.send(i).await.unwrap();
+                }
+                let mut sum = 0;
+                for _ in 0..N {
+                    sum += got.recv().await.unwrap();
+                }
+                assert_eq!(sum, N * (N - 1) / 2);
+                s2.exit(0);
+            })
+        });
+        let outcome = s.wait_timeout(Duration::from_secs(60)).expect("the selects did not finish within 60 s");
+        s.shutdown();
+        assert_eq!(outcome, Outcome::Exited(0));
+        let (d, q) = (data.inner.lock(), quit.inner.lock());
+        assert!(q.recvq.is_empty() && d.recvq.is_empty(), "stale entries left behind");
+        assert_eq!(q.recvq.examined, N, "entries of `quit` looked at to remove N entries");
+        assert_eq!(d.recvq.examined, N, "entries of `data` looked at to remove N (already taken) entries");
+    }
 }

@@ -155,3 +155,74 @@ fn select_stress_checksum() {
     let n = SENDERS * PER;
     assert_eq!(*total.lock(), (n, n * (n - 1) / 2));
 }
+
+/// Thousands of Gs blocked in selects on the same channels at once, completed from both sides (receive
+/// cases by senders, send cases by receivers) and finally by a quit channel: every value arrives exactly
+/// once. Each woken select takes its entries out of queues thousands long (see *Wait queues* in chan.rs).
+#[test]
+fn many_gs_selecting_on_shared_channels_lose_and_duplicate_nothing() {
+    const RECEIVERS: u64 = 2_000;
+    const SENDERS: u64 = 500;
+    const PER: u64 = 40;
+    let total = Arc::new(parking_lot::Mutex::new((0u64, 0u64, 0u64)));
+    let t2 = total.clone();
+    let outcome = run(config(2), move |s| async move {
+        let a = Arc::new(Chan::<u64>::new(0));
+        let b = Arc::new(Chan::<u64>::new(8));
+        let quit = Arc::new(Chan::<u64>::new(0));
+        let done = Arc::new(Chan::<()>::new(SENDERS as usize));
+        let out = Arc::new(Chan::<(u64, u64, u64)>::new(RECEIVERS as usize));
+        for _ in 0..RECEIVERS {
+            let (a, b, quit, out) = (a.clone(), b.clone(), quit.clone(), out.clone());
+            go(&s, async move {
+                let (mut n, mut sum, mut squares) = (0, 0u64, 0u64);
+                let mut take = |v: u64| {
+                    n += 1;
+                    sum = sum.wrapping_add(v);
+                    squares = squares.wrapping_add(v.wrapping_mul(v));
+                };
+                loop {
+                    match select(vec![Case::Recv(&a), Case::Recv(&b), Case::Recv(&quit)], true).await {
+                        Selected::Recv(0 | 1, Ok(v)) => take(v),
+                        Selected::Recv(2, Err(Closed)) => break,
+                        other => panic!("{other:?}"),
+                    }
+                }
+                // Every sender is done: what is not yet taken is in b's buffer.
+                while let Ok(v) = b.try_recv() {
+                    take(v);
+                }
+                out.send((n, sum, squares)).await.unwrap();
+            });
+        }
+        for p in 0..SENDERS {
+            let (a, b, done) = (a.clone(), b.clone(), done.clone());
+            go(&s, async move {
+                for i in 0..PER {
+                    let v = p * PER + i;
+                    match select(vec![Case::Send(&a, v), Case::Send(&b, v)], true).await {
+                        Selected::Sent(_) => {}
+                        other => panic!("{other:?}"),
+                    }
+                }
+                done.send(()).await.unwrap();
+            });
+        }
+        for _ in 0..SENDERS {
+            done.recv().await.unwrap();
+        }
+        quit.close().unwrap();
+        let mut t = (0, 0u64, 0u64);
+        for _ in 0..RECEIVERS {
+            let (n, sum, squares) = out.recv().await.unwrap();
+            t = (t.0 + n, t.1.wrapping_add(sum), t.2.wrapping_add(squares));
+        }
+        *t2.lock() = t;
+        // No stale waiter: with nobody blocked, non-blocking operations on every channel fail.
+        assert!(a.try_send(0).is_err() && a.try_recv().is_err() && b.try_recv().is_err());
+    });
+    assert_eq!(outcome, Outcome::Exited(0));
+    let n = SENDERS * PER;
+    let squares = (0..n).fold(0u64, |acc, v| acc.wrapping_add(v * v));
+    assert_eq!(*total.lock(), (n, n * (n - 1) / 2, squares));
+}

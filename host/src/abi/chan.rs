@@ -1,8 +1,6 @@
 //! `wit/chan.wit`: channels.
 
-use std::sync::Arc;
-
-use gmp_sched::{Chan, TryRecvError, TrySendError};
+use gmp_sched::{TryRecvError, TrySendError};
 use wasmtime::{Caller, Linker};
 
 use super::{
@@ -10,7 +8,7 @@ use super::{
     region, write_u32s,
 };
 use crate::gstore::{GData, GuestPanic};
-use crate::handles::{ChanRef, Object};
+use crate::handles::{ChanRef, HostChan, Object};
 
 /// Step 1 of a receive, after the handle: no pending message, the buffers, the info struct (8 bytes).
 #[allow(clippy::too_many_arguments, reason = "the ABI's own argument list")]
@@ -51,10 +49,8 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
             return Err(abi_error("chan_new", format!("negative capacity {cap}")));
         }
         let data = caller.data_mut();
-        let h = data
-            .handles
-            .insert(Object::Chan(Arc::new(Chan::new(cap as usize))))
-            .map_err(|e| handle_error("chan_new", data.gid, e))?;
+        let chan = HostChan::new(cap as usize, &data.run.gc);
+        let h = data.handles.insert(Object::Chan(chan)).map_err(|e| handle_error("chan_new", data.gid, e))?;
         Ok(h as i32)
     })?;
 
@@ -69,7 +65,10 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                     let ch = chan(data, h, call)?;
                     (ch, read_msg(mem, data, ptr, len, hptr, nh, call)?)
                 };
-                ch.send(msg).await.map_err(|_| send_on_closed())
+                let res = ch.send(msg).await.map_err(|_| send_on_closed());
+                drop(ch);
+                caller.data().run.gc.poll();
+                res
             })
         },
     )?;
@@ -82,11 +81,13 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
             let (mem, data) = mem_and_data(&mut caller, call)?;
             let ch = chan_ref(data, h, call)?;
             let msg = read_msg(mem, data, ptr, len, hptr, nh, call)?;
-            match ch.try_send(msg) {
+            let res = match ch.try_send(msg) {
                 Ok(()) => Ok(1),
                 Err(TrySendError::Full(_)) => Ok(0),
                 Err(TrySendError::Closed(_)) => Err(send_on_closed()),
-            }
+            };
+            data.run.gc.poll();
+            res
         },
     )?;
 
@@ -101,7 +102,9 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                     (chan(data, h, call)?, check_recv_buffers(mem.len(), data, call, buf, cap, hbuf, hcap, info)?)
                 };
                 let res = ch.recv().await;
+                drop(ch);
                 let (mem, data) = mem_and_data(&mut caller, call)?;
+                data.run.gc.poll();
                 match res {
                     Ok(msg) => {
                         let (status, len, nh) = rb.deliver(mem, data, msg, call)?;
@@ -131,6 +134,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
             // Every check before the attempt: a bad buffer must not cost the channel a message.
             let (rb, info_at) = check_recv_buffers(mem.len(), data, call, buf, cap, hbuf, hcap, info)?;
             let res = ch.try_recv();
+            data.run.gc.poll();
             match res {
                 Ok(msg) => {
                     let (status, len, nh) = rb.deliver(mem, data, msg, call)?;
@@ -144,8 +148,10 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
     )?;
 
     linker.func_wrap(MODULE, "chan_close", |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<()> {
-        let ch = chan(caller.data(), h, "chan_close")?;
-        ch.close().map_err(|_| wasmtime::Error::new(GuestPanic("close of closed channel")))
+        let ch = chan_ref(caller.data(), h, "chan_close")?;
+        let res = ch.close().map_err(|_| wasmtime::Error::new(GuestPanic("close of closed channel")));
+        caller.data().run.gc.poll();
+        res
     })?;
     linker.func_wrap(MODULE, "chan_len", |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i32> {
         Ok(chan(caller.data(), h, "chan_len")?.len() as i32)

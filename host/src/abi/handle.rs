@@ -17,6 +17,8 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
         let data = caller.data_mut();
         let gid = data.gid;
         data.handles.remove(h as u32).map_err(|e| handle_error("handle_close", gid, e))?;
+        // The commonest way a channel becomes garbage: its last handle goes while a buffer holds it.
+        data.run.gc.poll();
         Ok(())
     })?;
     Ok(())

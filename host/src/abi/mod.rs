@@ -170,7 +170,7 @@ impl RecvBuf {
         &self,
         mem: &mut [u8],
         data: &mut GData,
-        msg: Msg,
+        mut msg: Msg,
         call: &str,
     ) -> wasmtime::Result<(i32, u32, u32)> {
         let (len, nh) = (msg.bytes.len(), msg.objs.len());
@@ -179,7 +179,7 @@ impl RecvBuf {
             return Ok((RECV_PENDING, len as u32, nh as u32));
         }
         mem[self.buf.start..self.buf.start + len].copy_from_slice(&msg.bytes);
-        install(mem, data, msg.objs, self.hbuf.start, call)?;
+        install(mem, data, msg.take_objs(), self.hbuf.start, call)?;
         Ok((RECV_OK, len as u32, nh as u32))
     }
 }

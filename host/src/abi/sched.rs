@@ -121,9 +121,9 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
             }
             let buf = region(mem.len(), ptr, len, 1, call, "the buffer")?;
             let hbuf = region(mem.len(), hptr, nh, 4, call, "the handle buffer")?;
-            let msg = data.pending.take().expect("checked above");
+            let mut msg = data.pending.take().expect("checked above");
             mem[buf].copy_from_slice(&msg.bytes);
-            install(mem, data, msg.objs, hbuf.start, call)
+            install(mem, data, msg.take_objs(), hbuf.start, call)
         },
     )?;
     Ok(())

@@ -91,8 +91,10 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                     })
                     .collect();
                 let selected = gmp_sched::select(cases, block != 0).await;
+                drop(chans);
 
                 let (mem, data) = mem_and_data(&mut caller, call)?;
+                data.run.gc.poll();
                 match selected {
                     Selected::Default => Ok(-1),
                     Selected::Sent(i) => {

@@ -3,12 +3,12 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use gmp_sched::{Action, Chan, Sched};
+use gmp_sched::{Action, Sched};
 use wasmtime::{Caller, Linker};
 
 use super::{MODULE, handle_error, mem_and_data, region, write_u32s};
 use crate::gstore::GData;
-use crate::handles::{Msg, Object};
+use crate::handles::{HostChan, Msg, Object};
 
 /// What a timer channel receives: the clock when the timer fired, 8 bytes little-endian.
 fn tick_msg(now: u64) -> Msg {
@@ -34,14 +34,17 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
             let out = region(mem.len(), chan_out, 1, 4, call, "the channel handle slot")?;
             let sched = data.run.sched.clone();
             // The buffer holds one tick: a ticker drops ticks its receiver has not taken, as Go's does.
-            let chan = Arc::new(Chan::new(1));
+            let chan = HostChan::new(1, &data.run.gc);
             // Weak both ways: a ticker nobody listens to stops itself instead of keeping the channel (and
             // the scheduler) alive forever.
-            let (weak_chan, weak_sched): (Weak<Chan<Msg>>, Weak<Sched>) =
+            let (weak_chan, weak_sched): (Weak<HostChan>, Weak<Sched>) =
                 (Arc::downgrade(&chan), Arc::downgrade(&sched));
             let action = Action::Call(Box::new(move || match (weak_chan.upgrade(), weak_sched.upgrade()) {
                 (Some(ch), Some(s)) => {
                     let _ = ch.try_send(tick_msg(s.now()));
+                    // The upgrade was a reference outside any table: going away, it may leave the channel
+                    // reachable only from buffers (see *Candidates* in gc.rs).
+                    crate::gc::dropped(ch);
                     true
                 }
                 _ => false,
