@@ -1075,7 +1075,9 @@ fn random_programs_finish_or_report_their_deadlock() {
     let t0 = Instant::now();
     let mut failures = Vec::new();
     let (mut preemptions, mut deadlocks, mut late, mut slowest) = (0, 0, 0, (Duration::ZERO, 0));
+    let mut end = start;
     for seed in start..start + count {
+        end = seed + 1;
         match run_repeated(generate(seed), procs_of(seed), repeat, false) {
             Ok((r, l)) => {
                 preemptions += r.preemptions;
@@ -1097,7 +1099,7 @@ fn random_programs_finish_or_report_their_deadlock() {
     eprintln!(
         "sched_fuzz: seeds {start}..{} in {:.1}s: {} failed, {late} late runs, {deadlocks} planted deadlocks \
          reported, {preemptions} preemptions, slowest seed {} ({:.1}ms)",
-        start + count,
+        end,
         t0.elapsed().as_secs_f64(),
         failures.len(),
         slowest.1,
