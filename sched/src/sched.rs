@@ -365,6 +365,10 @@ impl Sched {
             std::thread::sleep(Duration::from_millis(1));
         }
         self.sysmon.stop();
+        // Pending timers hold what they would ready (a G, a callback holding channels), and a G holds its
+        // scheduler: left in the heap, they would keep this scheduler and its poller's descriptors alive
+        // after the program ended.
+        self.timers.clear();
         // The Ms that remain are stuck in blocking calls and hold no P: queues and every future not being
         // polled are ours alone.
         while self.global.pop().is_some() {}

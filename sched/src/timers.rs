@@ -133,6 +133,13 @@ impl Timers {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Teardown: drop every entry (and what its action holds); no timer fires after this.
+    pub(crate) fn clear(&self) {
+        let entries = std::mem::take(&mut *self.heap.lock());
+        self.next_when.store(u64::MAX, Ordering::SeqCst);
+        drop(entries); // after the lock: an action may hold things whose drop takes other locks
+    }
 }
 
 impl Sched {

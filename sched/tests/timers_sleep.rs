@@ -160,3 +160,22 @@ fn firing_timers_never_look_like_a_deadlock() {
         assert_eq!(outcome, Outcome::Exited(0));
     }
 }
+
+/// A program that ends while a G sleeps on a long timer leaves nothing behind: the pending timer held the
+/// G, and the G its scheduler, so before teardown cleared the heap the scheduler (threads' state, poller
+/// descriptors) outlived its program.
+#[test]
+fn teardown_drops_pending_timers_and_frees_the_scheduler() {
+    let s = gmp_sched::Sched::start(config(2), gmp_sched::Hooks::default());
+    let weak = Arc::downgrade(&s);
+    go(&s, async { sleep(Duration::from_secs(3600)).await });
+    let s2 = s.clone();
+    go(&s, async move {
+        sleep(Duration::from_millis(5)).await;
+        s2.exit(0);
+    });
+    assert_eq!(s.wait_timeout(Duration::from_secs(10)), Some(Outcome::Exited(0)));
+    s.shutdown();
+    drop(s);
+    assert!(weak.upgrade().is_none(), "the scheduler outlived its program: something still holds it");
+}
