@@ -124,7 +124,7 @@ async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<
         });
         store.set_epoch_deadline(1);
     }
-    let instance = run.program.pre().instantiate_async(&mut store).await?;
+    let instance = instantiate(run, &mut store).await?;
     store.data_mut().memory = Some(run.program.memory(&instance, &mut store)?);
     match kind {
         GKind::Main => run.program.start(&instance, &mut store)?.call_async(&mut store, ()).await,
@@ -132,6 +132,30 @@ async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<
             let (len, nh) = (arg.bytes.len() as i32, arg.objs.len() as i32);
             store.data_mut().pending = Some(arg);
             run.program.entry(&instance, &mut store)?.call_async(&mut store, (entry as i32, len, nh)).await
+        }
+    }
+}
+
+/// How often a G retries an instantiation the pool refused for want of a free slot (see [`instantiate`]).
+const POOL_RACE_RETRIES: u32 = 1_000;
+
+/// Instantiate the G's instance. The G already holds a place in the pool (its `Slot`), so the pool has a
+/// free slot for it — but wasmtime hands freed slots back through decommit queues, and a thread that flushes
+/// a queue takes it whole out of its lock before decommitting, so another thread allocating meanwhile can
+/// find neither a free slot nor a queued one and fail with `PoolConcurrencyLimitError` (seen with two
+/// spawners at the G limit on a loaded machine). The slot is a few microseconds from free: give way and
+/// try again. Only if that never succeeds is the error the G's.
+async fn instantiate(run: &RunShared, store: &mut Store<GData>) -> wasmtime::Result<wasmtime::Instance> {
+    let mut tries = 0;
+    loop {
+        match run.program.pre().instantiate_async(&mut *store).await {
+            Err(e)
+                if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() && tries < POOL_RACE_RETRIES =>
+            {
+                tries += 1;
+                gmp_sched::yield_now().await;
+            }
+            r => return r,
         }
     }
 }
