@@ -305,6 +305,12 @@ impl Sched {
     /// blocked in the poller, block there until the earliest timer, then take a P for what it readied.
     /// Returns true if the M holds a P again.
     fn block_in_netpoll(self: &Arc<Self>, ml: &mut MLocal) -> bool {
+        // Nothing pending at all: park without touching the poller's claim (idle transitions are frequent
+        // when Gs hand work back and forth across Ps). A timer added after this look finds no M in the
+        // poller and calls `wakep` (handshake 1 of `PollerClaim`), so parking loses nothing.
+        if self.timers.active() == 0 && self.netpoll.waiters.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
         let Some(until) = self.netpoll.claim.claim_for_sleep(
             || self.timers.next_when(),
             || (self.timers.active(), self.netpoll.waiters.load(Ordering::SeqCst)),

@@ -96,18 +96,20 @@ impl PShared {
 
     /// Owner only: a G is about to run on this P; `fresh` when it starts a new time slice rather than
     /// inheriting the running one. Returns the tick now in force.
+    ///
+    /// Relaxed on purpose: this is on every hand-off, and a locked instruction here measurably slows
+    /// channel traffic between two Ps. The price is that sysmon may, rarely, see a stale tick and flag a
+    /// slice that has just begun (see `sysmon::preempt_long_slices`): that G yields once, early — what a
+    /// preemption costs anyway, and what Go's `preemptone` risks too.
     pub(crate) fn begin_run(&self, fresh: bool) -> u32 {
         let mut tick = self.schedtick.load(Ordering::Relaxed);
         if fresh {
             tick = tick.wrapping_add(1);
-            // SeqCst, then the clear below: pairs with sysmon's flag-then-recheck in `sysmon::observe`,
-            // so a request sysmon made for the previous slice is either cleared here or withdrawn there.
-            self.schedtick.store(tick, Ordering::SeqCst);
+            self.schedtick.store(tick, Ordering::Relaxed);
         }
-        // A load first: the flag is almost always down, and a SeqCst store is a locked instruction on the
-        // hot path of every hand-off (a SeqCst load is a plain one).
-        if self.preempt.load(Ordering::SeqCst) {
-            self.preempt.store(false, Ordering::SeqCst);
+        // A load first: the flag is almost always down.
+        if self.preempt.load(Ordering::Relaxed) {
+            self.preempt.store(false, Ordering::Relaxed);
         }
         tick
     }

@@ -21,8 +21,8 @@
 //!
 //! A request is cleared whenever the P runs a G (`begin_run`): a request for a G that parked before seeing
 //! it must not hit the next one. sysmon flags, then re-reads the tick and withdraws the flag if a fresh slice
-//! began meanwhile; with the owner's bump-then-clear (both SeqCst) a fresh slice is never preempted by a
-//! request meant for the slice before it.
+//! began meanwhile. The owner's side is Relaxed (it runs on every hand-off), so a request can still, rarely,
+//! reach a slice that has just begun: that G yields once, early, which is all a preemption ever costs.
 //!
 //! # Other duties, every tick
 //! - Take the P of an M stuck in a blocking call (`retake`, see `syscall.rs`); while any P is in one,
@@ -189,7 +189,7 @@ impl Sched {
                 continue;
             }
             if now.saturating_sub(s.since) >= slice {
-                // SeqCst store, then re-read: see the last paragraph of *Preemption*.
+                // Flag, then re-read: see the last paragraph of *Preemption*.
                 p.preempt.store(true, Ordering::SeqCst);
                 if p.schedtick.load(Ordering::SeqCst) != tick {
                     p.preempt.store(false, Ordering::SeqCst);
