@@ -8,7 +8,7 @@
 //! | `RUNNABLE` | on exactly one run queue                  | the queue; the M that dequeues it       |
 //! | `RUNNING`  | an M is polling its future                | that M; a waker may add `NOTIFIED`       |
 //! | `NOTIFIED` | running, and readied during the poll      | that M, which requeues it after the poll |
-//! | `PARKED`   | waiting; on no queue                      | nobody; the first waker makes it runnable|
+//! | `PARKED`   | waiting; on no queue                      | nobody; the first waker makes it runnable, or the reaper of its ending group takes it (`RUNNING`) to drop it |
 //! | `DEAD`     | its future finished                       | nobody                                  |
 //!
 //! **Invariant:** a G is on at most one run queue, and only in `RUNNABLE`. `ready` queues a G only when it
@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::Wake;
 
+use crate::group::Group;
 use crate::loom::AtomicU8;
 use crate::sched::Sched;
 
@@ -144,6 +145,12 @@ impl GState {
         }
     }
 
+    /// Reaping an ending group: take a parked G as an M takes a queued one, so no waker can queue it any
+    /// more. Returns true if it was parked (and is now the caller's, in `RUNNING`).
+    pub(crate) fn take_parked(&self) -> bool {
+        self.0.compare_exchange(PARKED, RUNNING, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
     /// The polling M, when the G asked to go to the global queue (Gosched, preemption): it stays ours and
     /// becomes `RUNNABLE` whether or not a waker came by meanwhile.
     pub(crate) fn transition_to_requeued(&self) {
@@ -179,6 +186,11 @@ pub struct G {
     wait_obj: AtomicU64,
     future: UnsafeCell<Option<GFuture>>,
     pub(crate) sched: Arc<Sched>,
+    /// The program it belongs to, for life (see `group.rs`).
+    pub(crate) group: Arc<Group>,
+    /// Parked on a channel: asleep in its group's count until readied. Written by the parking M before it
+    /// publishes `PARKED` (Release), cleared by the waker that wins `PARKED → RUNNABLE` (Acquire).
+    pub(crate) asleep: AtomicBool,
 }
 
 // SAFETY: every field but `future` is Sync. `future` is only touched by the one M that owns the G in status
@@ -187,8 +199,10 @@ pub struct G {
 unsafe impl Sync for G {}
 
 impl G {
-    pub(crate) fn new(id: u64, future: GFuture, sched: Arc<Sched>) -> G {
+    pub(crate) fn new(id: u64, future: GFuture, sched: Arc<Sched>, group: Arc<Group>) -> G {
         G {
+            group,
+            asleep: AtomicBool::new(false),
             id,
             state: GState::new(),
             yielded: AtomicBool::new(false),
@@ -211,8 +225,22 @@ impl G {
     /// the global queue. Either way an idle P gets an M if none is looking for work.
     pub fn ready(self: &Arc<Self>) {
         if self.state.transition_to_runnable() {
+            self.note_woken();
             self.sched.ready(self.clone());
         }
+    }
+
+    /// The G left `PARKED` for good: if it slept on a channel, it is awake in its group again. Before the
+    /// waker does anything else (see *Deadlock, per group* in `group.rs`).
+    pub(crate) fn note_woken(&self) {
+        if self.asleep.swap(false, Ordering::AcqRel) {
+            self.group.liveness.wake();
+        }
+    }
+
+    /// The program (group) the G belongs to.
+    pub fn group(&self) -> &Arc<Group> {
+        &self.group
     }
 
     /// Record what the G is about to wait for. The G itself, just before it returns `Pending`.

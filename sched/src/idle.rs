@@ -300,7 +300,7 @@ impl Sched {
 
     /// See *checkdead* in the module comment. Idle lock held.
     pub(crate) fn checkdead(&self, idle: &Idle) {
-        if self.exiting.load(Ordering::SeqCst) || idle.midle.len() != idle.nthreads {
+        if !self.cfg.checkdead || self.exiting.load(Ordering::SeqCst) || idle.midle.len() != idle.nthreads {
             return;
         }
         if self.spin.npidle() != self.cfg.procs

@@ -92,11 +92,20 @@
 //! The embedder decides what ends a program (the wasm side exits when the main G returns) and calls
 //! [`Sched::exit`]. The scheduler itself detects only one ending: every G blocked with nothing that could
 //! wake one (see *checkdead* in [`idle`]), reported as [`Outcome::Deadlock`].
+//!
+//! # Many programs on one scheduler
+//! An embedder that runs several programs at once (as one Go process runs all its goroutines) gives each
+//! its [`Group`]: the group ends on its own ([`Group::finish`] drops its parked Gs at once and stops its
+//! running ones at their next safe point), reports its own deadlock (counted per group, since the Ms never
+//! all sleep while another program runs; see [`group`]), and sums its CPU time. Such an embedder turns the
+//! scheduler-wide check off ([`Config::checkdead`]). A G readied on any path wakes in its group by the one
+//! `PARKED → RUNNABLE` transition every path shares (`G::ready`).
 
 #![warn(missing_docs)]
 
 pub mod chan;
 pub mod g;
+pub mod group;
 pub mod idle;
 mod loom;
 pub mod m;
@@ -112,7 +121,8 @@ pub mod timers;
 
 pub use chan::{Chan, Closed, RecvError, TryRecvError, TrySendError};
 pub use g::{G, GFuture, GRef, WaitReason};
-pub use m::{current, exiting, preempt_requested, yield_now};
+pub use group::{Group, GroupHold};
+pub use m::{current, current_poll_time, exiting, preempt_requested, yield_now};
 pub use netpoll::{Dir, Netpoll, PollDesc, io_wait};
 pub use sched::{Config, GDump, Hooks, Outcome, Sched};
 pub use select::{Case, Select, Selected, select};

@@ -21,9 +21,10 @@ use std::ptr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::g::{GRef, WaitReason};
+use crate::group::{Group, is_sleep};
 use crate::idle::M;
 use crate::p::P;
 use crate::sched::Sched;
@@ -49,6 +50,8 @@ thread_local! {
     static CURRENT: Cell<Current> = const { Cell::new(Current { sched: ptr::null(), ml: ptr::null_mut() }) };
     /// The running G's owning reference, so [`current`] hands out clones.
     static CURRENT_G: RefCell<Option<GRef>> = const { RefCell::new(None) };
+    /// When the running G's poll began, for [`current_poll_time`].
+    static POLL_START: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
 /// Restores the thread-local context on every exit from a poll, unwinding included.
@@ -103,7 +106,7 @@ impl Current {
         Some(f(unsafe { &*cur.sched }, unsafe { &mut *cur.ml }))
     }
 
-    fn with_g<R>(f: impl FnOnce(&GRef) -> R) -> Option<R> {
+    pub(crate) fn with_g<R>(f: impl FnOnce(&GRef) -> R) -> Option<R> {
         CURRENT_G.with(|c| c.borrow().as_ref().map(f))
     }
 
@@ -132,9 +135,22 @@ pub fn preempt_requested() -> bool {
     Current::p_shared().is_some_and(|p| p.preempt.load(Ordering::Relaxed))
 }
 
-/// True when the scheduler of the G running on this thread is shutting down.
+/// True when the G running on this thread should stop: its group (program) is ending, or its whole
+/// scheduler is shutting down.
 pub fn exiting() -> bool {
-    Current::with_g(|g| g.sched.is_exiting()).unwrap_or(false)
+    Current::with_g(|g| g.group.is_exiting() || g.sched.is_exiting()).unwrap_or(false)
+}
+
+/// How long the G running on this thread has been in its current poll (zero outside a poll). With
+/// [`crate::Group::cpu_time`], which counts finished polls, this is the CPU time of a program up to now:
+/// what an embedder's epoch hook checks a CPU budget against.
+pub fn current_poll_time() -> Duration {
+    POLL_START.with(|s| s.get()).map_or(Duration::ZERO, |t| t.elapsed())
+}
+
+/// True while this thread polls a G (reaping a group must wait until the poll returns; see `group.rs`).
+pub(crate) fn in_poll() -> bool {
+    CURRENT_G.with(|c| c.borrow().is_some())
 }
 
 /// Gosched: a future that puts the running G on the global queue once and then completes. Also how a
@@ -364,12 +380,28 @@ impl Sched {
             crate::sched::dec(&self.nsyscall_wait, "nsyscall_wait");
         }
         g.set_wait(WaitReason::None, 0);
+        if g.group.is_exiting() {
+            // Its program is ending: the G is dropped, never polled again (see *Ending a group*).
+            self.gexit(&g);
+            return;
+        }
         let waker = Waker::from(g.clone());
         let mut cx = Context::from_waker(&waker);
+        let start = Instant::now();
         let poll = {
             let _restore = Current::enter(self, ml, Some(&g));
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g.poll(&mut cx)))
+            POLL_START.with(|s| s.set(Some(start)));
+            let poll = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g.poll(&mut cx)));
+            POLL_START.with(|s| s.set(None));
+            poll
         };
+        g.group.add_cpu(start.elapsed().as_nanos() as u64);
+        self.after_poll(ml, g, poll);
+        Group::reap_owed_here();
+    }
+
+    /// Step 4: what the G asked for.
+    fn after_poll(self: &Arc<Self>, ml: &mut MLocal, g: GRef, poll: std::thread::Result<Poll<()>>) {
         let poll = match poll {
             Ok(p) => p,
             Err(payload) => {
@@ -378,8 +410,14 @@ impl Sched {
                     .map(|s| s.to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "a panic without a message".into());
-                // The G's future is in an unknown state: it is dropped (at teardown), never polled again.
-                self.finish(crate::sched::Outcome::HostPanic { gid: g.id(), message });
+                // The G's future is in an unknown state: it is never polled again, and stays `RUNNING` (so no
+                // reap touches it) until teardown. Its program ends; with the scheduler-wide deadlock check
+                // on (one program per scheduler), the whole scheduler does, as before groups existed.
+                let outcome = crate::sched::Outcome::HostPanic { gid: g.id(), message };
+                if self.cfg.checkdead {
+                    self.finish(outcome.clone());
+                }
+                g.group.finish(outcome);
                 return;
             }
         };
@@ -392,7 +430,8 @@ impl Sched {
                     self.wakep();
                     return;
                 }
-                if g.wait().0 == WaitReason::None {
+                let reason = g.wait().0;
+                if reason == WaitReason::None {
                     // No future of ours said why it parks, so it is inside a foreign one (a WASI call) that
                     // something outside the Gs may complete. Every future of ours states its reason on
                     // *every* `Pending`, spurious re-polls included: a re-poll that left `None` here would
@@ -401,12 +440,24 @@ impl Sched {
                     g.set_wait(WaitReason::Syscall, 0);
                     self.nsyscall_wait.fetch_add(1, Ordering::SeqCst);
                 }
+                // Published with `PARKED` below, so the waker that wins the G sees it (see `G::asleep`).
+                let sleeping = is_sleep(reason);
+                g.asleep.store(sleeping, Ordering::Relaxed);
                 if !g.state.transition_to_parked() {
+                    g.asleep.store(false, Ordering::Relaxed);
                     match ml.p.as_deref() {
                         Some(p) => self.runq_put(p, g, false),
                         // The P was lost in a blocking call at shutdown.
                         None => self.global.push(g),
                     }
+                    return;
+                }
+                if sleeping {
+                    g.group.g_slept();
+                }
+                // Parked after its group's reaper looked (SeqCst, pairs with `Group::finish`): reap it here.
+                if g.group.is_exiting() {
+                    Group::reap_one(&g);
                 }
             }
         }
@@ -433,7 +484,7 @@ mod tests {
     }
 
     fn dummy(s: &Arc<Sched>, id: u64) -> GRef {
-        Arc::new(G::new(id, Box::pin(async {}), s.clone()))
+        Arc::new(G::new(id, Box::pin(async {}), s.clone(), s.default_group().clone()))
     }
 
     fn teardown(s: &Arc<Sched>, ml: MLocal) {

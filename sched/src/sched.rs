@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::g::{G, GFuture, GRef, WaitReason};
+use crate::group::Group;
 use crate::idle::Idle;
 use crate::loom::AtomicUsize;
 use crate::m::Current;
@@ -53,6 +54,10 @@ pub struct Config {
     pub tick: Duration,
     /// Print a schedtrace line this often (Go's `GODEBUG=schedtrace=MS`).
     pub schedtrace: Option<Duration>,
+    /// Report every G of the scheduler asleep as [`Outcome::Deadlock`] of the whole scheduler (Go's
+    /// checkdead). Off for an embedder that runs several programs as [`Group`]s: each group reports its own
+    /// deadlock, and one program's must not end the others.
+    pub checkdead: bool,
 }
 
 impl Default for Config {
@@ -62,6 +67,7 @@ impl Default for Config {
             timeslice: Duration::from_millis(10), // Go's forcePreemptNS
             tick: Duration::from_millis(1),       // 1 ms: a slice overrun is noticed within a tick
             schedtrace: None,
+            checkdead: true,
         }
     }
 }
@@ -145,6 +151,9 @@ pub struct Sched {
     pub(crate) nholds: AtomicUsize,
     pub(crate) live: AtomicUsize,
     next_gid: AtomicU64,
+    next_group: AtomicU64,
+    /// The group of Gs spawned from outside without one (see `group.rs`).
+    default_group: std::sync::OnceLock<Arc<Group>>,
     pub(crate) allgs: Registry,
     pub(crate) exiting: AtomicBool,
     outcome: Mutex<Option<Outcome>>,
@@ -184,6 +193,8 @@ impl Sched {
             nholds: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
             next_gid: AtomicU64::new(1),
+            next_group: AtomicU64::new(1),
+            default_group: std::sync::OnceLock::new(),
             allgs: Registry::new(),
             exiting: AtomicBool::new(false),
             outcome: Mutex::new(None),
@@ -195,6 +206,7 @@ impl Sched {
             epoch: Instant::now(),
             threads: Mutex::new(Vec::new()),
         });
+        let _ = sched.default_group.set(Arc::new(Group::new(0, &sched)));
         let s = sched.clone();
         let h = std::thread::Builder::new()
             .name("gmp-sysmon".into())
@@ -216,15 +228,42 @@ impl Sched {
 
     /// Start a new G running the future `make(id)` returns (Go's `newproc`). Any thread.
     ///
-    /// From inside a G of this scheduler the new G goes to that P's `runnext`, so it runs soon and on the
-    /// same P, warm in cache; from outside, to the global queue. Returns the new G's id.
+    /// From inside a G of this scheduler the new G joins that G's group and goes to that P's `runnext`, so
+    /// it runs soon and on the same P, warm in cache; from outside, it joins the default group and goes to
+    /// the global queue. Returns the new G's id.
     pub fn spawn(self: &Arc<Self>, make: impl FnOnce(u64) -> GFuture) -> u64 {
+        let group = Current::with_g(|g| (std::ptr::eq(&*g.sched, &**self)).then(|| g.group.clone())).flatten();
+        let group = group.unwrap_or_else(|| self.default_group().clone());
+        self.spawn_g(&group, make)
+    }
+
+    /// Start a new G in `group` (see [`Sched::spawn`] for where it queues). Returns None, without calling
+    /// `make`, if the group is ending.
+    pub fn spawn_in(self: &Arc<Self>, group: &Arc<Group>, make: impl FnOnce(u64) -> GFuture) -> Option<u64> {
+        if group.is_exiting() {
+            return None;
+        }
+        Some(self.spawn_g(group, make))
+    }
+
+    fn spawn_g(self: &Arc<Self>, group: &Arc<Group>, make: impl FnOnce(u64) -> GFuture) -> u64 {
         let id = self.next_gid.fetch_add(1, Ordering::Relaxed);
-        let g = Arc::new(G::new(id, make(id), self.clone()));
+        let g = Arc::new(G::new(id, make(id), self.clone(), group.clone()));
         self.live.fetch_add(1, Ordering::Relaxed);
         self.allgs.insert(g.clone());
+        group.add_g(&g);
         self.ready(g);
         id
+    }
+
+    /// A new group for the Gs of one program (see `group.rs`); spawn its first G with [`Sched::spawn_in`].
+    pub fn new_group(self: &Arc<Self>) -> Arc<Group> {
+        Arc::new(Group::new(self.next_group.fetch_add(1, Ordering::Relaxed), self))
+    }
+
+    /// The group of Gs spawned from outside without a group.
+    pub fn default_group(&self) -> &Arc<Group> {
+        self.default_group.get().expect("Sched: the default group is made at start")
     }
 
     /// Queue a G that just became runnable, then make sure an idle P gets an M (Go's `ready` + `wakep`).
@@ -259,6 +298,7 @@ impl Sched {
         drop(g.drop_future());
         self.allgs.remove(g.id());
         self.live.fetch_sub(1, Ordering::Relaxed);
+        g.group.remove_g(g.id());
     }
 
     /// Could some other G still make progress (and, say, exit)? True if any G is queued, another P is busy,
@@ -383,6 +423,8 @@ impl Sched {
                 drop(g.drop_future());
             }
             self.allgs.remove(g.id());
+            // A group's table holds its Gs, and a G holds its scheduler: forget it, or the cycle leaks.
+            g.group.forget(g.id());
         }
     }
 

@@ -37,6 +37,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use crate::g::{GRef, WaitReason};
+use crate::group::Group;
 use crate::loom::{AtomicU64, AtomicUsize};
 use crate::sched::Sched;
 
@@ -58,6 +59,24 @@ struct TimerInner {
     /// 0 for a one-shot timer.
     period: u64,
     action: Action,
+    /// The group whose G armed it: a pending timer is a wake-up source of that group (see `group.rs`),
+    /// held from arming until it is stopped or a one-shot has fired.
+    group: Option<Arc<Group>>,
+}
+
+impl TimerInner {
+    /// The timer stopped pending (fired once, or stopped): uncount it, after its action ran.
+    fn done(&self, sched: &Sched) {
+        if crate::sched::dec(&sched.timers.active, "timers.active") == 1 {
+            // The last pending timer is gone. If the Ms all parked while it was pending (this may be
+            // sysmon or the poller's M, firing it after everyone else went to sleep), nobody else
+            // would look again: every G may be blocked for good now (found by the schedule fuzzer).
+            sched.checkdead_from_outside();
+        }
+        if let Some(g) = &self.group {
+            g.release();
+        }
+    }
 }
 
 /// A timer in the heap; dropping it does not stop it (use [`Timer::stop`]).
@@ -144,12 +163,28 @@ impl Timers {
 
 impl Sched {
     /// Arm a timer firing at `when_ns` (scheduler time, see [`Sched::now`]), then every `period` if given.
-    /// Any thread.
+    /// Any thread. Armed by a G, it counts as a wake-up source of the G's group while pending.
     pub fn add_timer(self: &Arc<Self>, when_ns: u64, period: Option<Duration>, action: Action) -> Timer {
+        let group = crate::current().filter(|g| std::ptr::eq(&*g.sched, &**self)).map(|g| g.group.clone());
+        self.add_timer_for(group, when_ns, period, action)
+    }
+
+    /// [`Sched::add_timer`] as a wake-up source of `group` (or of none).
+    pub fn add_timer_for(
+        self: &Arc<Self>,
+        group: Option<Arc<Group>>,
+        when_ns: u64,
+        period: Option<Duration>,
+        action: Action,
+    ) -> Timer {
+        if let Some(g) = &group {
+            g.liveness.hold();
+        }
         let inner = Arc::new(TimerInner {
             state: AtomicU8::new(ARMED),
             period: period.map_or(0, |p| (p.as_nanos() as u64).max(1)),
             action,
+            group,
         });
         self.timers.active.fetch_add(1, Ordering::SeqCst);
         self.push_timer(when_ns, inner.clone());
@@ -214,12 +249,7 @@ impl Sched {
             if one_shot || stopped_itself {
                 // Uncounted only now, after the action: a G it readied is on a queue before the count can let
                 // `checkdead` call everything asleep. SeqCst pairs with `checkdead`'s load.
-                if crate::sched::dec(&t.active, "timers.active") == 1 {
-                    // The last pending timer is gone. If the Ms all parked while it was pending (this may be
-                    // sysmon or the poller's M, firing it after everyone else went to sleep), nobody else
-                    // would look again: every G may be blocked for good now (found by the schedule fuzzer).
-                    self.checkdead_from_outside();
-                }
+                timer.done(self);
             }
         }
         n
@@ -235,9 +265,9 @@ impl Timer {
     /// Stop the timer. Returns true if it was pending (a one-shot timer that had not fired, or a ticker).
     pub fn stop(&self) -> bool {
         let stopped = self.inner.state.compare_exchange(ARMED, STOPPED, Ordering::SeqCst, Ordering::SeqCst).is_ok();
-        if stopped && crate::sched::dec(&self.sched.timers.active, "timers.active") == 1 {
+        if stopped {
             // The last pending timer going away may leave every G blocked for good.
-            self.sched.checkdead_from_outside();
+            self.inner.done(&self.sched);
         }
         stopped
     }

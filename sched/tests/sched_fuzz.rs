@@ -46,7 +46,8 @@
 //!
 //! # Replaying and running more
 //! `GMP_FUZZ_SEED=N` runs seed N alone, `GMP_FUZZ_START` / `GMP_FUZZ_SEEDS` choose the first seed and how many,
-//! `GMP_FUZZ_PROCS` overrides the Ps (otherwise `seed % 4 + 1`), `GMP_FUZZ_REPEAT` runs each seed that many
+//! `GMP_FUZZ_PROCS` overrides the Ps (otherwise `seed % 4 + 1`), `GMP_FUZZ_GROUPED=0|1` whether the program
+//! runs as a group next to a busy neighbour program (otherwise every other block of four seeds), `GMP_FUZZ_REPEAT` runs each seed that many
 //! times (interleavings differ from run to run, so a replay may need a few tries), `GMP_FUZZ_MAX_FAILURES`
 //! (10) is where the run stops reporting. A failing seed prints the command that replays it, the program it
 //! generated, what went wrong and, for a hang, every G as it was at the bound.
@@ -58,7 +59,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use gmp_sched::{
-    Case, Chan, Config, GDump, GFuture, Hooks, Outcome, Sched, Selected, TryRecvError, TrySendError, WaitReason,
+    Case, Chan, Config, GDump, GFuture, Group, Hooks, Outcome, Sched, Selected, TryRecvError, TrySendError, WaitReason,
     blocking, exiting, preempt_requested, select, sleep, yield_now,
 };
 use parking_lot::Mutex;
@@ -590,6 +591,8 @@ fn plant(rng: &mut Rng, p: &mut Program, alive: &[usize]) {
 struct Run {
     prog: Arc<Program>,
     sched: Arc<Sched>,
+    /// In a grouped run, the program's group: its end, holds and deadlock are the group's.
+    group: Option<Arc<Group>>,
     chans: Vec<Chan<u64>>,
     /// Per G: the channel its children send their index on when they finish (capacity: its children).
     joins: Vec<Chan<u64>>,
@@ -614,9 +617,10 @@ fn msg_value(chan: usize, seq: u32) -> u64 {
 }
 
 impl Run {
-    fn new(prog: Arc<Program>, sched: Arc<Sched>) -> Run {
+    fn new(prog: Arc<Program>, sched: Arc<Sched>, group: Option<Arc<Group>>) -> Run {
         let n = prog.gs.len();
         Run {
+            group,
             chans: prog.chans.iter().map(|c| Chan::new(c.cap)).collect(),
             joins: prog.gs.iter().map(|g| Chan::new(g.children())).collect(),
             noise: (0..n).map(|_| (Chan::new(0), Chan::new(0))).collect(),
@@ -681,7 +685,10 @@ impl Run {
             Op::Blocking(d) => blocking(|| std::thread::sleep(d)),
             Op::Foreign { d, stale } => foreign(d, stale).await,
             Op::Hold(d) => {
-                let hold = self.sched.hold();
+                let hold = match &self.group {
+                    Some(g) => Box::new(g.hold()) as Box<dyn Send>,
+                    None => Box::new(self.sched.hold()),
+                };
                 std::thread::spawn(move || {
                     std::thread::sleep(d);
                     drop(hold);
@@ -874,7 +881,10 @@ fn g_body(run: Arc<Run>, gi: usize) -> GFuture {
                     run.fail(gi, "done: join channel closed".into());
                 }
             }
-            None => run.sched.exit(0),
+            None => match &run.group {
+                Some(g) => g.exit(0),
+                None => run.sched.exit(0),
+            },
         }
     })
 }
@@ -889,20 +899,57 @@ struct Ran {
 }
 
 /// Run `prog` at `procs` Ps and check everything the module comment promises. Err describes the failure.
-fn run_program(prog: &Arc<Program>, procs: usize) -> Result<Ran, String> {
+///
+/// A `grouped` run is the embedder's shape (see `group.rs`): the scheduler-wide deadlock check is off, the
+/// program runs as a group and must report its own ending, and a second program (a G that yields and naps
+/// until the first has ended) keeps the scheduler busy all along, so no M-level quiet can stand in for the
+/// group's own detection.
+fn run_program(prog: &Arc<Program>, procs: usize, grouped: bool) -> Result<Ran, String> {
     let bound = prog.bound();
-    let sched = Sched::start(Config { procs, ..Config::default() }, Hooks::default());
-    let run = Arc::new(Run::new(prog.clone(), sched.clone()));
+    let sched = Sched::start(Config { procs, checkdead: !grouped, ..Config::default() }, Hooks::default());
+    let group = grouped.then(|| sched.new_group());
+    let neighbour_done = Arc::new(AtomicBool::new(false));
+    let neighbour = grouped.then(|| {
+        let g = sched.new_group();
+        let done = neighbour_done.clone();
+        sched.spawn_in(&g, move |_| {
+            Box::pin(async move {
+                while !done.load(Ordering::SeqCst) && !exiting() {
+                    for _ in 0..8 {
+                        yield_now().await;
+                    }
+                    sleep(Duration::from_micros(100)).await;
+                }
+            })
+        });
+        g
+    });
+    let run = Arc::new(Run::new(prog.clone(), sched.clone(), group.clone()));
     let t0 = Instant::now();
     let r2 = run.clone();
-    let main = sched.spawn(move |_| g_body(r2, 0));
+    let main = match &group {
+        Some(g) => sched.spawn_in(g, move |_| g_body(r2, 0)).expect("a new group is not ending"),
+        None => sched.spawn(move |_| g_body(r2, 0)),
+    };
     run.gids[0].store(main, Ordering::Relaxed);
-    let mut outcome = sched.wait_timeout(bound);
+    let wait = |d| match &group {
+        Some(g) => g.wait_timeout(d),
+        None => sched.wait_timeout(d),
+    };
+    let mut outcome = wait(bound);
     // See SECOND_CHANCE; the state at the bound goes into the report either way.
     let mut at_bound = None;
     if outcome.is_none() {
-        at_bound = Some((sched.dump(), format!("{}; {}", sched.schedtrace_line(), sched.internals())));
-        outcome = sched.wait_timeout(SECOND_CHANCE);
+        let dump = group.as_ref().map_or_else(|| sched.dump(), |g| g.dump());
+        let groups = group.as_ref().map(|g| format!("; {}", g.internals())).unwrap_or_default();
+        at_bound = Some((dump, format!("{}; {}{groups}", sched.schedtrace_line(), sched.internals())));
+        outcome = wait(SECOND_CHANCE);
+    }
+    neighbour_done.store(true, Ordering::SeqCst);
+    if let Some(n) = &neighbour
+        && n.wait_timeout(SECOND_CHANCE).is_none()
+    {
+        return Err(format!("the neighbour program did not end: {}", n.internals()));
     }
     let elapsed = t0.elapsed();
     sched.exit(EXIT_GAVE_UP); // ends a hung program; ignored if it ended
@@ -1023,13 +1070,26 @@ fn procs_of(seed: u64) -> usize {
     env_u64("GMP_FUZZ_PROCS").map_or(seed as usize % 4 + 1, |p| p as usize)
 }
 
+/// Whether a program runs grouped (see [`run_program`]): seeds alternate in blocks of four (so each of 1–4 Ps
+/// is run both ways), unless `GMP_FUZZ_GROUPED` says; the named regression tests run as they were found.
+fn grouped_of(origin: &Origin) -> bool {
+    match origin {
+        Origin::Seed(seed) => env_u64("GMP_FUZZ_GROUPED").map_or((seed / 4) % 2 == 1, |g| g != 0),
+        Origin::Test(_) => false,
+    }
+}
+
 /// Run `prog` `repeat` times at `procs` Ps (stopping at the first failure with `stop`). Ok holds the last run
 /// and how many runs were late (each printed as a warning); Err the first failure, how many runs failed (a
 /// scheduling bug may need a particular interleaving), the command that replays it, and the program.
 fn run_repeated(prog: Program, procs: usize, repeat: u64, stop: bool) -> Result<(Ran, u64), String> {
     let prog = Arc::new(prog);
+    let grouped = grouped_of(&prog.origin);
     let replay = match prog.origin {
-        Origin::Seed(seed) => format!("GMP_FUZZ_SEED={seed} GMP_FUZZ_PROCS={procs} GMP_FUZZ_REPEAT={repeat} {REPLAY}"),
+        Origin::Seed(seed) => format!(
+            "GMP_FUZZ_SEED={seed} GMP_FUZZ_PROCS={procs} GMP_FUZZ_GROUPED={} GMP_FUZZ_REPEAT={repeat} {REPLAY}",
+            u8::from(grouped)
+        ),
         Origin::Test(name) => format!("cargo test -p gmp-sched --release --test sched_fuzz -- --exact {name}"),
     };
     let (mut ran, mut late, mut first_failure, mut failed, mut runs) = (None, 0, None, 0, 0);
@@ -1038,7 +1098,7 @@ fn run_repeated(prog: Program, procs: usize, repeat: u64, stop: bool) -> Result<
             break;
         }
         runs += 1;
-        match run_program(&prog, procs) {
+        match run_program(&prog, procs, grouped) {
             Ok(r) => {
                 if let Some(l) = &r.late {
                     late += 1;
