@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use wasm_gmp::{Capture, Config, EngineConfig, Output, Program, Runtime};
+use wasm_gmp::{Capture, Config, EngineConfig, Output, Program, RunOptions, Runtime};
 
 /// Wait for `child` to exit, failing the test (and killing it) if that takes a minute.
 fn wait_or_kill(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
@@ -77,7 +77,7 @@ fn a_blocking_host_function_hands_its_p_over() {
         .file(gmp_tests::wasm("blocking_host"))
         .unwrap();
     let out = Capture::new();
-    let cfg = Config { procs: 1, stdout: Output::Capture(out.clone()), ..Config::default() };
-    let exit = Runtime::new(cfg).run(&program).unwrap();
+    let rt = Runtime::new(Config { procs: 1, ..Config::default() }).unwrap();
+    let exit = rt.run(&program, RunOptions::default().stdout(Output::Capture(out.clone()))).unwrap();
     assert_eq!((exit.code, out.contents().as_str()), (0, "workers done: 4950\nreleased\n"), "{exit:?}");
 }

@@ -25,8 +25,8 @@ fn run_cycles(procs: usize, args: &[&str]) -> (i32, String, ChanStats) {
         .expect("chan_cycles compiles");
     let (out, err) = (Capture::new(), Capture::new());
     let mut cfg = gmp_tests::config("chan_cycles", procs, args);
-    (cfg.stdout, cfg.stderr) = (Output::Capture(out.clone()), Output::Capture(err.clone()));
-    let exit = Runtime::new(cfg).run(&program).expect("the run starts");
+    (cfg.opts.stdout, cfg.opts.stderr) = (Output::Capture(out.clone()), Output::Capture(err.clone()));
+    let exit = Runtime::new(cfg.rt).and_then(|rt| rt.run(&program, cfg.opts)).expect("the run starts");
     assert_eq!(exit.code, 0, "{exit:?}\nstdout:\n{}\nstderr:\n{}", out.contents(), err.contents());
     let stats = stats.lock().unwrap().take().expect("the guest never called live_chans");
     (exit.code, out.contents(), stats)

@@ -12,7 +12,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use wasm_gmp::{Capture, Config, EngineConfig, Output, Program, Runtime};
+use wasm_gmp::{Capture, Config, EngineConfig, Output, Program, RunOptions, Runtime};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -90,12 +90,18 @@ pub struct Run {
     pub report: Option<String>,
 }
 
-/// A configuration for `procs` Ps and these program arguments, output captured.
-pub fn config(name: &str, procs: usize, args: &[&str]) -> Config {
-    Config {
-        procs,
-        args: std::iter::once(format!("{name}.wasm")).chain(args.iter().map(|a| a.to_string())).collect(),
-        ..Config::default()
+/// A runtime configuration and a run's options: what a test runs a guest with.
+pub struct Setup {
+    pub rt: Config,
+    pub opts: RunOptions,
+}
+
+/// A runtime of `procs` Ps and a run with these program arguments.
+pub fn config(name: &str, procs: usize, args: &[&str]) -> Setup {
+    Setup {
+        rt: Config { procs, ..Config::default() },
+        opts: RunOptions::default()
+            .args(std::iter::once(format!("{name}.wasm")).chain(args.iter().map(|a| a.to_string()))),
     }
 }
 
@@ -106,23 +112,23 @@ pub fn run(name: &str, procs: usize, args: &[&str]) -> Run {
 
 /// Run guest `name` in-process with `cfg` (its stdout/stderr are replaced by captures). Fails the test if
 /// the program has not ended after two minutes, rather than hanging the suite.
-pub fn run_with(name: &str, cfg: Config) -> Run {
-    let program = if cfg.engine == EngineConfig::default() {
+pub fn run_with(name: &str, cfg: Setup) -> Run {
+    let program = if cfg.rt.engine == EngineConfig::default() {
         program(name)
     } else {
-        Program::from_file(&cfg.engine, wasm(name)).expect("guest does not compile")
+        Program::from_file(&cfg.rt.engine, wasm(name)).expect("guest does not compile")
     };
     run_program(name, program, cfg)
 }
 
 /// Run `program` in-process with `cfg`, as [`run_with`] does; `name` is for the failure message.
-pub fn run_program(name: &str, program: Program, mut cfg: Config) -> Run {
+pub fn run_program(name: &str, program: Program, mut cfg: Setup) -> Run {
     let (out, err) = (Capture::new(), Capture::new());
-    cfg.stdout = Output::Capture(out.clone());
-    cfg.stderr = Output::Capture(err.clone());
+    cfg.opts.stdout = Output::Capture(out.clone());
+    cfg.opts.stderr = Output::Capture(err.clone());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(Runtime::new(cfg).run(&program));
+        let _ = tx.send(Runtime::new(cfg.rt).and_then(|rt| rt.run(&program, cfg.opts)));
     });
     let exit = rx
         .recv_timeout(Duration::from_secs(120))

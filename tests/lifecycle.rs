@@ -43,7 +43,7 @@ fn gomaxprocs_and_goid_are_visible_to_the_guest() {
 fn a_burst_beyond_the_g_limit_waits_for_places() {
     for procs in [1, 2] {
         let mut cfg = gmp_tests::config("spawn_many", procs, &["5000"]);
-        cfg.engine = EngineConfig { max_gs: Some(64), ..EngineConfig::default() };
+        cfg.rt.engine = EngineConfig { max_gs: Some(64), ..EngineConfig::default() };
         let r = run_with("spawn_many", cfg);
         assert_eq!((r.code, r.stdout.as_str()), (0, "spawned: 5000\nsum: 12497500\n"), "{r:?}");
     }
@@ -54,7 +54,7 @@ fn a_burst_beyond_the_g_limit_waits_for_places() {
 #[test]
 fn the_g_limit_stops_a_spawn_with_an_error_naming_it() {
     let mut cfg = gmp_tests::config("park_many", 2, &["100"]);
-    cfg.engine = EngineConfig { max_gs: Some(50), ..EngineConfig::default() };
+    cfg.rt.engine = EngineConfig { max_gs: Some(50), ..EngineConfig::default() };
     let r = run_with("park_many", cfg);
     assert_eq!(r.code, 2, "{r:?}");
     let report = r.report.unwrap();
@@ -99,13 +99,10 @@ fn a_trap_in_a_wat_guest_is_reported_with_its_g() {
     )"#;
     let program = Program::from_bytes(&EngineConfig::default(), wat).unwrap();
     let (out, err) = (wasm_gmp::Capture::new(), wasm_gmp::Capture::new());
-    let cfg = wasm_gmp::Config {
-        procs: 1,
-        stdout: wasm_gmp::Output::Capture(out),
-        stderr: wasm_gmp::Output::Capture(err),
-        ..Default::default()
-    };
-    let exit = wasm_gmp::Runtime::new(cfg).run(&program).unwrap();
+    let rt = wasm_gmp::Runtime::new(wasm_gmp::Config { procs: 1, ..Default::default() }).unwrap();
+    let opts =
+        wasm_gmp::RunOptions::default().stdout(wasm_gmp::Output::Capture(out)).stderr(wasm_gmp::Output::Capture(err));
+    let exit = rt.run(&program, opts).unwrap();
     assert_eq!(exit.code, 2);
     let report = exit.report.unwrap();
     assert!(report.starts_with("panic: wasm trap: integer divide by zero\n\ngoroutine 2 [running]:"), "{report}");
@@ -128,8 +125,9 @@ fn a_panicking_host_function_stops_the_program_cleanly() {
         .bytes(wat)
         .unwrap();
     let err = wasm_gmp::Capture::new();
-    let cfg = wasm_gmp::Config { procs: 1, stderr: wasm_gmp::Output::Capture(err.clone()), ..Default::default() };
-    let exit = wasm_gmp::Runtime::new(cfg).run(&program).unwrap();
+    let rt = wasm_gmp::Runtime::new(wasm_gmp::Config { procs: 1, ..Default::default() }).unwrap();
+    let exit =
+        rt.run(&program, wasm_gmp::RunOptions::default().stderr(wasm_gmp::Output::Capture(err.clone()))).unwrap();
     assert_eq!(exit.code, 2);
     let report = exit.report.unwrap();
     assert!(
@@ -149,12 +147,9 @@ fn exit_with(code: i32) -> wasm_gmp::Exit {
             (func (export "gmp_entry") (param i32 i32 i32)))"#
     );
     let program = Program::from_bytes(&EngineConfig::default(), wat.as_bytes()).unwrap();
-    let cfg = wasm_gmp::Config {
-        procs: 1,
-        stderr: wasm_gmp::Output::Capture(wasm_gmp::Capture::new()),
-        ..Default::default()
-    };
-    wasm_gmp::Runtime::new(cfg).run(&program).unwrap()
+    let rt = wasm_gmp::Runtime::new(wasm_gmp::Config { procs: 1, ..Default::default() }).unwrap();
+    rt.run(&program, wasm_gmp::RunOptions::default().stderr(wasm_gmp::Output::Capture(wasm_gmp::Capture::new())))
+        .unwrap()
 }
 
 /// `exit` takes WASI's statuses, 0 to 125. Anything else would be truncated by the host process (256 would
@@ -209,8 +204,8 @@ fn a_module_needing_more_memory_than_the_limit_is_refused_naming_the_flag() {
     let wat = br#"(module (memory (export "memory") 16) (func (export "_start"))
         (func (export "gmp_entry") (param i32 i32 i32)))"#;
     let program = Program::from_bytes(&cfg, wat).unwrap();
-    let run = wasm_gmp::Runtime::new(wasm_gmp::Config { procs: 1, engine: cfg, ..Default::default() });
-    assert_eq!(run.run(&program).unwrap().code, 0);
+    let rt = wasm_gmp::Runtime::new(wasm_gmp::Config { procs: 1, engine: cfg, ..Default::default() }).unwrap();
+    assert_eq!(rt.run(&program, wasm_gmp::RunOptions::default()).unwrap().code, 0);
 }
 
 /// The smallest program: main returns at once.
@@ -231,7 +226,10 @@ fn out_of_range_settings_are_refused_naming_the_flag() {
         (wasm_gmp::Config { schedtrace: Some(std::time::Duration::ZERO), ..Default::default() }, "(--schedtrace)"),
     ];
     for (cfg, want) in cases {
-        let e = format!("{:#}", wasm_gmp::Runtime::new(cfg).run(&program).expect_err("must be refused"));
+        let e = match wasm_gmp::Runtime::new(cfg) {
+            Ok(rt) => format!("{:#}", rt.run(&program, Default::default()).expect_err("must be refused")),
+            Err(e) => format!("{e:#}"),
+        };
         assert!(e.contains(want), "{e}");
     }
     for (engine, want) in [

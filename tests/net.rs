@@ -86,10 +86,10 @@ fn http_answers_curl_with_keep_alive() {
 fn socket_errors_have_go_kinds_and_the_g_keeps_running() {
     let (out, err) = (wasm_gmp::Capture::new(), wasm_gmp::Capture::new());
     let mut cfg = gmp_tests::config("net_errors", 2, &[]);
-    cfg.stdout = wasm_gmp::Output::Capture(out.clone());
-    cfg.stderr = wasm_gmp::Output::Capture(err.clone());
+    cfg.opts.stdout = wasm_gmp::Output::Capture(out.clone());
+    cfg.opts.stderr = wasm_gmp::Output::Capture(err.clone());
     let program = gmp_tests::program("net_errors");
-    let runner = std::thread::spawn(move || wasm_gmp::Runtime::new(cfg).run(&program).unwrap());
+    let runner = std::thread::spawn(move || wasm_gmp::Runtime::new(cfg.rt).unwrap().run(&program, cfg.opts).unwrap());
     let addr = loop {
         if let Some(l) = out.contents().lines().find_map(|l| l.strip_prefix("listening on ").map(str::to_string)) {
             break l;
@@ -127,7 +127,7 @@ fn a_connection_passed_to_another_g_keeps_working() {
 #[test]
 fn the_net_policy_can_deny_everything() {
     let mut cfg = gmp_tests::config("sock_pass", 1, &[]);
-    cfg.net = wasm_gmp::NetPolicy::none();
+    cfg.opts.net = wasm_gmp::NetPolicy::none();
     let r = run_with("sock_pass", cfg);
     assert_ne!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("PermissionDenied") || r.stderr.contains("permission denied"), "{r:?}");

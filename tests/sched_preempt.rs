@@ -59,7 +59,7 @@ fn switches(slice: Duration) -> i32 {
     let wat = SWITCH_COUNTER.replace("RUN_NS", &RUN.as_nanos().to_string());
     let program = Program::from_bytes(&EngineConfig::default(), wat.as_bytes()).unwrap();
     let mut cfg = gmp_tests::config("switch_counter", 1, &[]);
-    cfg.timeslice = slice;
+    cfg.rt.timeslice = slice;
     let r = gmp_tests::run_program("switch_counter", program, cfg);
     assert_eq!(r.report, None, "slice {slice:?}: {r:?}");
     r.code

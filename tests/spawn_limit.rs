@@ -12,7 +12,7 @@ use wasm_gmp::EngineConfig;
 fn hopeless_spawns_fail_with_the_limit_error(shape: &str, max_gs: usize) {
     for procs in [1, 2] {
         let mut cfg = gmp_tests::config("spawn_hopeless", procs, &[shape]);
-        cfg.engine = EngineConfig { max_gs: Some(max_gs), ..EngineConfig::default() };
+        cfg.rt.engine = EngineConfig { max_gs: Some(max_gs), ..EngineConfig::default() };
         let t0 = Instant::now();
         let r = run_with("spawn_hopeless", cfg);
         let took = t0.elapsed();

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::engine::MAX_MEMORY;
 use crate::runtime::{MAX_PERIOD, MAX_PROCS};
-use crate::{Config, Runtime};
+use crate::{Config, Input, Program, RunOptions, Runtime};
 
 /// Run WebAssembly programs whose green threads are scheduled like Go's goroutines.
 #[derive(Parser, Debug)]
@@ -111,47 +111,40 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-fn cache_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("GMP_CACHE_DIR") {
-        return Some(PathBuf::from(d));
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("wasm-gmp"))
-}
-
-fn config(a: &RunArgs) -> Result<Config, String> {
+fn config(a: &RunArgs) -> Result<(Config, RunOptions), String> {
     let mut cfg = Config::default();
+    let mut opts = RunOptions { stdin: Input::Inherit, ..RunOptions::default() };
     if let Some(p) = a.procs {
         cfg.procs = p;
     }
     cfg.timeslice = a.timeslice;
     cfg.schedtrace = a.schedtrace.map(Duration::from_millis);
-    cfg.max_message = a.max_message;
+    opts.max_message = a.max_message;
     cfg.engine.max_gs = a.max_gs;
     cfg.engine.max_memory = a.max_memory << 20; // cannot overflow: the parser allows at most MAX_MEMORY >> 20
-    cfg.engine.cache_dir = if a.no_cache { None } else { cache_dir() };
+    if a.no_cache {
+        cfg.engine.cache_dir = None;
+    }
     cfg.engine.preemption = !a.no_preempt;
     let name = a.app.file_name().map_or_else(|| a.app.display().to_string(), |n| n.to_string_lossy().into_owned());
-    cfg.args = std::iter::once(name).chain(a.args.iter().cloned()).collect();
+    opts.args = std::iter::once(name).chain(a.args.iter().cloned()).collect();
     for e in &a.env {
         match e.split_once('=') {
-            Some((k, v)) => cfg.env.push((k.to_string(), v.to_string())),
+            Some((k, v)) => opts.env.push((k.to_string(), v.to_string())),
             None => match std::env::var(e) {
-                Ok(v) => cfg.env.push((e.clone(), v)),
+                Ok(v) => opts.env.push((e.clone(), v)),
                 Err(_) => return Err(format!("--env {e}: the host has no such variable")),
             },
         }
     }
     for rule in &a.net {
-        cfg.net.add(rule)?;
+        opts.net.add(rule)?;
     }
     for d in &a.dirs {
         let (host, guest) = d.split_once("::").unwrap_or((d, d));
-        cfg.dirs.push((PathBuf::from(host), guest.to_string()));
+        opts.dirs.push((PathBuf::from(host), guest.to_string()));
     }
-    Ok(cfg)
+    Ok((cfg, opts))
 }
 
 /// Run the command line of this process; returns the exit status.
@@ -159,14 +152,16 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(a) => {
-            let cfg = match config(&a) {
+            let (cfg, opts) = match config(&a) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("wasm-gmp: {e}");
                     return 1;
                 }
             };
-            match Runtime::new(cfg).run_file(&a.app) {
+            // The program first: a bad module file is reported before the engine's pool is reserved.
+            let run = Program::from_file(&cfg.engine, &a.app).and_then(|p| Runtime::new(cfg)?.run(&p, opts));
+            match run {
                 Ok(exit) => exit.code,
                 Err(e) => {
                     eprintln!("wasm-gmp: {e:#}");

@@ -59,7 +59,8 @@ pub struct EngineConfig {
     pub max_gs: Option<usize>,
     /// Size of each G's fiber stack, which wasm frames and host calls share.
     pub stack_size: usize,
-    /// Where compiled modules are cached across runs; `None` compiles every time.
+    /// Where compiled modules are cached across runs; `None` compiles every time. Default:
+    /// [`default_cache_dir`], as the CLI.
     pub cache_dir: Option<std::path::PathBuf>,
     /// Compile epoch checks into the guest so sysmon can preempt it. Off only to measure what the checks
     /// cost: without them a G in a loop with no calls keeps its P forever.
@@ -72,7 +73,7 @@ impl Default for EngineConfig {
             max_memory: 64 << 20, // 64 MiB per G: far more than a goroutine-sized G needs, small enough for 1M slots
             max_gs: None,
             stack_size: 256 << 10, // 256 KiB: room for deep-ish wasm recursion plus WASI host frames
-            cache_dir: None,
+            cache_dir: default_cache_dir(),
             preemption: true,
         }
     }
@@ -209,6 +210,20 @@ impl Drop for PlaceWait {
             t.stop();
         }
     }
+}
+
+/// Where compiled modules are cached by default: `$GMP_CACHE_DIR`, else `$XDG_CACHE_HOME/wasm-gmp`, else
+/// `~/.cache/wasm-gmp` (None without a home). Compiling a real program takes a second or more; loading it
+/// from the cache, milliseconds.
+pub fn default_cache_dir() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    if let Some(d) = std::env::var_os("GMP_CACHE_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("wasm-gmp"))
 }
 
 /// The kernel's `vm.max_map_count`, if it can be read.

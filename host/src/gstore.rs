@@ -3,21 +3,23 @@
 //!
 //! # Types
 //! - [`GData`]: the store's data — the G's WASI context, handle table, pending message, and a reference to
-//!   its run ([`crate::runtime::RunShared`]).
+//!   its run ([`crate::run::RunShared`]).
 //! - [`GKind`]: how a G starts: the main G calls `_start`; every other G calls `gmp_entry` with its spawn
 //!   argument as its pending message.
 //! - [`g_future`]: the future the scheduler runs: create the store, instantiate, call, report the ending.
 //!
 //! # Ending
-//! A G ends one of four ways, decided in [`finish`]: returning (the main G's return exits the program with
-//! status 0), `exit`/`proc_exit` (the program exits with that status), a trap or guest panic (reported once,
-//! Go-style, status 2), or being stopped because the program is ending (silently). Only the first ending
-//! that ends the program is reported: others may trap while the program is shutting down.
+//! A G ends one of five ways, decided in [`finish`]: returning (the main G's return exits the program with
+//! status 0), `exit`/`proc_exit` (the program exits with that status), a limit of its run (reported as a
+//! fatal error), a trap or guest panic (reported once, Go-style, status 2), or being stopped because the
+//! program is ending (silently: killed, the deadline, another G's ending). Each ends the run through
+//! `RunShared::end`, which keeps only the first.
 //!
 //! # Preemption
 //! The store's epoch deadline is one tick ahead, always. At each tick the callback asks the scheduler: if
-//! the program is ending, trap (the G stops at once); if sysmon flagged this G's slice, yield to the global
-//! queue; otherwise carry on for another tick.
+//! the program is ending, trap (the G stops at once); if the run's CPU time (its group's finished polls
+//! plus this poll so far) is past its budget, trap with the limit; if sysmon flagged this G's slice, yield
+//! to the global queue; otherwise carry on for another tick.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -28,7 +30,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::engine::Slot;
 use crate::handles::{HandleTable, Msg};
-use crate::runtime::RunShared;
+use crate::run::{ExitKind, LimitKind, RunShared};
 
 /// The data of one G's store.
 pub struct GData {
@@ -56,10 +58,46 @@ impl GData {
         self.run.gc.stats()
     }
 
+    /// The embedder's state for this run ([`crate::RunOptions::state`]), if it is a `T`. Host functions
+    /// reach it through their `Caller`:
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use wasm_gmp::{Config, GData, Program, RunOptions, Runtime};
+    ///
+    /// struct Calls(AtomicU64);
+    ///
+    /// let rt = Runtime::new(Config::default())?;
+    /// let program = Program::builder(&rt.config().engine)
+    ///     .host_functions(|linker| {
+    ///         linker.func_wrap("env", "count", |caller: wasmtime::Caller<'_, GData>| {
+    ///             if let Some(calls) = caller.data().state::<Calls>() {
+    ///                 calls.0.fetch_add(1, Ordering::Relaxed);
+    ///             }
+    ///         })?;
+    ///         Ok(())
+    ///     })
+    ///     .bytes(br#"(module
+    ///         (import "env" "count" (func $count))
+    ///         (memory (export "memory") 1)
+    ///         (func (export "_start") (call $count) (call $count))
+    ///         (func (export "gmp_entry") (param i32 i32 i32)))"#)?;
+    /// // Two runs of one compiled program, each with its own state.
+    /// for _ in 0..2 {
+    ///     let run = rt.start(&program, RunOptions::default().state(Calls(AtomicU64::new(0))))?;
+    ///     assert!(run.wait().success());
+    ///     assert_eq!(run.state::<Calls>().unwrap().0.load(Ordering::Relaxed), 2);
+    /// }
+    /// # Ok::<(), anyhow::Error>(())
+    /// ```
+    pub fn state<T: std::any::Any + Send + Sync>(&self) -> Option<&T> {
+        self.run.opts.state.as_deref()?.downcast_ref::<T>()
+    }
+
     /// The G's WASI context, created on first use.
     pub(crate) fn wasi(&mut self) -> &mut WasiP1Ctx {
-        let cfg = &self.run.cfg;
-        self.wasi.get_or_insert_with(|| crate::wasi::ctx(cfg))
+        let run = &self.run;
+        self.wasi.get_or_insert_with(|| crate::wasi::ctx(run))
     }
 }
 
@@ -104,6 +142,8 @@ pub(crate) fn g_future(run: Arc<RunShared>, gid: u64, kind: GKind, slot: Slot) -
         // The G's table and pending message are gone: collect if that left channel cycles behind.
         run.gc.poll();
         finish(&run, gid, is_main, result);
+        // The program's place first: a spawner woken by the pool's free must find it (see `reserve_slot`).
+        run.release_own_place();
         drop(slot);
     })
 }
@@ -112,11 +152,27 @@ async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<
     let data =
         GData { wasi: None, gid, handles: HandleTable::default(), pending: None, memory: None, run: run.clone() };
     let mut store = Store::new(run.program.engine(), data);
-    if run.cfg.engine.preemption {
-        store.epoch_deadline_callback(|_| {
-            Ok(if gmp_sched::exiting() {
-                UpdateDeadline::Interrupt
-            } else if gmp_sched::preempt_requested() {
+    if run.program.engine_config().preemption {
+        let budget = run.opts.cpu_time;
+        let run2 = run.clone();
+        store.epoch_deadline_callback(move |_| {
+            if gmp_sched::exiting() {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            if let Some(budget) = budget {
+                let used = run2.group.cpu_time() + gmp_sched::current_poll_time();
+                if used > budget {
+                    return Err(RunLimit {
+                        kind: LimitKind::CpuTime,
+                        message: format!(
+                            "the program used {used:.1?} of CPU time, more than its limit of {budget:?} \
+                             (RunOptions::cpu_time)"
+                        ),
+                    }
+                    .into());
+                }
+            }
+            Ok(if gmp_sched::preempt_requested() {
                 UpdateDeadline::YieldCustom(1, Box::pin(gmp_sched::yield_now()))
             } else {
                 UpdateDeadline::Continue(1)
@@ -162,37 +218,71 @@ async fn instantiate(run: &RunShared, store: &mut Store<GData>) -> wasmtime::Res
 
 /// See *Ending* in the module comment.
 fn finish(run: &RunShared, gid: u64, is_main: bool, result: wasmtime::Result<()>) {
-    let sched = &run.sched;
     let err = match result {
         Ok(()) => {
             if is_main {
-                sched.exit(0);
+                run.end(ExitKind::Returned);
             }
             return;
         }
         Err(e) => e,
     };
-    if sched.is_exiting() {
+    if run.group.is_exiting() {
         return; // stopped by the program's end: nothing to report
     }
     if let Some(I32Exit(code)) = err.downcast_ref::<I32Exit>() {
-        sched.exit(*code);
+        run.end(ExitKind::Exit(*code));
         return;
     }
     if let Some(ExitRequest(code)) = err.downcast_ref::<ExitRequest>() {
-        sched.exit(*code);
+        run.end(ExitKind::Exit(*code));
         return;
     }
-    if !run.reported.swap(true, Ordering::SeqCst) {
-        run.report(&panic_report(gid, &err));
-    }
-    sched.exit(2);
+    let kind = match err.downcast_ref::<RunLimit>() {
+        Some(limit) => {
+            if !run.reported.swap(true, Ordering::SeqCst) {
+                run.report(&format!(
+                    "fatal error: {}\n\ngoroutine {gid} [running]:\n{}",
+                    limit.message,
+                    backtrace(&err)
+                ));
+            }
+            ExitKind::Limit(limit.kind)
+        }
+        None => {
+            if !run.reported.swap(true, Ordering::SeqCst) {
+                run.report(&panic_report(gid, &err));
+            }
+            ExitKind::Panic
+        }
+    };
+    run.end(kind);
 }
+
+/// A run's limit reached by one of its Gs: the G's call ends with this error, which ends the program.
+#[derive(Debug)]
+pub(crate) struct RunLimit {
+    pub(crate) kind: LimitKind,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for RunLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RunLimit {}
 
 /// Go's panic report: the message, the G, and the wasm backtrace.
 pub(crate) fn panic_report(gid: u64, err: &wasmtime::Error) -> String {
     let msg = err.root_cause().to_string();
-    let mut s = format!("panic: {msg}\n\ngoroutine {gid} [running]:\n");
+    format!("panic: {msg}\n\ngoroutine {gid} [running]:\n{}", backtrace(err))
+}
+
+/// The wasm frames of an error's backtrace, one per line.
+fn backtrace(err: &wasmtime::Error) -> String {
+    let mut s = String::new();
     match err.downcast_ref::<WasmBacktrace>() {
         Some(bt) if !bt.frames().is_empty() => {
             for line in bt.to_string().lines().filter(|l| l.starts_with(char::is_whitespace)) {

@@ -4,16 +4,27 @@
 //! The scheduler itself lives in the wasm-independent crate [`gmp_sched`]; this crate is the wasm side.
 //!
 //! # Embedding
-//! ```no_run
-//! use wasm_gmp::{Config, Runtime};
+//! One [`Runtime`] is one scheduler; start as many programs on it as you like, each with its own
+//! [`RunOptions`] (arguments, output, limits, deadline, the embedder's state), and wait for each with its
+//! [`RunHandle`], blocking or as a future:
 //!
-//! let mut cfg = Config::default();
-//! cfg.procs = 2;
-//! cfg.args = vec!["sieve.wasm".into(), "100".into()];
-//! let rt = Runtime::new(cfg);
-//! let program = rt.load("sieve.wasm")?;
-//! let exit = rt.run(&program)?;
-//! std::process::exit(exit.code);
+//! ```
+//! use std::time::Duration;
+//! use wasm_gmp::{Config, ExitKind, Program, RunOptions, Runtime};
+//!
+//! let rt = Runtime::new(Config { procs: 2, ..Config::default() })?;
+//! // Usually `rt.load("app.wasm")?`, a program built with the guest SDK; here, two tiny ones in WAT.
+//! let engine = &rt.config().engine;
+//! let quick = Program::from_bytes(engine, br#"(module (memory (export "memory") 1)
+//!     (func (export "_start")) (func (export "gmp_entry") (param i32 i32 i32)))"#)?;
+//! let spin = Program::from_bytes(engine, br#"(module (memory (export "memory") 1)
+//!     (func (export "_start") (loop (br 0))) (func (export "gmp_entry") (param i32 i32 i32)))"#)?;
+//!
+//! let runaway = rt.start(&spin, RunOptions::default().deadline(Duration::from_millis(50)))?;
+//! let fine = rt.start(&quick, RunOptions::default())?;
+//! assert_eq!(fine.wait().kind, ExitKind::Returned);
+//! let exit = runaway.wait();
+//! assert_eq!((exit.kind, exit.code), (ExitKind::Deadline, 124));
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 //!
@@ -31,6 +42,8 @@ pub mod gc;
 pub mod gstore;
 pub mod handles;
 pub mod net;
+pub mod program;
+pub mod run;
 pub mod runtime;
 pub mod wasi;
 
@@ -38,4 +51,6 @@ pub use engine::EngineConfig;
 pub use gmp_sched::blocking;
 pub use gstore::GData;
 pub use net::NetPolicy;
-pub use runtime::{Capture, Config, Exit, Output, Program, ProgramBuilder, Runtime};
+pub use program::{Program, ProgramBuilder};
+pub use run::{Capture, Exit, ExitKind, Input, LimitKind, Output, RunHandle, RunOptions, SharedWriter};
+pub use runtime::{Config, Runtime};

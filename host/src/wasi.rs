@@ -21,7 +21,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-use crate::runtime::{Config, Output};
+use crate::run::{Input, Output, RunShared, SharedWriter};
 
 /// The tokio runtime wasmtime-wasi's futures run under (entered by every M). One worker thread: it only
 /// drives timers and I/O readiness for those futures; the Gs themselves run on our Ms.
@@ -38,27 +38,31 @@ pub(crate) fn tokio_handle() -> &'static tokio::runtime::Handle {
     .handle()
 }
 
-/// The host process's stdout or stderr, written under [`gmp_sched::blocking`].
-#[derive(Clone, Copy, Debug)]
-pub enum BlockingStdio {
+/// The host process's stdout or stderr, or an embedder's writer, written under [`gmp_sched::blocking`].
+#[derive(Clone)]
+pub(crate) enum BlockingStdio {
     /// File descriptor 1.
     Stdout,
     /// File descriptor 2.
     Stderr,
+    /// [`crate::Output::Writer`].
+    Writer(SharedWriter),
 }
 
 impl BlockingStdio {
-    fn write_all(self, bytes: &[u8]) -> std::io::Result<()> {
+    fn write_all(&self, bytes: &[u8]) -> std::io::Result<()> {
         gmp_sched::blocking(|| match self {
             BlockingStdio::Stdout => std::io::stdout().lock().write_all(bytes),
             BlockingStdio::Stderr => std::io::stderr().lock().write_all(bytes),
+            BlockingStdio::Writer(w) => w.0.lock().write_all(bytes),
         })
     }
 
-    fn flush(self) -> std::io::Result<()> {
+    fn flush(&self) -> std::io::Result<()> {
         gmp_sched::blocking(|| match self {
             BlockingStdio::Stdout => std::io::stdout().flush(),
             BlockingStdio::Stderr => std::io::stderr().flush(),
+            BlockingStdio::Writer(w) => w.0.lock().flush(),
         })
     }
 }
@@ -76,17 +80,18 @@ impl IsTerminal for BlockingStdio {
         match self {
             BlockingStdio::Stdout => std::io::IsTerminal::is_terminal(&std::io::stdout()),
             BlockingStdio::Stderr => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            BlockingStdio::Writer(_) => false,
         }
     }
 }
 
 impl StdoutStream for BlockingStdio {
     fn p2_stream(&self) -> Box<dyn OutputStream> {
-        Box::new(*self)
+        Box::new(self.clone())
     }
 
     fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        Box::new(*self)
+        Box::new(self.clone())
     }
 }
 
@@ -96,7 +101,7 @@ impl OutputStream for BlockingStdio {
     }
 
     fn flush(&mut self) -> StreamResult<()> {
-        BlockingStdio::flush(*self).map_err(stream_error)
+        BlockingStdio::flush(self).map_err(stream_error)
     }
 
     fn check_write(&mut self) -> StreamResult<usize> {
@@ -123,7 +128,7 @@ impl tokio::io::AsyncWrite for BlockingStdio {
         self: std::pin::Pin<&mut Self>,
         _cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(BlockingStdio::flush(*self))
+        std::task::Poll::Ready(BlockingStdio::flush(&self))
     }
 
     fn poll_shutdown(
@@ -135,22 +140,38 @@ impl tokio::io::AsyncWrite for BlockingStdio {
 }
 
 /// A WASI context for a G: the run's arguments, environment, directories and stdio. Every G may read
-/// stdin, as any goroutine may read `os.Stdin`; wasmtime-wasi serves them all from one worker thread.
+/// stdin, as any goroutine may read `os.Stdin`; all of a run's Gs read one stream.
 ///
-/// A `--dir` that cannot be opened any more (removed while the program runs; `Runtime::run` checked it at
+/// A `--dir` that cannot be opened any more (removed while the program runs; `Runtime::start` checked it at
 /// start) is left out of this G's preopens with a warning, rather than failing a G that may not even need it.
-pub(crate) fn ctx(cfg: &Config) -> WasiP1Ctx {
+pub(crate) fn ctx(run: &RunShared) -> WasiP1Ctx {
+    let opts = &run.opts;
     let mut b = WasiCtxBuilder::new();
-    b.args(&cfg.args).envs(&cfg.env).inherit_stdin();
-    match &cfg.stdout {
-        Output::Inherit => b.stdout(BlockingStdio::Stdout),
-        Output::Capture(c) => b.stdout(c.pipe()),
+    b.args(&opts.args).envs(&opts.env);
+    match (&opts.stdin, &run.stdin) {
+        (Input::Inherit, _) => {
+            b.inherit_stdin();
+        }
+        (_, Some(pipe)) => {
+            b.stdin(pipe.clone());
+        }
+        _ => {}
+    }
+    let sink = |out: &Output, inherit: BlockingStdio| -> Option<Box<dyn StdoutStream + Sync>> {
+        match out {
+            Output::Inherit => Some(Box::new(inherit)),
+            Output::Capture(c) => Some(Box::new(c.pipe())),
+            Output::Writer(w) => Some(Box::new(BlockingStdio::Writer(w.clone()))),
+            Output::Null => None,
+        }
     };
-    match &cfg.stderr {
-        Output::Inherit => b.stderr(BlockingStdio::Stderr),
-        Output::Capture(c) => b.stderr(c.pipe()),
-    };
-    for (host, guest) in &cfg.dirs {
+    if let Some(s) = sink(&opts.stdout, BlockingStdio::Stdout) {
+        b.stdout(s);
+    }
+    if let Some(s) = sink(&opts.stderr, BlockingStdio::Stderr) {
+        b.stderr(s);
+    }
+    for (host, guest) in &opts.dirs {
         if let Err(e) = b.preopened_dir(host, guest, FsPerms::ReadWrite) {
             eprintln!("wasm-gmp: --dir {}: {e}; not available to this G", host.display());
         }

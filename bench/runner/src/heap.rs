@@ -65,13 +65,13 @@ fn bare(n: usize) -> anyhow::Result<f64> {
 fn gmp(n: usize) -> anyhow::Result<f64> {
     let run = |k: usize| -> anyhow::Result<isize> {
         let (tx, rx) = std::sync::mpsc::channel();
-        let cfg = wasm_gmp::Config {
-            procs: 2,
+        let opts = wasm_gmp::RunOptions {
             args: vec!["park".into(), k.to_string()],
+            stdin: wasm_gmp::Input::Inherit,
             stdout: wasm_gmp::Output::Capture(wasm_gmp::Capture::new()),
             ..Default::default()
         };
-        let rt = wasm_gmp::Runtime::new(cfg);
+        let rt = wasm_gmp::Runtime::new(wasm_gmp::Config { procs: 2, ..Default::default() })?;
         let program = rt.load(crate::procs::root().join("target/wasm/wasm32-wasip1/release/bench_park.wasm"))?;
         let h = std::thread::spawn(move || {
             // The program waits on stdin once parked: sample, then let the harness close stdin.
@@ -79,7 +79,7 @@ fn gmp(n: usize) -> anyhow::Result<f64> {
             let _ = tx.send(live());
         });
         let sample = std::thread::spawn(move || rx.recv().unwrap_or(0));
-        let _ = std::thread::spawn(move || rt.run(&program));
+        let _ = std::thread::spawn(move || rt.run(&program, opts));
         h.join().map_err(|_| anyhow::anyhow!("sampler panicked"))?;
         sample.join().map_err(|_| anyhow::anyhow!("sampler panicked"))
     };

@@ -119,7 +119,7 @@ pub(crate) fn read_msg(
     nh: i32,
     call: &str,
 ) -> wasmtime::Result<Msg> {
-    let max = data.run.cfg.max_message;
+    let max = data.run.opts.max_message;
     if len as u32 as usize > max {
         return Err(abi_error(
             call,

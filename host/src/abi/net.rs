@@ -33,7 +33,7 @@ fn allowed_addr(
 ) -> wasmtime::Result<Result<SocketAddr, i32>> {
     Ok(match read_addr(mem, ptr, len, call)? {
         None => Err(EINVAL),
-        Some(addr) if !data.run.cfg.net.allows(use_, &addr) => Err(EPERM),
+        Some(addr) if !data.run.opts.net.allows(use_, &addr) => Err(EPERM),
         Some(addr) => Ok(addr),
     })
 }

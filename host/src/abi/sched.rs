@@ -6,19 +6,22 @@ use wasmtime::{Caller, Linker};
 
 use super::{MODULE, abi_error, install, mem_and_data, read_msg, region};
 use crate::engine::Slot;
-use crate::gstore::{ExitRequest, GData, GKind, g_future};
-use crate::runtime::RunShared;
+use crate::gstore::{ExitRequest, GData, GKind, RunLimit, g_future};
+use crate::run::LimitKind;
+use crate::run::RunShared;
 
 /// How long a spawn at the G limit waits for a place while no G anywhere exits, before it fails. Places
 /// are freed only by Gs exiting; a second without a single exit means the Gs that hold them are blocked
 /// (often on the very spawner, or on each other's spawns), and waiting longer only hides the limit.
 const SPAWN_PATIENCE: Duration = Duration::from_secs(1);
 
-/// A place in the engine's G pool for a new G. A full pool is usually a burst of spawns outrunning the
-/// Gs that would exit: the spawner then parks until some G exits and tries again. It fails with the limit
-/// error (worded by [`LimitError`]) when no other G can still run (nothing could ever free a place), or
-/// when no G has exited for [`SPAWN_PATIENCE`] — whatever the others do meanwhile: two spawners waiting on
-/// each other, or a pending timer that will not free anything, do not keep a hopeless spawn alive.
+/// A place for a new G: one of the program's own ([`crate::RunOptions::max_gs`]) and one in the engine's
+/// G pool, shared by every program of the runtime. A full pool or program is usually a burst of spawns
+/// outrunning the Gs that would exit: the spawner then parks until some G exits and tries again. It fails
+/// with the limit error (worded by [`LimitError`], or naming the program's limit) when no other G can still
+/// run (nothing could ever free a place), or when no G has exited for [`SPAWN_PATIENCE`] — whatever the
+/// others do meanwhile: two spawners waiting on each other, or a pending timer that will not free anything,
+/// do not keep a hopeless spawn alive.
 ///
 /// [`LimitError`]: crate::engine::LimitError
 async fn reserve_slot(run: &RunShared) -> wasmtime::Result<Slot> {
@@ -26,29 +29,61 @@ async fn reserve_slot(run: &RunShared) -> wasmtime::Result<Slot> {
     let patience = SPAWN_PATIENCE.as_nanos() as u64;
     let mut deadline = None;
     loop {
-        if let Ok(slot) = engine.reserve() {
+        if let Some(slot) = try_reserve(run)? {
             return Ok(slot);
         }
         // Look at the others first, then try once more: the places freed by Gs that exited between the
         // failed try and the look are then seen, and a G that is neither running nor queued now cannot exit
         // later without something else running first.
         let hopeless = !run.sched.others_may_progress();
-        let e = match engine.reserve() {
-            Ok(slot) => return Ok(slot),
-            Err(e) => e,
+        let why = match try_reserve(run)? {
+            Some(slot) => return Ok(slot),
+            None => match run.reserve_own_place() {
+                Err(max) => {
+                    let message = format!(
+                        "cannot start another G: the program has {max} Gs alive, its limit (RunOptions::max_gs)"
+                    );
+                    Err(RunLimit { kind: LimitKind::Gs, message })
+                }
+                Ok(()) => {
+                    run.release_own_place();
+                    Ok(engine.reserve().err().map_or_else(|| "a place was just freed".to_string(), |e| e.to_string()))
+                }
+            },
         };
         if hopeless {
-            return Err(abi_error("spawn", e));
+            return Err(match why {
+                Err(limit) => limit.into(),
+                Ok(e) => abi_error("spawn", e),
+            });
         }
         let d = *deadline.get_or_insert_with(|| run.sched.now().saturating_add(patience));
         match engine.wait_for_place(&run.sched, d).await {
             Ok(()) => deadline = None, // a G exited: progress, so wait afresh if the place went to another
             Err(()) => {
-                return Err(abi_error(
-                    "spawn",
-                    format!("{e}; no G exited in the {SPAWN_PATIENCE:?} this spawn waited for a place"),
-                ));
+                let waited = format!("no G exited in the {SPAWN_PATIENCE:?} this spawn waited for a place");
+                return Err(match why {
+                    Err(mut limit) => {
+                        limit.message = format!("{}; {waited}", limit.message);
+                        limit.into()
+                    }
+                    Ok(e) => abi_error("spawn", format!("{e}; {waited}")),
+                });
             }
+        }
+    }
+}
+
+/// One try: the program's own place, then the pool's (giving the first back if the second is refused).
+fn try_reserve(run: &RunShared) -> wasmtime::Result<Option<Slot>> {
+    if run.reserve_own_place().is_err() {
+        return Ok(None);
+    }
+    match run.program.shared_engine().reserve() {
+        Ok(slot) => Ok(Some(slot)),
+        Err(_) => {
+            run.release_own_place();
+            Ok(None)
         }
     }
 }
@@ -70,8 +105,16 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                 };
                 let slot = reserve_slot(&run).await?;
                 let entry = entry as u32;
-                let gid = run.sched.spawn(|gid| g_future(run.clone(), gid, GKind::Spawned { entry, arg }, slot));
-                Ok(gid as i64)
+                let r2 = run.clone();
+                match run.sched.spawn_in(&run.group, |gid| g_future(r2, gid, GKind::Spawned { entry, arg }, slot)) {
+                    Some(gid) => Ok(gid as i64),
+                    None => {
+                        // The program is ending: the spawner itself stops at its next check. (The closure and
+                        // the slot it holds were dropped unused; its place in the program goes back too.)
+                        run.release_own_place();
+                        Err(abi_error("spawn", "the program is ending"))
+                    }
+                }
             })
         },
     )?;

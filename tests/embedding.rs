@@ -1,0 +1,234 @@
+//! The embedding API with real programs: many runs on one runtime, each ending, limited, killed and awaited
+//! on its own.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gmp_tests::program;
+use wasm_gmp::{Capture, Config, EngineConfig, ExitKind, LimitKind, Output, Program, RunOptions, Runtime};
+
+/// A program whose main G spins forever in a loop with no calls: only its epoch checks can stop it.
+fn spinner() -> Program {
+    Program::from_bytes(
+        &EngineConfig::default(),
+        br#"(module (memory (export "memory") 1)
+            (func (export "_start") (loop (br 0)))
+            (func (export "gmp_entry") (param i32 i32 i32)))"#,
+    )
+    .unwrap()
+}
+
+/// A program whose main G spawns `n` Gs that each wait forever on a channel of their own, then sleeps an
+/// hour (a sleeping G can be woken, so the program is not deadlocked): parked Gs for `kill` to end.
+fn parker(n: u32) -> Program {
+    let wat = format!(
+        r#"(module
+            (import "gmp" "spawn" (func $spawn (param i32 i32 i32 i32 i32) (result i64)))
+            (import "gmp" "chan_new" (func $chan_new (param i32) (result i32)))
+            (import "gmp" "chan_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
+            (import "gmp" "sleep" (func $sleep (param i64)))
+            (import "gmp" "msg_take" (func $take (param i32 i32 i32 i32)))
+            (memory (export "memory") 1)
+            (func (export "_start") (local $i i32)
+                (loop $spawn_all
+                    (drop (call $spawn (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br_if $spawn_all (i32.lt_u (local.get $i) (i32.const {n}))))
+                (call $sleep (i64.const 3600000000000)))
+            (func (export "gmp_entry") (param i32 i32 i32)
+                (call $take (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))
+                (drop (call $recv (call $chan_new (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16)))))"#
+    );
+    Program::from_bytes(&EngineConfig::default(), wat.as_bytes()).unwrap()
+}
+
+fn runtime(procs: usize) -> Runtime {
+    Runtime::new(Config { procs, ..Config::default() }).unwrap()
+}
+
+/// Options with these arguments (after the program's name) and captured output.
+fn opts(name: &str, args: &[&str]) -> (RunOptions, Capture, Capture) {
+    let (out, err) = (Capture::new(), Capture::new());
+    let o = RunOptions::default()
+        .args(std::iter::once(format!("{name}.wasm")).chain(args.iter().map(|a| a.to_string())))
+        .stdout(Output::Capture(out.clone()))
+        .stderr(Output::Capture(err.clone()));
+    (o, out, err)
+}
+
+/// `kill` ends a program whose G spins in a tight loop at its next epoch check, and one whose Gs are all
+/// parked at once; each releases its Gs, and the runtime runs the next program as if nothing happened.
+#[test]
+fn kill_ends_spinning_and_parked_programs_and_releases_their_gs() {
+    for procs in [1, 2] {
+        let rt = runtime(procs);
+        let spin = rt.start(&spinner(), RunOptions::default()).unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+        let t0 = Instant::now();
+        spin.kill();
+        let exit = spin.wait();
+        let took = t0.elapsed();
+        assert_eq!((exit.kind, exit.code), (ExitKind::Killed, 137), "at {procs} Ps");
+        assert!(took < Duration::from_secs(1), "kill took {took:?} at {procs} Ps");
+
+        let parked = rt.start(&parker(200), RunOptions::default()).unwrap();
+        let t0 = Instant::now();
+        while parked.live_gs() < 201 {
+            assert!(t0.elapsed() < Duration::from_secs(30), "the parker never parked its Gs");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        parked.kill();
+        assert_eq!(parked.wait().kind, ExitKind::Killed);
+        assert_eq!(parked.live_gs(), 0, "a killed program's Gs are gone when wait returns");
+        assert_eq!(rt.live_gs(), 0);
+
+        let (o, out, _) = opts("park_many", &["50"]);
+        assert_eq!(rt.run(&program("park_many"), o).unwrap().kind, ExitKind::Returned);
+        assert!(out.contents().contains("all done"));
+    }
+}
+
+/// A deadline ends a run by itself, as `kill` would, with its own kind and status.
+#[test]
+fn a_deadline_ends_a_runaway_program() {
+    let rt = runtime(1);
+    let t0 = Instant::now();
+    let exit = rt.run(&spinner(), RunOptions::default().deadline(Duration::from_millis(100))).unwrap();
+    assert_eq!((exit.kind, exit.code), (ExitKind::Deadline, 124));
+    assert!(t0.elapsed() >= Duration::from_millis(100) && t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    // A run that ends first is not touched by its deadline.
+    let (o, _, _) = opts("park_many", &["10"]);
+    assert_eq!(rt.run(&program("park_many"), o.deadline(Duration::from_secs(60))).unwrap().kind, ExitKind::Returned);
+}
+
+/// Per-program limits end the program with a typed exit and a report naming the limit.
+#[test]
+fn cpu_time_and_g_limits_end_the_program_naming_the_limit() {
+    let rt = runtime(2);
+    let t0 = Instant::now();
+    let exit =
+        rt.run(&spinner(), RunOptions::default().cpu_time(Duration::from_millis(50)).stderr(Output::Null)).unwrap();
+    assert_eq!((exit.kind.clone(), exit.code), (ExitKind::Limit(LimitKind::CpuTime), 2), "{exit:?}");
+    assert!(exit.report.as_deref().unwrap_or("").contains("RunOptions::cpu_time"), "{exit:?}");
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+
+    // 100 Gs that stay parked, in a program allowed 20: the spawn cannot wait for a place nobody frees.
+    let (o, _, _) = opts("park_many", &["100"]);
+    let exit = rt.run(&program("park_many"), o.max_gs(20)).unwrap();
+    assert_eq!(exit.kind, ExitKind::Limit(LimitKind::Gs), "{exit:?}");
+    assert!(exit.report.as_deref().unwrap_or("").contains("its limit (RunOptions::max_gs)"), "{exit:?}");
+    // The same program within its limit.
+    let (o, _, _) = opts("park_many", &["100"]);
+    assert_eq!(rt.run(&program("park_many"), o.max_gs(101)).unwrap().kind, ExitKind::Returned);
+}
+
+/// Programs are isolated on one runtime: one deadlocks and is reported with its own Gs while another keeps
+/// running, and a program spinning on the only P delays another's sleepers by no more than preemption
+/// allows.
+#[test]
+fn programs_on_one_runtime_end_on_their_own() {
+    let rt = runtime(1);
+    let spin = rt.start(&spinner(), RunOptions::default()).unwrap();
+    let deadlocking = Program::from_bytes(
+        &EngineConfig::default(),
+        br#"(module
+            (import "gmp" "chan_new" (func $chan_new (param i32) (result i32)))
+            (import "gmp" "chan_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "_start")
+                (drop (call $recv (call $chan_new (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16))))
+            (func (export "gmp_entry") (param i32 i32 i32)))"#,
+    )
+    .unwrap();
+    let (o, _, err) = opts("deadlock", &[]);
+    let exit = rt.run(&deadlocking, o).unwrap();
+    assert_eq!((exit.kind.clone(), exit.code), (ExitKind::Deadlock, 2), "{exit:?}");
+    assert!(err.contents().starts_with("fatal error: all goroutines are asleep - deadlock!"), "{}", err.contents());
+
+    // 200 sleepers of 100 ms each, next to the spinner on the one P.
+    let (o, out, _) = opts("sleepers", &["200"]);
+    assert_eq!(rt.run(&program("sleepers"), o).unwrap().kind, ExitKind::Returned);
+    let elapsed: u64 = out
+        .contents()
+        .lines()
+        .find_map(|l| l.strip_prefix("elapsed_ms: "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no elapsed_ms in {}", out.contents()));
+    assert!(elapsed < 100 + 500, "sleepers took {elapsed} ms next to a spinner");
+    assert!(!spin.is_finished(), "the spinner ended with the others");
+    spin.kill();
+    assert_eq!(spin.wait().kind, ExitKind::Killed);
+}
+
+/// Two runs of one compiled program at once, each with its own arguments and output.
+#[test]
+fn concurrent_runs_keep_their_own_arguments_and_output() {
+    let rt = runtime(2);
+    let runs: Vec<_> = (0..4)
+        .map(|i| {
+            let n = (10 * (i + 1)).to_string();
+            let (o, out, _) = opts("park_many", &[&n]);
+            (rt.start(&program("park_many"), o).unwrap(), out, n)
+        })
+        .collect();
+    for (run, out, n) in runs {
+        assert_eq!(run.wait().kind, ExitKind::Returned);
+        assert_eq!(out.contents(), format!("parked: {n}\nall done\n"));
+    }
+}
+
+/// The handle is a future: awaited on tokio's current-thread executor it never blocks that thread, so a
+/// ticker on the same thread keeps ticking while the program runs on the runtime's own threads.
+#[test]
+fn a_ticker_keeps_ticking_while_a_run_is_awaited() {
+    let rt = Arc::new(runtime(2));
+    let sleepers = program("sleepers"); // compiled here: compiling inside the executor would block it
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let (ticks, took) = tokio.block_on(async {
+        let count = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let c2 = count.clone();
+        let ticker = tokio::spawn(async move {
+            let mut iv = tokio::time::interval(Duration::from_millis(10));
+            loop {
+                iv.tick().await;
+                c2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        let (o, _, _) = opts("sleepers", &["100"]);
+        let t0 = Instant::now();
+        let exit = rt.start(&sleepers, o).unwrap().await;
+        assert_eq!(exit.kind, ExitKind::Returned);
+        let took = t0.elapsed();
+        ticker.abort();
+        (count.load(std::sync::atomic::Ordering::Relaxed), took)
+    });
+    // A blocked executor thread would show one or two ticks for the whole run.
+    let expected = (took.as_millis() / 10) as u32;
+    assert!(ticks * 2 >= expected && ticks >= 5, "{ticks} ticks in {took:?}");
+}
+
+/// Dropping the runtime kills what still runs on it; a waiting handle sees `Killed`.
+#[test]
+fn dropping_the_runtime_kills_its_runs() {
+    let rt = runtime(1);
+    let run = rt.start(&spinner(), RunOptions::default()).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    drop(rt);
+    assert_eq!(run.wait().kind, ExitKind::Killed);
+}
+
+/// Every kind of ending, as a type.
+#[test]
+fn each_ending_has_its_kind() {
+    let rt = runtime(2);
+    let run = |name: &str, args: &[&str]| {
+        let (o, _, _) = opts(name, args);
+        rt.run(&program(name), o).unwrap()
+    };
+    assert_eq!(run("park_many", &["1"]).kind, ExitKind::Returned);
+    let e = run("exit_code", &[]);
+    assert!(matches!(e.kind, ExitKind::Exit(c) if c == e.code && c != 0), "{e:?}");
+    let e = run("trap", &[]);
+    assert_eq!((e.kind.clone(), e.code), (ExitKind::Panic, 2), "{e:?}");
+}
