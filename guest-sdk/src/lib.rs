@@ -30,11 +30,40 @@
 //! - Channels: [`chan`] gives a [`Sender`] and a [`Receiver`] with Go's semantics (unbuffered rendezvous,
 //!   buffered FIFO, explicit [`close`](Sender::close)); [`select!`] waits on several at once.
 //! - [`WaitGroup`], and [`yield_now`], [`goid`], [`gomaxprocs`], [`exit`].
-//! - [`Message`] with [`message!`] for your own structs, and with feature `serde`, `Serde<T>` for serde types.
+//! - [`Message`] with [`message!`] for your own structs, and with feature `serde`, `Serde<T>` for serde types
+//!   (see *Messages* below).
 //! - [`time`]: the runtime's clock, sleeping, and timers and tickers that deliver on channels, for timeouts
 //!   in [`select!`].
 //! - [`net`]: TCP and UDP sockets whose blocking calls park only the calling G.
 //! - [`sys`]: the raw ABI underneath.
+//!
+//! # Messages
+//!
+//! The message format is the `gmp-message` crate's, re-exported here unchanged: [`Message`], [`Encoder`],
+//! [`Decoder`], [`DecodeError`], [`message!`] and `Serde`. The host runtime depends on the same crate, so a
+//! value its embedder sends into a host channel decodes in a G exactly as if another G had sent it. Its
+//! documentation (and its examples, which name it `gmp_message` because they run on the host) describes
+//! the format byte by byte. In a guest, a struct becomes a message by listing its fields, and channel ends
+//! travel inside messages as handles:
+//!
+//! ```no_run
+//! gmp::message! {
+//!     #[derive(Debug, PartialEq)]
+//!     pub struct Job {
+//!         pub id: u32,
+//!         pub input: Vec<u8>,
+//!     }
+//! }
+//!
+//! let (jobs, queue) = gmp::chan::<(Job, gmp::Sender<u32>)>(1);
+//! let (reply, replies) = gmp::chan::<u32>(1);
+//! gmp::go!(queue => {
+//!     let (job, reply) = queue.recv().unwrap();
+//!     reply.send(job.id + job.input.len() as u32);
+//! });
+//! jobs.send((Job { id: 1, input: vec![0; 9] }, reply));
+//! assert_eq!(replies.recv(), Some(10));
+//! ```
 //!
 //! Every G but the main one starts in the `gmp_entry` export, which this crate defines ([`gmp_entry`]).
 //! rustc exports a `wasm32` executable's `#[no_mangle]` functions, its dependencies' included (it passes
@@ -49,18 +78,16 @@ mod message;
 pub mod net;
 mod sched;
 mod select;
-#[cfg(feature = "serde")]
-mod serde_support;
 mod spawn;
 mod sync;
 pub mod sys;
 pub mod time;
 
 pub use channel::{IntoIter, Iter, Receiver, Sender, TryRecvError, TrySendError, chan};
-pub use message::{DecodeError, Decoder, Encoder, Message};
-pub use sched::{exit, goid, gomaxprocs, yield_now};
 #[cfg(feature = "serde")]
-pub use serde_support::Serde;
+pub use gmp_message::Serde;
+pub use gmp_message::{DecodeError, Decoder, Encoder, Message, message};
+pub use sched::{exit, goid, gomaxprocs, yield_now};
 pub use spawn::{gmp_entry, go, go_with};
 pub use sync::WaitGroup;
 

@@ -6,8 +6,8 @@ use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 
 use crate::channel::{INLINE_BYTES, INLINE_HANDLES, decode_inline, take_pending};
-use crate::message::{Encoder, recycle_encoder, take_encoder};
-use crate::{Message, Receiver, Sender, sys};
+use crate::message::{recycle_encoder, take_encoder};
+use crate::{Encoder, Message, Receiver, Sender, sys};
 
 /// Where a send arm's message lies in the shared buffer.
 #[derive(Clone, Copy, Default)]

@@ -1,25 +1,28 @@
-//! [`Serde`]: any serde type as a [`Message`], encoded with postcard (feature `serde`).
+//! [`Serde`]: any serde type as a [`Message`], encoded with postcard (feature `serde`). Host and guest must
+//! agree on postcard's format too, which is why this crate pins its version.
 
 use crate::{DecodeError, Decoder, Encoder, Message};
 
-/// Sends any `serde` type as a message, in postcard's compact format.
+/// Sends any `serde` type as a message, in postcard's compact format: a `u32` length and the postcard bytes,
+/// or at the end of a message the postcard bytes alone.
 ///
 /// Serde types carry no handles, so channel ends inside one cannot travel this way; put them next to it in a
 /// tuple instead (`(Serde<Config>, Sender<u32>)`).
 ///
-/// ```no_run
-/// use gmp::Serde;
+/// ```
+/// use gmp_message::Serde;
 ///
-/// #[derive(serde::Serialize, serde::Deserialize)]
+/// #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 /// struct Config {
 ///     name: String,
 ///     retries: u8,
 /// }
 ///
-/// let (tx, rx) = gmp::chan::<Serde<Config>>(1);
-/// tx.send(Serde(Config { name: "x".into(), retries: 3 }));
-/// let Serde(config) = rx.recv().unwrap();
-/// assert_eq!(config.retries, 3);
+/// let sent = (Serde(Config { name: "x".into(), retries: 3 }), 9u8);
+/// let enc = gmp_message::encode(&sent);
+/// assert_eq!(enc.bytes(), &[3, 0, 0, 0, 1, b'x', 3, 9]);
+/// let (Serde(config), nine) = gmp_message::decode::<(Serde<Config>, u8)>(enc.bytes(), &[]).unwrap();
+/// assert_eq!((config.retries, nine), (3, 9));
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Serde<T>(pub T);
