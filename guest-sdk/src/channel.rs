@@ -34,6 +34,26 @@ pub fn chan<T: Message>(cap: usize) -> (Sender<T>, Receiver<T>) {
     (Sender { handle, _type: PhantomData }, Receiver { handle: rx, _type: PhantomData })
 }
 
+/// The host channel the embedder handed this program under `name` (its `RunOptions::chan`), as both ends;
+/// None if there is none. Values are encoded the same way on both sides, so the host's `Chan<Job>` is a
+/// channel of `Job` here. Every call gives new handles to the same channel.
+///
+/// ```no_run
+/// let (_results, jobs) = gmp::host_chan::<u64>("jobs").expect("run by a host that hands us \"jobs\"");
+/// for job in jobs.iter() {
+///     println!("job {job}");
+/// }
+/// ```
+pub fn host_chan<T: Message>(name: &str) -> Option<(Sender<T>, Receiver<T>)> {
+    // SAFETY: the name is readable for its length.
+    let handle = unsafe { sys::chan_lookup(name.as_ptr(), name.len()) };
+    if handle == 0 {
+        return None;
+    }
+    let rx = sys::handle_dup(handle);
+    Some((Sender { handle, _type: PhantomData }, Receiver { handle: rx, _type: PhantomData }))
+}
+
 /// The sending half of a channel of `T`.
 ///
 /// ```no_run

@@ -83,7 +83,7 @@ mod sync;
 pub mod sys;
 pub mod time;
 
-pub use channel::{IntoIter, Iter, Receiver, Sender, TryRecvError, TrySendError, chan};
+pub use channel::{IntoIter, Iter, Receiver, Sender, TryRecvError, TrySendError, chan, host_chan};
 #[cfg(feature = "serde")]
 pub use gmp_message::Serde;
 pub use gmp_message::{DecodeError, Decoder, Encoder, Message, message};

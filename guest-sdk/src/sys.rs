@@ -197,6 +197,20 @@ unsafe extern "C" {
     /// ```
     pub fn msg_take(buf_ptr: *mut u8, buf_len: usize, handles_ptr: *mut u32, nhandles: usize);
 
+    /// A new handle to the host channel named `name` (the embedder's `RunOptions::chan`), or 0 if the
+    /// program was given none by that name. Prefer [`host_chan`](crate::host_chan).
+    ///
+    /// # Safety
+    /// `name_ptr`/`name_len` must describe readable memory.
+    ///
+    /// ```no_run
+    /// let name = "jobs";
+    /// // SAFETY: the name is readable for its length.
+    /// let h = unsafe { gmp::sys::chan_lookup(name.as_ptr(), name.len()) };
+    /// assert_eq!(h, 0); // not run by a host that handed it a "jobs" channel
+    /// ```
+    pub fn chan_lookup(name_ptr: *const u8, name_len: usize) -> u32;
+
     /// A new channel with buffer capacity `cap` (0 = unbuffered); returns its handle. Prefer
     /// [`chan`](crate::chan).
     ///

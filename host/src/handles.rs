@@ -63,6 +63,18 @@ impl HostChan {
     pub(crate) fn collector(&self) -> &Arc<Collector> {
         &self.gc
     }
+
+    /// The embedder took an end of the channel (see `hostchan.rs`): it counts as one table entry.
+    pub(crate) fn host_hold(&self) {
+        self.held.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The embedder let go of its end: as a table entry leaving (see `HandleTable::release`).
+    pub(crate) fn host_release(c: &ChanRef) {
+        if c.held.fetch_sub(1, Ordering::AcqRel) == 1 {
+            crate::gc::dropped(c.clone());
+        }
+    }
 }
 
 impl Deref for HostChan {

@@ -27,6 +27,7 @@ use parking_lot::Mutex;
 use wasmtime_wasi::p2::OutputStream as _;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
+use crate::hostchan::{Chan, NamedChan};
 use crate::net::NetPolicy;
 use crate::program::Program;
 
@@ -140,6 +141,8 @@ pub struct RunOptions {
     pub deadline: Option<Duration>,
     /// The embedder's state for this run (see [`RunOptions::state`](RunOptions::state())).
     pub state: Option<Arc<dyn Any + Send + Sync>>,
+    /// Host channels the program finds by name (see [`RunOptions::chan`](RunOptions::chan())).
+    pub chans: Vec<NamedChan>,
 }
 
 impl Default for RunOptions {
@@ -157,6 +160,7 @@ impl Default for RunOptions {
             cpu_time: None,
             deadline: None,
             state: None,
+            chans: Vec::new(),
         }
     }
 }
@@ -221,6 +225,16 @@ impl RunOptions {
     /// through a `Mutex` or atomics).
     pub fn state<T: Any + Send + Sync>(mut self, state: T) -> Self {
         self.state = Some(Arc::new(state));
+        self
+    }
+
+    /// Hand the program the host channel `chan` under `name`: any of its Gs gets its own handle to it with
+    /// `gmp::host_chan::<T>(name)`. While the host holds an end of it, a G waiting on it is not counted as
+    /// deadlocked (the host may still send). A later channel of the same name replaces an earlier one.
+    pub fn chan<T>(mut self, name: impl Into<String>, chan: &Chan<T>) -> Self {
+        let name = name.into();
+        self.chans.retain(|c| c.name != name);
+        self.chans.push(NamedChan { name, ch: chan.side.ch.clone(), side: Arc::downgrade(&chan.side) });
         self
     }
 

@@ -188,6 +188,9 @@ impl Runtime {
             }));
             *run.deadline.lock() = Some(self.sched.add_timer_for(None, when, None, action));
         }
+        for c in &run.opts.chans {
+            c.hold_for(&group);
+        }
         let r2 = run.clone();
         self.sched
             .spawn_in(&group, move |gid| g_future(r2, gid, GKind::Main, slot))
@@ -213,6 +216,12 @@ impl Runtime {
     pub fn run_file(&self, path: impl AsRef<Path>, opts: RunOptions) -> anyhow::Result<Exit> {
         let program = self.load(path)?;
         self.run(&program, opts)
+    }
+
+    /// A host channel with a buffer of `cap` values (0: unbuffered), for the embedder's threads and tasks
+    /// and for the programs it is handed to ([`RunOptions::chan`]).
+    pub fn chan<T: crate::Message + Send + 'static>(&self, cap: usize) -> crate::Chan<T> {
+        crate::Chan::new(cap, &self.sched)
     }
 
     /// Gs alive now, over every program of the runtime.

@@ -342,8 +342,9 @@ impl Group {
     fn check_done(&self) {
         let mut end = self.end.lock();
         if end.done || end.outcome.is_none() {
-            if end.outcome.is_none() && self.live() == 0 {
-                // Every G finished without anyone ending the group: it simply ran out of work.
+            if end.outcome.is_none() && self.live() == 0 && self.id != 0 {
+                // Every G finished without anyone ending the group: it simply ran out of work. (Not the
+                // default group: Gs keep being spawned into it from outside for the scheduler's whole life.)
                 end.outcome = Some(Outcome::Exited(0));
                 end.at = Some(Instant::now());
                 self.exiting.store(true, Ordering::SeqCst);

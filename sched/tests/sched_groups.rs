@@ -278,6 +278,28 @@ fn poll_wait_wakes_the_waiting_task() {
     stop(&s);
 }
 
+/// The default group takes Gs from outside for the scheduler's whole life: running out of Gs does not end
+/// it (the embedder's host channels spawn their helper Gs there, one after another).
+#[test]
+fn the_default_group_outlives_running_out_of_gs() {
+    let s = sched(1);
+    for round in 0..3 {
+        let done = Arc::new(AtomicBool::new(false));
+        let d2 = done.clone();
+        s.spawn(move |_| Box::pin(async move { d2.store(true, Ordering::SeqCst) }));
+        let t0 = Instant::now();
+        while !done.load(Ordering::SeqCst) {
+            assert!(t0.elapsed() < Duration::from_secs(10), "round {round}: the G never ran");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        while s.default_group().live() > 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(!s.default_group().is_exiting(), "round {round}: the default group ended");
+    }
+    stop(&s);
+}
+
 /// CPU time is counted per group: a spinner's group shows its time, a sleeper's shows next to none.
 #[test]
 fn cpu_time_is_counted_per_group() {
