@@ -11,7 +11,8 @@
 //! # Ending
 //! A G ends one of four ways, decided in [`finish`]: returning (the main G's return exits the program with
 //! status 0), `exit`/`proc_exit` (the program exits with that status), a trap or guest panic (reported once,
-//! Go-style, status 2), or being stopped because the program is ending (silently). Only the first ending
+//! Go-style, status 2; a crossed limit, [`LimitExceeded`], is reported as Go's `fatal error:`), or being
+//! stopped because the program is ending (silently). Only the first ending
 //! that ends the program is reported: others may trap while the program is shutting down.
 //!
 //! # Preemption
@@ -28,6 +29,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::engine::Slot;
 use crate::handles::{HandleTable, Msg};
+use crate::limits::{LimitExceeded, MemAccount};
 use crate::runtime::RunShared;
 
 /// The data of one G's store.
@@ -41,6 +43,8 @@ pub struct GData {
     pub(crate) pending: Option<Msg>,
     /// The instance's `memory` export, set right after instantiation.
     pub(crate) memory: Option<Memory>,
+    /// The store's resource limiter: the G's share of its program's linear memory (see `limits.rs`).
+    mem_account: MemAccount,
     pub(crate) run: Arc<RunShared>,
 }
 
@@ -54,6 +58,12 @@ impl GData {
     /// metrics; they stay readable after the run.
     pub fn chan_stats(&self) -> crate::gc::ChanStats {
         self.run.gc.stats()
+    }
+
+    /// What the G's program holds now against its limits (memory, handles, message bytes, timers), for tests
+    /// and metrics.
+    pub fn limit_usage(&self) -> crate::limits::Usage {
+        self.run.limits.usage()
     }
 
     /// The G's WASI context, created on first use.
@@ -109,9 +119,17 @@ pub(crate) fn g_future(run: Arc<RunShared>, gid: u64, kind: GKind, slot: Slot) -
 }
 
 async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<()> {
-    let data =
-        GData { wasi: None, gid, handles: HandleTable::default(), pending: None, memory: None, run: run.clone() };
+    let data = GData {
+        wasi: None,
+        gid,
+        handles: HandleTable::new(run.limits.clone()),
+        pending: None,
+        memory: None,
+        mem_account: MemAccount::new(run.limits.clone(), gid),
+        run: run.clone(),
+    };
     let mut store = Store::new(run.program.engine(), data);
+    store.limiter(|d| &mut d.mem_account);
     if run.cfg.engine.preemption {
         store.epoch_deadline_callback(|_| {
             Ok(if gmp_sched::exiting() {
@@ -125,6 +143,7 @@ async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<
         store.set_epoch_deadline(1);
     }
     let instance = instantiate(run, &mut store).await?;
+    store.data_mut().mem_account.instantiated();
     store.data_mut().memory = Some(run.program.memory(&instance, &mut store)?);
     match kind {
         GKind::Main => run.program.start(&instance, &mut store)?.call_async(&mut store, ()).await,
@@ -184,7 +203,10 @@ fn finish(run: &RunShared, gid: u64, is_main: bool, result: wasmtime::Result<()>
         return;
     }
     if !run.reported.swap(true, Ordering::SeqCst) {
-        run.report(&panic_report(gid, &err));
+        run.report(&match err.downcast_ref::<LimitExceeded>() {
+            Some(limit) => fatal_report(gid, limit, &err),
+            None => panic_report(gid, &err),
+        });
     }
     sched.exit(2);
 }
@@ -192,7 +214,17 @@ fn finish(run: &RunShared, gid: u64, is_main: bool, result: wasmtime::Result<()>
 /// Go's panic report: the message, the G, and the wasm backtrace.
 pub(crate) fn panic_report(gid: u64, err: &wasmtime::Error) -> String {
     let msg = err.root_cause().to_string();
-    let mut s = format!("panic: {msg}\n\ngoroutine {gid} [running]:\n");
+    with_backtrace(format!("panic: {msg}\n\ngoroutine {gid} [running]:\n"), err)
+}
+
+/// A G that crossed a limit: reported as Go reports running out of memory, a fatal error (nothing a
+/// program could recover from), with the G's backtrace.
+fn fatal_report(gid: u64, limit: &LimitExceeded, err: &wasmtime::Error) -> String {
+    with_backtrace(format!("fatal error: {limit}\n\ngoroutine {gid} [running]:\n"), err)
+}
+
+/// `s` followed by the wasm backtrace of `err`.
+fn with_backtrace(mut s: String, err: &wasmtime::Error) -> String {
     match err.downcast_ref::<WasmBacktrace>() {
         Some(bt) if !bt.frames().is_empty() => {
             for line in bt.to_string().lines().filter(|l| l.starts_with(char::is_whitespace)) {

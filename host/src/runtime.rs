@@ -7,7 +7,7 @@
 //! - [`Runtime`]: runs a program: starts a scheduler, spawns the main G, waits for the program's end.
 //! - [`Exit`]: the exit status and, when the program failed, the report the runtime printed.
 //! - `RunShared` (crate-private): what every G of one run shares: the scheduler, the program, the WASI
-//!   settings, the report sink.
+//!   settings, the report sink, the counters of the program's limits.
 //!
 //! # A run, step by step
 //! 1. Start the scheduler with a tick hook that advances the engine epoch (see `gstore.rs`, *Preemption*).
@@ -30,6 +30,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use crate::engine::{self, EngineConfig, SharedEngine};
 use crate::gstore::{GData, GKind, g_future};
+use crate::limits::{LimitState, Limits};
 use crate::net::NetPolicy;
 
 /// Where a stream of the program goes.
@@ -91,8 +92,8 @@ pub struct Config {
     pub env: Vec<(String, String)>,
     /// Host directories the program may use: (host path, path the guest sees).
     pub dirs: Vec<(PathBuf, String)>,
-    /// Largest message a channel carries, in bytes. Default 16 MiB.
-    pub max_message: usize,
+    /// The program's limits: memory, handles, message bytes, timers, message size (see `limits.rs`).
+    pub limits: Limits,
     /// The engine: memory per G, stack size, G limit, compilation cache.
     pub engine: EngineConfig,
     /// Which addresses the program may listen on and connect to (`--net`). Default: loopback only.
@@ -126,7 +127,7 @@ impl Config {
                 "schedtrace (--schedtrace) is {d:?}; it must be more than 0 and at most {MAX_PERIOD:?}"
             );
         }
-        Ok(())
+        self.limits.check(&self.engine)
     }
 }
 
@@ -140,7 +141,7 @@ impl Default for Config {
             args: Vec::new(),
             env: Vec::new(),
             dirs: Vec::new(),
-            max_message: 16 << 20,
+            limits: Limits::default(),
             engine: EngineConfig::default(),
             net: NetPolicy::default(),
             stdout: Output::Inherit,
@@ -483,6 +484,7 @@ impl Runtime {
         );
         let run = Arc::new(RunShared {
             gc: Arc::default(),
+            limits: LimitState::new(cfg.limits.clone()),
             sched: sched.clone(),
             program: program.clone(),
             cfg: cfg.clone(),
@@ -518,6 +520,8 @@ pub(crate) struct RunShared {
     pub(crate) sched: Arc<Sched>,
     /// The run's channel cycle collector (see `gc.rs`).
     pub(crate) gc: Arc<crate::gc::Collector>,
+    /// The program's limits and what it holds against them (see `limits.rs`).
+    pub(crate) limits: Arc<LimitState>,
     pub(crate) program: Program,
     pub(crate) cfg: Config,
     /// Set by the first G whose failure is reported; later failures stay quiet (Go reports one panic).
