@@ -324,6 +324,25 @@ fn fired_and_closed_timers_stop_counting() {
     assert_eq!((r.code, r.report), (0, None));
 }
 
+/// Long timeouts armed, stopped and closed in a loop (Go's `NewTimer` then `Stop`) stop counting well
+/// before their deadline: 5,000 one-hour timers, one at a time, under a limit of 1,000.
+#[test]
+fn stopped_and_closed_timers_stop_counting_before_their_deadline() {
+    let body = r#"
+        (import "gmp" "timer_stop" (func $timer_stop (param i32) (result i32)))
+        (func (export "_start") (local $i i32) (local $t i32)
+            (loop $l
+                (local.set $t (call $timer_new (i64.const 3600000000000) (i64.const 0) (i32.const 0)))
+                (drop (call $timer_stop (local.get $t)))
+                (call $close (local.get $t))
+                (call $close (i32.load (i32.const 0)))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get $i) (i32.const 5000)))))
+        (func (export "gmp_entry") (param i32 i32 i32))"#;
+    let r = run("timers_stopped", body, 1, Limits { max_timers: 1000, ..Limits::default() });
+    assert_eq!((r.code, r.report), (0, None));
+}
+
 /// A channel of the largest capacity filled with 1,000-byte messages.
 #[test]
 fn buffered_messages_are_stopped_by_their_limit() {
