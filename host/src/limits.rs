@@ -62,9 +62,10 @@ pub const OBJ_OVERHEAD: u64 = 256;
 /// timers, megabytes of messages in flight) never meets them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Linear memory one G may grow to, in bytes; at most the engine's `EngineConfig::max_memory` (the
-    /// pool's reservation per G, past which memory cannot grow anyway). Default: that reservation, 64 MiB —
-    /// a G is a goroutine, and 64 MiB is a thousand times what one usually needs.
+    /// Linear memory one G may grow to, in bytes. A G's memory cannot grow past the engine's
+    /// `EngineConfig::max_memory` (the pool's reservation per G) in any case, so a larger value means that
+    /// reservation. Default: `u64::MAX`, that is the reservation itself, whatever the engine is configured
+    /// with (64 MiB by default: a G is a goroutine, and 64 MiB is a thousand times what one usually needs).
     pub max_memory_per_g: u64,
     /// Linear memory summed over the program's live Gs, in bytes. Default: half of the machine's memory (the
     /// smaller of `MemTotal` in `/proc/meminfo` and the cgroup's `memory.max`), or 4 GiB when neither can
@@ -100,7 +101,7 @@ const FALLBACK_MEMORY_TOTAL: u64 = 4 << 30;
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_memory_per_g: EngineConfig::default().max_memory,
+            max_memory_per_g: u64::MAX,
             max_memory_total: machine_memory().map_or(FALLBACK_MEMORY_TOTAL, |m| (m / 2).max(WASM_PAGE)),
             max_handles_per_g: 100_000,
             max_handles_total: 1_000_000,
@@ -127,18 +128,15 @@ fn machine_memory() -> Option<u64> {
 }
 
 impl Limits {
-    /// Check every bound against its range, given the engine the program runs on.
+    /// Check every bound against its range.
     ///
     /// # Errors
     /// The first bound out of range, named with its field and its `wasm-gmp run` flag.
-    pub fn check(&self, engine: &EngineConfig) -> anyhow::Result<()> {
-        let mib = |b: u64| b >> 20;
+    pub fn check(&self) -> anyhow::Result<()> {
         anyhow::ensure!(
-            (WASM_PAGE..=engine.max_memory).contains(&self.max_memory_per_g),
-            "max_memory_per_g (--max-memory) is {} bytes; it must be one wasm page (64 KiB) to the engine's \
-             max_memory ({} MiB), the memory reserved for each G",
+            self.max_memory_per_g >= WASM_PAGE,
+            "max_memory_per_g (--max-memory) is {} bytes; it must be at least one wasm page (64 KiB)",
             self.max_memory_per_g,
-            mib(engine.max_memory)
         );
         anyhow::ensure!(
             self.max_memory_total >= WASM_PAGE,
@@ -166,6 +164,13 @@ impl Limits {
             self.max_buffered_bytes
         );
         Ok(())
+    }
+}
+
+impl Limits {
+    /// These limits as they apply on `engine`: a G's memory bounded by the engine's reservation too.
+    pub fn within(&self, engine: &EngineConfig) -> Limits {
+        Limits { max_memory_per_g: self.max_memory_per_g.min(engine.max_memory), ..self.clone() }
     }
 }
 
@@ -570,11 +575,14 @@ mod tests {
 
     #[test]
     fn defaults_pass_their_own_checks() {
-        Limits::default().check(&EngineConfig::default()).unwrap();
+        Limits::default().check().unwrap();
         let engine = EngineConfig { max_memory: 32 << 20, ..EngineConfig::default() };
-        let e = Limits::default().check(&engine).unwrap_err().to_string();
+        assert_eq!(Limits::default().within(&engine).max_memory_per_g, 32 << 20, "the reservation is the limit");
+        let lower = Limits { max_memory_per_g: 1 << 20, ..Limits::default() };
+        assert_eq!(lower.within(&engine).max_memory_per_g, 1 << 20);
+        let e = Limits { max_memory_per_g: 0, ..Limits::default() }.check().unwrap_err().to_string();
         assert!(e.starts_with("max_memory_per_g (--max-memory)"), "{e}");
         let tight = Limits { max_buffered_bytes: 16 << 20, ..Limits::default() };
-        assert!(tight.check(&EngineConfig::default()).is_err(), "a largest message must fit");
+        assert!(tight.check().is_err(), "a largest message must fit");
     }
 }

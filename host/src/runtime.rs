@@ -127,7 +127,7 @@ impl Config {
                 "schedtrace (--schedtrace) is {d:?}; it must be more than 0 and at most {MAX_PERIOD:?}"
             );
         }
-        self.limits.check(&self.engine)
+        self.limits.check()
     }
 }
 
@@ -484,7 +484,7 @@ impl Runtime {
         );
         let run = Arc::new(RunShared {
             gc: Arc::default(),
-            limits: LimitState::new(cfg.limits.clone()),
+            limits: LimitState::new(cfg.limits.within(&cfg.engine)),
             sched: sched.clone(),
             program: program.clone(),
             cfg: cfg.clone(),
