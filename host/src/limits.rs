@@ -89,7 +89,8 @@ pub struct Limits {
     /// Timers and tickers of the program that the host still holds: created by `timer_new` and not yet
     /// both done (fired, or stopped and dropped from the timer heap) and closed. Default 1,000,000: a timer
     /// costs about 350 bytes with its channel, so at most some 350 MiB; Go-style code that calls `after`
-    /// in a loop keeps a timer per iteration until it fires, so this is set well above the handle limit.
+    /// in a loop keeps a timer per iteration until it fires (its handles closed), so this is ten times the
+    /// handle limit per G.
     pub max_timers: usize,
     /// Largest message a channel carries, in bytes. Default 16 MiB.
     pub max_message: usize,
