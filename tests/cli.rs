@@ -99,6 +99,11 @@ fn help_explains_every_flag() {
         "--schedtrace",
         "--max-message",
         "--max-gs",
+        "--max-memory-total",
+        "--max-handles-per-g",
+        "--max-handles",
+        "--max-buffered",
+        "--max-timers",
         "--net",
         "GMP_MAXPROCS",
     ] {
@@ -120,6 +125,13 @@ fn bad_flags_are_usage_errors_naming_the_flag_and_range() {
         ("--schedtrace", "0", "1..=3600000"),
         ("--schedtrace", "18446744073709551615", "1..=3600000"),
         ("--max-gs", "0", "1.."),
+        ("--max-memory-total", "0", "1..="),
+        ("--max-handles-per-g", "0", "1..=4294967295"),
+        ("--max-handles-per-g", "4294967296", "1..=4294967295"),
+        ("--max-handles", "0", "1.."),
+        ("--max-buffered", "0", "1..="),
+        ("--max-message", "4294967297", "0..=4294967296"),
+        ("--max-timers", "ten", "invalid"),
         ("--timeslice", "ten", "not a duration"),
         ("--timeslice", "0.1ns", "out of range"),
         ("--timeslice", "2h", "unknown unit"),
@@ -141,6 +153,32 @@ fn bad_flags_are_usage_errors_naming_the_flag_and_range() {
     let err = s(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains(": max_gs (--max-gs) is 1000000000000; it must be 1 to "), "{err}");
+    // Each in range, but together impossible: a message of the largest size could never be sent.
+    let out = cli(&["run", "--max-buffered", "8", hello.to_str().unwrap()]);
+    let err = s(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("max_buffered_bytes (--max-buffered) is 8388608 bytes; it must hold at least one"), "{err}");
+}
+
+/// The limit flags reach the run: a per-G handle limit of 3 stops a program that holds more, naming the flag.
+#[test]
+fn limit_flags_set_the_limits() {
+    let dir = scratch("limit_flags");
+    let wat = dir.join("chans.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+            (import "gmp" "chan_new" (func $chan_new (param i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "_start") (loop $l (drop (call $chan_new (i32.const 0))) (br $l)))
+            (func (export "gmp_entry") (param i32 i32 i32)))"#,
+    )
+    .unwrap();
+    let out = cli(&["run", "--max-handles-per-g", "3", wat.to_str().unwrap()]);
+    let err = s(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("fatal error: gmp.chan_new: G 1 holds 3 handles, the limit per G"), "{err}");
+    assert!(err.contains("--max-handles-per-g"), "{err}");
 }
 
 /// `exit(256)` must not become status 0 in the host process: it is a guest panic (status 2).

@@ -110,14 +110,14 @@ fn cpu_time_and_g_limits_end_the_program_naming_the_limit() {
     let exit =
         rt.run(&spinner(), RunOptions::default().cpu_time(Duration::from_millis(50)).stderr(Output::Null)).unwrap();
     assert_eq!((exit.kind.clone(), exit.code), (ExitKind::Limit(LimitKind::CpuTime), 2), "{exit:?}");
-    assert!(exit.report.as_deref().unwrap_or("").contains("RunOptions::cpu_time"), "{exit:?}");
+    assert!(exit.report.as_deref().unwrap_or("").contains("Limits::cpu_time"), "{exit:?}");
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
 
     // 100 Gs that stay parked, in a program allowed 20: the spawn cannot wait for a place nobody frees.
     let (o, _, _) = opts("park_many", &["100"]);
     let exit = rt.run(&program("park_many"), o.max_gs(20)).unwrap();
     assert_eq!(exit.kind, ExitKind::Limit(LimitKind::Gs), "{exit:?}");
-    assert!(exit.report.as_deref().unwrap_or("").contains("its limit (RunOptions::max_gs)"), "{exit:?}");
+    assert!(exit.report.as_deref().unwrap_or("").contains("its limit (Limits::max_gs"), "{exit:?}");
     // The same program within its limit.
     let (o, _, _) = opts("park_many", &["100"]);
     assert_eq!(rt.run(&program("park_many"), o.max_gs(101)).unwrap().kind, ExitKind::Returned);

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 
 use crate::engine::MAX_MEMORY;
 use crate::runtime::{MAX_PERIOD, MAX_PROCS};
-use crate::{Config, Input, Program, RunOptions, Runtime};
+use crate::{Config, Input, Limits, Program, RunOptions, Runtime};
+
+/// Largest value of a flag in MiB that is not a G's memory: 1 PiB, beyond any machine, small enough that
+/// shifting it into bytes cannot overflow.
+const MAX_MIB: u64 = 1 << 30;
 
 /// Run WebAssembly programs whose green threads are scheduled like Go's goroutines.
 #[derive(Parser, Debug)]
@@ -56,9 +60,36 @@ struct RunArgs {
     #[arg(long = "net", value_name = "RULE")]
     net: Vec<String>,
 
-    /// Largest message a channel carries, in bytes.
-    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    /// Largest message a channel carries, in bytes (at most 4 GiB).
+    #[arg(long, default_value_t = Limits::default().max_message, value_name = "BYTES",
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=MAX_MEMORY))]
     max_message: usize,
+
+    /// Most linear memory all the program's Gs may use together, in MiB. Default: half of the machine's
+    /// memory (or of its cgroup's limit).
+    #[arg(long, value_name = "MIB", value_parser = RangedU64ValueParser::<u64>::new().range(1..=MAX_MIB))]
+    max_memory_total: Option<u64>,
+
+    /// Most handles (channels, timers, sockets) one G may hold at once, 1 to 4294967295.
+    #[arg(long, default_value_t = Limits::default().max_handles_per_g, value_name = "N",
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=u32::MAX as u64))]
+    max_handles_per_g: usize,
+
+    /// Most handles all the program's Gs may hold together, at least 1.
+    #[arg(long, default_value_t = Limits::default().max_handles_total, value_name = "N",
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    max_handles: usize,
+
+    /// Most bytes of messages the runtime holds for the program (buffered, queued with blocked senders,
+    /// pending), in MiB; each message counts its bytes plus 128, plus 256 per handle it carries. At least
+    /// max-message.
+    #[arg(long, default_value_t = Limits::default().max_buffered_bytes >> 20, value_name = "MIB",
+          value_parser = RangedU64ValueParser::<u64>::new().range(1..=MAX_MIB))]
+    max_buffered: u64,
+
+    /// Most timers and tickers the program may have pending at once.
+    #[arg(long, default_value_t = Limits::default().max_timers, value_name = "N")]
+    max_timers: usize,
 
     /// Most Gs alive at once, at least 1. Default: as many as the kernel's vm.max_map_count allows (about
     /// 15,000 at its default of 65530); raise that sysctl first to go higher.
@@ -66,6 +97,7 @@ struct RunArgs {
     max_gs: Option<usize>,
 
     /// Most linear memory one G may use, in MiB: 1 to 4096 (4 GiB, all a 32-bit wasm memory can address).
+    /// A G that grows past it ends the program with a fatal error naming this flag.
     #[arg(long, default_value_t = 64, value_name = "MIB",
           value_parser = RangedU64ValueParser::<u64>::new().range(1..=MAX_MEMORY >> 20))]
     max_memory: u64,
@@ -119,9 +151,18 @@ fn config(a: &RunArgs) -> Result<(Config, RunOptions), String> {
     }
     cfg.timeslice = a.timeslice;
     cfg.schedtrace = a.schedtrace.map(Duration::from_millis);
-    opts.max_message = a.max_message;
     cfg.engine.max_gs = a.max_gs;
     cfg.engine.max_memory = a.max_memory << 20; // cannot overflow: the parser allows at most MAX_MEMORY >> 20
+    let l = &mut opts.limits;
+    l.max_message = a.max_message;
+    l.max_memory_per_g = cfg.engine.max_memory; // the reservation is the limit: one flag for both
+    if let Some(mib) = a.max_memory_total {
+        l.max_memory_total = mib << 20; // cannot overflow: at most MAX_MIB
+    }
+    l.max_handles_per_g = a.max_handles_per_g;
+    l.max_handles_total = a.max_handles;
+    l.max_buffered_bytes = a.max_buffered << 20;
+    l.max_timers = a.max_timers; // combinations (max-buffered below max-message) are checked by the run
     if a.no_cache {
         cfg.engine.cache_dir = None;
     }

@@ -30,7 +30,8 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::engine::Slot;
 use crate::handles::{HandleTable, Msg};
-use crate::run::{ExitKind, LimitKind, RunShared};
+use crate::limits::{LimitExceeded, LimitKind, MemAccount};
+use crate::run::{ExitKind, RunShared};
 
 /// The data of one G's store.
 pub struct GData {
@@ -43,6 +44,8 @@ pub struct GData {
     pub(crate) pending: Option<Msg>,
     /// The instance's `memory` export, set right after instantiation.
     pub(crate) memory: Option<Memory>,
+    /// The store's resource limiter: the G's share of its program's linear memory (see `limits.rs`).
+    mem_account: MemAccount,
     pub(crate) run: Arc<RunShared>,
 }
 
@@ -92,6 +95,12 @@ impl GData {
     /// ```
     pub fn state<T: std::any::Any + Send + Sync>(&self) -> Option<&T> {
         self.run.opts.state.as_deref()?.downcast_ref::<T>()
+    }
+
+    /// What the G's program holds now against its limits (memory, handles, message bytes, timers), for tests
+    /// and metrics.
+    pub fn limit_usage(&self) -> crate::limits::Usage {
+        self.run.limits.usage()
     }
 
     /// The G's WASI context, created on first use.
@@ -149,11 +158,19 @@ pub(crate) fn g_future(run: Arc<RunShared>, gid: u64, kind: GKind, slot: Slot) -
 }
 
 async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<()> {
-    let data =
-        GData { wasi: None, gid, handles: HandleTable::default(), pending: None, memory: None, run: run.clone() };
+    let data = GData {
+        wasi: None,
+        gid,
+        handles: HandleTable::new(run.limits.clone()),
+        pending: None,
+        memory: None,
+        mem_account: MemAccount::new(run.limits.clone(), gid),
+        run: run.clone(),
+    };
     let mut store = Store::new(run.program.engine(), data);
+    store.limiter(|d| &mut d.mem_account);
     if run.program.engine_config().preemption {
-        let budget = run.opts.cpu_time;
+        let budget = run.opts.limits.cpu_time;
         let run2 = run.clone();
         store.epoch_deadline_callback(move |_| {
             if gmp_sched::exiting() {
@@ -162,14 +179,9 @@ async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<
             if let Some(budget) = budget {
                 let used = run2.group.cpu_time() + gmp_sched::current_poll_time();
                 if used > budget {
-                    return Err(RunLimit {
-                        kind: LimitKind::CpuTime,
-                        message: format!(
-                            "the program used {used:.1?} of CPU time, more than its limit of {budget:?} \
-                             (RunOptions::cpu_time)"
-                        ),
-                    }
-                    .into());
+                    let (used, budget) = (used.as_nanos() as u64, budget.as_nanos() as u64);
+                    let e = LimitExceeded::new(LimitKind::CpuTime, used, budget).at("epoch check", gid);
+                    return Err(e.into());
                 }
             }
             Ok(if gmp_sched::preempt_requested() {
@@ -181,6 +193,7 @@ async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<
         store.set_epoch_deadline(1);
     }
     let instance = instantiate(run, &mut store).await?;
+    store.data_mut().mem_account.instantiated();
     store.data_mut().memory = Some(run.program.memory(&instance, &mut store)?);
     match kind {
         GKind::Main => run.program.start(&instance, &mut store)?.call_async(&mut store, ()).await,
@@ -238,14 +251,10 @@ fn finish(run: &RunShared, gid: u64, is_main: bool, result: wasmtime::Result<()>
         run.end(ExitKind::Exit(*code));
         return;
     }
-    let kind = match err.downcast_ref::<RunLimit>() {
+    let kind = match err.downcast_ref::<LimitExceeded>() {
         Some(limit) => {
             if !run.reported.swap(true, Ordering::SeqCst) {
-                run.report(&format!(
-                    "fatal error: {}\n\ngoroutine {gid} [running]:\n{}",
-                    limit.message,
-                    backtrace(&err)
-                ));
+                run.report(&fatal_report(gid, limit, &err));
             }
             ExitKind::Limit(limit.kind)
         }
@@ -259,30 +268,20 @@ fn finish(run: &RunShared, gid: u64, is_main: bool, result: wasmtime::Result<()>
     run.end(kind);
 }
 
-/// A run's limit reached by one of its Gs: the G's call ends with this error, which ends the program.
-#[derive(Debug)]
-pub(crate) struct RunLimit {
-    pub(crate) kind: LimitKind,
-    pub(crate) message: String,
-}
-
-impl std::fmt::Display for RunLimit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for RunLimit {}
-
 /// Go's panic report: the message, the G, and the wasm backtrace.
 pub(crate) fn panic_report(gid: u64, err: &wasmtime::Error) -> String {
     let msg = err.root_cause().to_string();
-    format!("panic: {msg}\n\ngoroutine {gid} [running]:\n{}", backtrace(err))
+    with_backtrace(format!("panic: {msg}\n\ngoroutine {gid} [running]:\n"), err)
 }
 
-/// The wasm frames of an error's backtrace, one per line.
-fn backtrace(err: &wasmtime::Error) -> String {
-    let mut s = String::new();
+/// A G that crossed a limit: reported as Go reports running out of memory, a fatal error (nothing a
+/// program could recover from), with the G's backtrace.
+fn fatal_report(gid: u64, limit: &LimitExceeded, err: &wasmtime::Error) -> String {
+    with_backtrace(format!("fatal error: {limit}\n\ngoroutine {gid} [running]:\n"), err)
+}
+
+/// `s` followed by the wasm backtrace of `err`.
+fn with_backtrace(mut s: String, err: &wasmtime::Error) -> String {
     match err.downcast_ref::<WasmBacktrace>() {
         Some(bt) if !bt.frames().is_empty() => {
             for line in bt.to_string().lines().filter(|l| l.starts_with(char::is_whitespace)) {

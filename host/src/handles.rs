@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use gmp_sched::Chan;
 
 use crate::gc::Collector;
+use crate::limits::{LimitExceeded, LimitState, MsgCharge};
 
 /// A channel as the host holds it.
 pub type ChanRef = Arc<HostChan>;
@@ -168,9 +169,32 @@ pub struct Msg {
     /// Attached objects, installed in the receiver's table when it takes the message (which moves them out,
     /// see [`Msg::take_objs`]).
     pub objs: Vec<Object>,
+    /// What the message counts against its program's `max_buffered_bytes`, given back when it is dropped,
+    /// wherever that happens (see the table in `limits.rs`).
+    #[allow(dead_code, reason = "a drop guard: held only for its drop")]
+    charge: MsgCharge,
 }
 
+// A buffered message's slot, doubled for a buffer's growth by doubling, is what `MSG_OVERHEAD` charges.
+const _: () = assert!(2 * std::mem::size_of::<Msg>() as u64 <= crate::limits::MSG_OVERHEAD);
+
 impl Msg {
+    /// A message the guest sends, charged to its program by `charge`.
+    pub(crate) fn charged(bytes: &[u8], objs: Vec<Object>, charge: MsgCharge) -> Msg {
+        Msg { bytes: smallvec::SmallVec::from_slice(bytes), objs, charge }
+    }
+
+    /// A message the host makes (a timer's tick), charged to nothing: timers have a limit of their own.
+    pub(crate) fn uncharged(bytes: &[u8]) -> Msg {
+        Msg { bytes: smallvec::SmallVec::from_slice(bytes), objs: Vec::new(), charge: MsgCharge::default() }
+    }
+
+    /// A message the embedder sends through a host channel, charged to no program: the embedder decides
+    /// what it sends (see `hostchan.rs`).
+    pub(crate) fn from_host(bytes: Vec<u8>, objs: Vec<Object>) -> Msg {
+        Msg { bytes: smallvec::SmallVec::from_vec(bytes), objs, charge: MsgCharge::default() }
+    }
+
     /// The attached objects, moved out for delivery: the message no longer holds them.
     pub fn take_objs(&mut self) -> Vec<Object> {
         std::mem::take(&mut self.objs)
@@ -203,8 +227,10 @@ pub enum HandleError {
     NotHeld(u32),
     /// The handle names an object of another kind.
     WrongKind { handle: u32, want: &'static str, got: &'static str },
-    /// The table is full (`u32` handles, or memory).
+    /// The table is full (`u32` handles).
     TooMany,
+    /// The G or its program holds as many handles as its limits allow (`call` and `gid` still to be filled).
+    Limit(LimitExceeded),
 }
 
 impl std::fmt::Display for HandleError {
@@ -213,24 +239,38 @@ impl std::fmt::Display for HandleError {
             HandleError::NotHeld(h) => write!(f, "handle {h} is not held by this G"),
             HandleError::WrongKind { handle, want, got } => write!(f, "handle {handle} is a {got}, not a {want}"),
             HandleError::TooMany => write!(f, "the G's handle table is full"),
+            HandleError::Limit(l) => l.fmt(f),
         }
     }
 }
 
-/// One G's handle table.
-#[derive(Default)]
+/// One G's handle table. Its entries count against the program's handle limits: every entry made is
+/// counted in `insert`, every entry gone in `remove` or the table's drop.
 pub struct HandleTable {
     slots: Vec<Option<Object>>,
     free: Vec<u32>,
+    limits: Arc<LimitState>,
 }
 
 impl HandleTable {
+    /// An empty table of a G of the program whose limits are `limits`.
+    pub(crate) fn new(limits: Arc<LimitState>) -> HandleTable {
+        HandleTable { slots: Vec::new(), free: Vec::new(), limits }
+    }
+
     /// Install `obj` and return its new handle.
+    ///
+    /// # Errors
+    /// [`HandleError::Limit`] when the G or its program holds as many handles as allowed (`obj` is dropped).
     pub fn insert(&mut self, obj: Object) -> Result<u32, HandleError> {
+        self.limits.add_handle(self.len()).map_err(HandleError::Limit)?;
         let h = match self.free.pop() {
             Some(h) => h,
             None => {
-                let h = u32::try_from(self.slots.len() + 1).map_err(|_| HandleError::TooMany)?;
+                let Ok(h) = u32::try_from(self.slots.len() + 1) else {
+                    self.limits.remove_handles(1);
+                    return Err(HandleError::TooMany);
+                };
                 self.slots.push(None);
                 h
             }
@@ -309,6 +349,7 @@ impl HandleTable {
         let slot = (h as usize).checked_sub(1).and_then(|i| self.slots.get_mut(i)).ok_or(HandleError::NotHeld(h))?;
         let obj = slot.take().ok_or(HandleError::NotHeld(h))?;
         self.free.push(h);
+        self.limits.remove_handles(1);
         HandleTable::release(obj);
         Ok(())
     }
@@ -327,6 +368,7 @@ impl HandleTable {
 /// A G's end releases every handle it still holds.
 impl Drop for HandleTable {
     fn drop(&mut self) {
+        self.limits.remove_handles(self.len());
         for obj in self.slots.drain(..).flatten() {
             HandleTable::release(obj);
         }
@@ -341,9 +383,13 @@ mod tests {
         Object::Chan(HostChan::new(0, &Arc::new(Collector::default())))
     }
 
+    fn table() -> HandleTable {
+        HandleTable::new(LimitState::new(crate::limits::Limits::default()))
+    }
+
     #[test]
     fn handles_start_at_one_and_are_reused() {
-        let mut t = HandleTable::default();
+        let mut t = table();
         assert_eq!(t.insert(chan()), Ok(1));
         assert_eq!(t.insert(chan()), Ok(2));
         t.remove(1).unwrap();
@@ -353,7 +399,7 @@ mod tests {
 
     #[test]
     fn unknown_and_released_handles_are_not_held() {
-        let mut t = HandleTable::default();
+        let mut t = table();
         assert_eq!(t.get(0).err(), Some(HandleError::NotHeld(0)));
         assert_eq!(t.get(5).err(), Some(HandleError::NotHeld(5)));
         let h = t.insert(chan()).unwrap();
@@ -361,5 +407,26 @@ mod tests {
         assert_eq!(t.get(h).err(), Some(HandleError::NotHeld(h)));
         assert_eq!(t.remove(h).err(), Some(HandleError::NotHeld(h)));
         assert_eq!(t.get(u32::MAX).err(), Some(HandleError::NotHeld(u32::MAX)));
+    }
+
+    #[test]
+    fn entries_count_against_the_limits_until_removed_or_dropped() {
+        let limits = crate::limits::Limits { max_handles_per_g: 2, max_handles_total: 3, ..Default::default() };
+        let state = LimitState::new(limits);
+        let (mut a, mut b) = (HandleTable::new(state.clone()), HandleTable::new(state.clone()));
+        let h = a.insert(chan()).unwrap();
+        a.insert(chan()).unwrap();
+        let kind = |r: Result<u32, HandleError>| match r {
+            Err(HandleError::Limit(l)) => Some(l.kind),
+            _ => None,
+        };
+        assert_eq!(kind(a.insert(chan())), Some(crate::limits::LimitKind::HandlesPerG));
+        b.insert(chan()).unwrap();
+        assert_eq!(kind(b.insert(chan())), Some(crate::limits::LimitKind::HandlesTotal));
+        a.remove(h).unwrap();
+        b.insert(chan()).unwrap();
+        assert_eq!(state.usage().handles, 3);
+        drop((a, b));
+        assert_eq!(state.usage().handles, 0);
     }
 }

@@ -318,7 +318,7 @@ fn to_msg<T: Message>(value: &T) -> Msg {
     ATTACH.with(|a| a.borrow_mut().clear());
     let (bytes, _handles) = gmp_message::encode(value).into_parts();
     let objs = ATTACH.with(|a| std::mem::take(&mut *a.borrow_mut()));
-    Msg { bytes: smallvec::SmallVec::from_vec(bytes), objs }
+    Msg::from_host(bytes, objs)
 }
 
 /// A message as a value; a channel handle in it becomes a host end.

@@ -28,6 +28,7 @@ use wasmtime_wasi::p2::OutputStream as _;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
 use crate::hostchan::{Chan, NamedChan};
+use crate::limits::{LimitKind, LimitState, Limits};
 use crate::net::NetPolicy;
 use crate::program::Program;
 
@@ -128,14 +129,9 @@ pub struct RunOptions {
     pub stdout: Output,
     /// Where the program's stderr and the runtime's reports about it (panic, deadlock) go.
     pub stderr: Output,
-    /// Largest message a channel carries, in bytes. Default 16 MiB.
-    pub max_message: usize,
-    /// Most Gs of this program alive at once (the engine's pool is shared by every program of the
-    /// runtime; this is the program's own share). `None`: only the pool's limit.
-    pub max_gs: Option<usize>,
-    /// CPU time the program's Gs may use in total, checked at their preemption points (every millisecond
-    /// of running). Past it the run ends with [`ExitKind::Limit`].
-    pub cpu_time: Option<Duration>,
+    /// The program's limits (memory, handles, buffered bytes, timers, message size, Gs, CPU time). Past
+    /// one, the run ends with [`ExitKind::Limit`] and a report naming it.
+    pub limits: Limits,
     /// Wall-clock time the run may take from its start; then it ends as if killed, with
     /// [`ExitKind::Deadline`].
     pub deadline: Option<Duration>,
@@ -155,9 +151,7 @@ impl Default for RunOptions {
             stdin: Input::Null,
             stdout: Output::Inherit,
             stderr: Output::Inherit,
-            max_message: 16 << 20,
-            max_gs: None,
-            cpu_time: None,
+            limits: Limits::default(),
             deadline: None,
             state: None,
             chans: Vec::new(),
@@ -208,15 +202,21 @@ impl RunOptions {
         self
     }
 
-    /// Limit the CPU time of all the program's Gs together.
+    /// Limit the CPU time of all the program's Gs together ([`Limits::cpu_time`]).
     pub fn cpu_time(mut self, d: Duration) -> Self {
-        self.cpu_time = Some(d);
+        self.limits.cpu_time = Some(d);
         self
     }
 
-    /// Limit the program's live Gs.
+    /// Limit the program's live Gs ([`Limits::max_gs`]).
     pub fn max_gs(mut self, n: usize) -> Self {
-        self.max_gs = Some(n);
+        self.limits.max_gs = Some(n);
+        self
+    }
+
+    /// Set every limit.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -243,21 +243,8 @@ impl RunOptions {
         for (host, _) in &self.dirs {
             anyhow::ensure!(host.is_dir(), "--dir {}: not a directory", host.display());
         }
-        if let Some(0) = self.max_gs {
-            anyhow::bail!("max_gs is 0; a program needs at least its main G");
-        }
-        Ok(())
+        self.limits.check()
     }
-}
-
-/// Which limit ended a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LimitKind {
-    /// [`RunOptions::cpu_time`](RunOptions#structfield.cpu_time).
-    CpuTime,
-    /// [`RunOptions::max_gs`](RunOptions#structfield.max_gs).
-    Gs,
 }
 
 /// How a run ended, as a type. [`Exit::code`] is the matching exit status.
@@ -335,12 +322,15 @@ pub(crate) struct RunShared {
     exit: OnceLock<Exit>,
     /// The deadline's timer, stopped when the run ends first.
     pub(crate) deadline: Mutex<Option<gmp_sched::Timer>>,
-    /// Places for Gs the program holds (live Gs and spawns about to start), against `opts.max_gs`.
+    /// Places for Gs the program holds (live Gs and spawns about to start), against `Limits::max_gs`.
     places: std::sync::atomic::AtomicUsize,
+    /// The program's limits and what it holds against them (see `limits.rs`).
+    pub(crate) limits: Arc<LimitState>,
 }
 
 impl RunShared {
     pub(crate) fn new(sched: Arc<Sched>, group: Arc<Group>, program: Program, opts: RunOptions) -> RunShared {
+        let limits = LimitState::new(opts.limits.within(program.engine_config()));
         let stdin = match &opts.stdin {
             Input::Bytes(b) => Some(MemoryInputPipe::new(b.clone())),
             _ => None,
@@ -358,6 +348,7 @@ impl RunShared {
             exit: OnceLock::new(),
             deadline: Mutex::new(None),
             places: std::sync::atomic::AtomicUsize::new(0),
+            limits,
         }
     }
 
@@ -365,7 +356,7 @@ impl RunShared {
     pub(crate) fn reserve_own_place(&self) -> Result<(), usize> {
         use std::sync::atomic::Ordering::SeqCst;
         let prev = self.places.fetch_add(1, SeqCst);
-        match self.opts.max_gs {
+        match self.opts.limits.max_gs {
             Some(max) if prev >= max => {
                 self.places.fetch_sub(1, SeqCst);
                 Err(max)

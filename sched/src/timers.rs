@@ -20,7 +20,17 @@
 //! 3. Running a timer: a one-shot one is marked fired; a ticker is pushed again one period later (skipping
 //!    periods it missed, as Go's ticker drops ticks for slow receivers). Its action runs after the heap lock
 //!    is released: readying a G, or the embedder's callback (sending on a channel).
-//! 4. [`Timer::stop`] marks the timer stopped; its heap entry is dropped lazily when it comes due.
+//! 4. [`Timer::stop`] marks the timer stopped; its heap entry is dropped lazily when it comes due, or when
+//!    stopped entries outnumber live ones (see *Stopped entries*).
+//!
+//! # Stopped entries
+//! A stopped timer's entry stays in the heap until its deadline (removing it at once would need its position
+//! in the heap). A program that arms a long timeout and stops it, in a loop (Go's `time.NewTimer` with
+//! `Stop`, or a select with a timeout case), would then fill the heap with dead entries, each holding its
+//! timer's action and what that holds, for as long as the timeout: unbounded memory from a correct program.
+//! So `stop` counts the entries it leaves behind, and when they are more than half of the heap (and more
+//! than [`COMPACT_MIN`]) rebuilds the heap without them, as Go's `adjusttimers`/`cleantimers` drop deleted
+//! timers. A rebuild costs the heap's size and comes only after half as many stops: amortized O(1) a stop.
 //!
 //! Stopped and fired timers do not count as pending ([`Timers::active`]): a program whose Gs all wait
 //! while a timer is pending is not deadlocked, one whose only timers were stopped is.
@@ -40,6 +50,10 @@ use crate::g::{GRef, WaitReason};
 use crate::group::Group;
 use crate::loom::{AtomicU64, AtomicUsize};
 use crate::sched::Sched;
+
+/// Stopped entries the heap may hold before `stop` considers a rebuild (see *Stopped entries*): below
+/// this, a rebuild costs more than the dead entries do.
+const COMPACT_MIN: usize = 64;
 
 /// What a timer does when it fires.
 pub enum Action {
@@ -118,6 +132,9 @@ pub struct Timers {
     next_when: AtomicU64,
     /// Timers armed and neither fired (one-shot) nor stopped.
     active: AtomicUsize,
+    /// Entries `stop` left in the heap since the last rebuild; changed only under the heap lock. An upper
+    /// bound: an entry popped when it came due after being stopped stays counted until the next rebuild.
+    stopped: std::sync::atomic::AtomicUsize,
     seq: AtomicU64,
 }
 
@@ -127,6 +144,7 @@ impl Default for Timers {
             heap: Mutex::new(BinaryHeap::new()),
             next_when: AtomicU64::new(u64::MAX),
             active: AtomicUsize::new(0),
+            stopped: std::sync::atomic::AtomicUsize::new(0),
             seq: AtomicU64::new(0),
         }
     }
@@ -151,6 +169,28 @@ impl Timers {
     /// True when the heap is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// `stop` left an entry in the heap: count it, and rebuild the heap without stopped entries once they
+    /// are more than half of it (see *Stopped entries*).
+    fn left_stopped(&self) {
+        let dead = {
+            let mut heap = self.heap.lock();
+            // Relaxed: changed only under the heap lock, which orders it.
+            let n = self.stopped.load(Ordering::Relaxed) + 1;
+            if n <= COMPACT_MIN || n <= heap.len() / 2 {
+                self.stopped.store(n, Ordering::Relaxed);
+                return;
+            }
+            self.stopped.store(0, Ordering::Relaxed);
+            // Every entry left is armed: the earliest deadline can only have moved later, and `next_when`
+            // may stay early (an M that wakes for nothing finds nothing due).
+            let (live, dead): (Vec<Entry>, Vec<Entry>) =
+                std::mem::take(&mut *heap).into_iter().partition(|e| e.timer.state.load(Ordering::SeqCst) == ARMED);
+            *heap = BinaryHeap::from(live);
+            dead
+        };
+        drop(dead); // after the lock: an action may hold things whose drop takes other locks
     }
 
     /// Teardown: drop every entry (and what its action holds); no timer fires after this.
@@ -255,6 +295,11 @@ impl Sched {
         n
     }
 
+    /// Entries in the timer heap, stopped ones not yet dropped included: what its memory is proportional to.
+    pub fn timer_entries(&self) -> usize {
+        self.timers.len()
+    }
+
     /// Nanoseconds since the scheduler started: the clock timers are set on.
     pub fn now(&self) -> u64 {
         self.now_ns()
@@ -266,6 +311,7 @@ impl Timer {
     pub fn stop(&self) -> bool {
         let stopped = self.inner.state.compare_exchange(ARMED, STOPPED, Ordering::SeqCst, Ordering::SeqCst).is_ok();
         if stopped {
+            self.sched.timers.left_stopped();
             // The last pending timer going away may leave every G blocked for good.
             self.inner.done(&self.sched);
         }

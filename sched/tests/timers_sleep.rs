@@ -137,6 +137,28 @@ fn pending_timers_are_not_deadlock_stopped_ones_are() {
     }
 }
 
+/// Long timeouts armed and stopped in a loop do not pile up in the heap until their deadline: stopped
+/// entries are dropped once they outnumber live ones, while live timers stay.
+#[test]
+fn stopped_timers_do_not_pile_up_in_the_heap() {
+    let outcome = run(config(1), move |s| async move {
+        let hour = 3_600_000_000_000;
+        let live: Vec<_> =
+            (0..100).map(|_| s.add_timer(s.now() + hour, None, Action::Call(Box::new(|| true)))).collect();
+        let mut most = 0;
+        for _ in 0..10_000 {
+            s.add_timer(s.now() + hour, None, Action::Call(Box::new(|| true))).stop();
+            most = most.max(s.timer_entries());
+        }
+        assert!(most <= 2 * 100 + 2, "the heap grew to {most} entries for 100 live timers");
+        assert!(s.timer_entries() >= 100, "live timers were dropped: {}", s.timer_entries());
+        for t in live {
+            assert!(t.stop(), "a live timer was lost");
+        }
+    });
+    assert_eq!(outcome, Outcome::Exited(0));
+}
+
 /// Many Gs sleeping 1 ms again and again: the moment a timer fires and readies its G must never look like
 /// "everyone asleep" to an idle M (a timer stops counting as pending only once its G is queued).
 #[test]

@@ -44,17 +44,21 @@ fn send_on_closed() -> wasmtime::Error {
 }
 
 pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
-    linker.func_wrap(MODULE, "chan_lookup", |mut caller: Caller<'_, GData>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
-        let call = "chan_lookup";
-        let (mem, data) = mem_and_data(&mut caller, call)?;
-        let name = region(mem.len(), ptr, len, 1, call, "the name")?;
-        let Some(c) = data.run.opts.chans.iter().find(|c| c.name.as_bytes() == &mem[name.clone()]) else {
-            return Ok(0);
-        };
-        let ch = c.ch.clone();
-        let h = data.handles.insert(Object::Chan(ch)).map_err(|e| handle_error(call, data.gid, e))?;
-        Ok(h as i32)
-    })?;
+    linker.func_wrap(
+        MODULE,
+        "chan_lookup",
+        |mut caller: Caller<'_, GData>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
+            let call = "chan_lookup";
+            let (mem, data) = mem_and_data(&mut caller, call)?;
+            let name = region(mem.len(), ptr, len, 1, call, "the name")?;
+            let Some(c) = data.run.opts.chans.iter().find(|c| c.name.as_bytes() == &mem[name.clone()]) else {
+                return Ok(0);
+            };
+            let ch = c.ch.clone();
+            let h = data.handles.insert(Object::Chan(ch)).map_err(|e| handle_error(call, data.gid, e))?;
+            Ok(h as i32)
+        },
+    )?;
     linker.func_wrap(MODULE, "chan_new", |mut caller: Caller<'_, GData>, cap: i32| -> wasmtime::Result<i32> {
         if cap < 0 {
             return Err(abi_error("chan_new", format!("negative capacity {cap}")));

@@ -17,6 +17,7 @@ use wasmtime::{Caller, Linker};
 
 use crate::gstore::GData;
 use crate::handles::{HandleError, Msg, Object};
+use crate::limits::LimitExceeded;
 
 mod chan;
 mod handle;
@@ -59,8 +60,14 @@ pub(crate) fn abi_error(call: &str, detail: impl std::fmt::Display) -> wasmtime:
 pub(crate) fn handle_error(call: &str, gid: u64, e: HandleError) -> wasmtime::Error {
     match e {
         HandleError::NotHeld(h) => abi_error(call, format!("handle {h} is not held by G {gid}")),
+        HandleError::Limit(l) => wasmtime::Error::new(l.at(&format!("gmp.{call}"), gid)),
         other => abi_error(call, other),
     }
+}
+
+/// A limit crossed by `call` in G `gid`: the error the G ends with (see `limits.rs`).
+pub(crate) fn limit_error(call: &str, gid: u64, e: LimitExceeded) -> wasmtime::Error {
+    wasmtime::Error::new(e.at(&format!("gmp.{call}"), gid))
 }
 
 /// The G's memory and store data, borrowed together.
@@ -119,13 +126,6 @@ pub(crate) fn read_msg(
     nh: i32,
     call: &str,
 ) -> wasmtime::Result<Msg> {
-    let max = data.run.opts.max_message;
-    if len as u32 as usize > max {
-        return Err(abi_error(
-            call,
-            format!("a message of {} bytes exceeds the limit of {max} bytes (--max-message)", len as u32),
-        ));
-    }
     if nh as u32 as usize > MAX_HANDLES_PER_MSG {
         return Err(abi_error(
             call,
@@ -134,12 +134,15 @@ pub(crate) fn read_msg(
     }
     let bytes = region(mem.len(), ptr, len, 1, call, "the message")?;
     let hs = region(mem.len(), hptr, nh, 4, call, "the handle list")?;
+    // Charged before the copy: the copy is the host memory the limit bounds. Also checks `max_message`.
+    let charge =
+        data.run.limits.charge_msg(bytes.len(), nh as u32 as usize).map_err(|e| limit_error(call, data.gid, e))?;
     let mut objs = Vec::with_capacity(nh as usize);
     for at in hs.step_by(4) {
         let h = read_u32(mem, at);
         objs.push(data.handles.get(h).map_err(|e| handle_error(call, data.gid, e))?.clone());
     }
-    Ok(Msg { bytes: smallvec::SmallVec::from_slice(&mem[bytes]), objs })
+    Ok(Msg::charged(&mem[bytes], objs, charge))
 }
 
 /// Where a received message goes: a byte buffer and a handle buffer, both checked (step 1).

@@ -6,8 +6,8 @@ use wasmtime::{Caller, Linker};
 
 use super::{MODULE, abi_error, install, mem_and_data, read_msg, region};
 use crate::engine::Slot;
-use crate::gstore::{ExitRequest, GData, GKind, RunLimit, g_future};
-use crate::run::LimitKind;
+use crate::gstore::{ExitRequest, GData, GKind, g_future};
+use crate::limits::{LimitExceeded, LimitKind};
 use crate::run::RunShared;
 
 /// How long a spawn at the G limit waits for a place while no G anywhere exits, before it fails. Places
@@ -24,7 +24,7 @@ const SPAWN_PATIENCE: Duration = Duration::from_secs(1);
 /// do not keep a hopeless spawn alive.
 ///
 /// [`LimitError`]: crate::engine::LimitError
-async fn reserve_slot(run: &RunShared) -> wasmtime::Result<Slot> {
+async fn reserve_slot(run: &RunShared, gid: u64) -> wasmtime::Result<Slot> {
     let engine = run.program.shared_engine();
     let patience = SPAWN_PATIENCE.as_nanos() as u64;
     let mut deadline = None;
@@ -39,12 +39,7 @@ async fn reserve_slot(run: &RunShared) -> wasmtime::Result<Slot> {
         let why = match try_reserve(run)? {
             Some(slot) => return Ok(slot),
             None => match run.reserve_own_place() {
-                Err(max) => {
-                    let message = format!(
-                        "cannot start another G: the program has {max} Gs alive, its limit (RunOptions::max_gs)"
-                    );
-                    Err(RunLimit { kind: LimitKind::Gs, message })
-                }
+                Err(max) => Err(LimitExceeded::new(LimitKind::Gs, max as u64, max as u64).at("gmp.spawn", gid)),
                 Ok(()) => {
                     run.release_own_place();
                     Ok(engine.reserve().err().map_or_else(|| "a place was just freed".to_string(), |e| e.to_string()))
@@ -63,10 +58,8 @@ async fn reserve_slot(run: &RunShared) -> wasmtime::Result<Slot> {
             Err(()) => {
                 let waited = format!("no G exited in the {SPAWN_PATIENCE:?} this spawn waited for a place");
                 return Err(match why {
-                    Err(mut limit) => {
-                        limit.message = format!("{}; {waited}", limit.message);
-                        limit.into()
-                    }
+                    // No G of the program exited all that time: the limit is the story.
+                    Err(limit) => limit.into(),
                     Ok(e) => abi_error("spawn", format!("{e}; {waited}")),
                 });
             }
@@ -99,11 +92,11 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
         "spawn",
         |mut caller: Caller<'_, GData>, (entry, ptr, len, hptr, nh): (i32, i32, i32, i32, i32)| {
             Box::new(async move {
-                let (arg, run) = {
+                let (arg, run, gid) = {
                     let (mem, data) = mem_and_data(&mut caller, "spawn")?;
-                    (read_msg(mem, data, ptr, len, hptr, nh, "spawn")?, data.run.clone())
+                    (read_msg(mem, data, ptr, len, hptr, nh, "spawn")?, data.run.clone(), data.gid)
                 };
-                let slot = reserve_slot(&run).await?;
+                let slot = reserve_slot(&run, gid).await?;
                 let entry = entry as u32;
                 let r2 = run.clone();
                 match run.sched.spawn_in(&run.group, |gid| g_future(r2, gid, GKind::Spawned { entry, arg }, slot)) {

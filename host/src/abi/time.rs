@@ -6,13 +6,13 @@ use std::time::Duration;
 use gmp_sched::{Action, Sched};
 use wasmtime::{Caller, Linker};
 
-use super::{MODULE, handle_error, mem_and_data, region, write_u32s};
+use super::{MODULE, handle_error, limit_error, mem_and_data, region, write_u32s};
 use crate::gstore::GData;
 use crate::handles::{HostChan, Msg, Object};
 
 /// What a timer channel receives: the clock when the timer fired, 8 bytes little-endian.
 fn tick_msg(now: u64) -> Msg {
-    Msg { bytes: smallvec::SmallVec::from_slice(&now.to_le_bytes()), objs: Vec::new() }
+    Msg::uncharged(&now.to_le_bytes())
 }
 
 pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
@@ -32,6 +32,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
             let call = "timer_new";
             let (mem, data) = mem_and_data(&mut caller, call)?;
             let out = region(mem.len(), chan_out, 1, 4, call, "the channel handle slot")?;
+            let charge = data.run.limits.charge_timer().map_err(|e| limit_error(call, data.gid, e))?;
             let sched = data.run.sched.clone();
             // The buffer holds one tick: a ticker drops ticks its receiver has not taken, as Go's does.
             let chan = HostChan::new(1, &data.run.gc);
@@ -39,8 +40,9 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
             // the scheduler) alive forever.
             let (weak_chan, weak_sched): (Weak<HostChan>, Weak<Sched>) =
                 (Arc::downgrade(&chan), Arc::downgrade(&sched));
-            let action = Action::Call(Box::new(move || match (weak_chan.upgrade(), weak_sched.upgrade()) {
-                (Some(ch), Some(s)) => {
+            // The action owns the timer's charge: it goes when the scheduler and every handle let go of it.
+            let action = Action::Call(Box::new(move || match (&charge, weak_chan.upgrade(), weak_sched.upgrade()) {
+                (_, Some(ch), Some(s)) => {
                     let _ = ch.try_send(tick_msg(s.now()));
                     // The upgrade was a reference outside any table: going away, it may leave the channel
                     // reachable only from buffers (see *Candidates* in gc.rs).
