@@ -41,10 +41,11 @@
 //!
 //! The message format is the `gmp-message` crate's, re-exported here unchanged: [`Message`], [`Encoder`],
 //! [`Decoder`], [`DecodeError`], [`message!`] and `Serde`. The host runtime depends on the same crate, so a
-//! value its embedder sends into a host channel decodes in a G exactly as if another G had sent it. Its
+//! value the host side encodes (for its host channels) decodes in a G exactly as if another G had sent it. Its
 //! documentation (and its examples, which name it `gmp_message` because they run on the host) describes
-//! the format byte by byte. In a guest, a struct becomes a message by listing its fields, and channel ends
-//! travel inside messages as handles:
+//! the format byte by byte; its whole-message `encode` and `decode` are what a send and a receive do here,
+//! so the SDK does not re-export them. In a guest, a struct becomes a message by listing its fields, and
+//! channel ends travel inside messages as handles:
 //!
 //! ```no_run
 //! gmp::message! {

@@ -1,7 +1,7 @@
 //! The wire format of wasm-gmp's messages: how a value becomes the bytes and handles that cross a channel,
 //! and back. The guest SDK (`gmp`, wasm32) and the host runtime (`wasm-gmp`) both depend on this crate, so
-//! a `Job` that the embedder's Rust code sends into a channel arrives in a guest G as the same `Job`: there is
-//! one encoder, and no second copy of the format to drift from it.
+//! a `Job` that the embedder's Rust code encodes for a host channel arrives in a guest G as the same `Job`:
+//! there is one encoder, and no second copy of the format to drift from it.
 //!
 //! ```
 //! use gmp_message::{Decoder, Encoder, Message};
