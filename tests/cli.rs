@@ -271,3 +271,29 @@ fn scratch(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// `--cpu-time` ends a program that uses more CPU than allowed (here a main G that spins forever, past a
+/// 20 ms budget) with a fatal error naming the flag; `--max-gs-per-program` refuses a spawn past the
+/// program's share with one too.
+#[test]
+fn per_program_limit_flags_reach_the_run() {
+    let dir = scratch("cpu_time");
+    let spin = dir.join("spin.wat");
+    std::fs::write(
+        &spin,
+        r#"(module (memory (export "memory") 1) (func (export "_start") (loop (br 0)))
+            (func (export "gmp_entry") (param i32 i32 i32)))"#,
+    )
+    .unwrap();
+    let out = cli(&["run", "--cpu-time", "20ms", spin.to_str().unwrap()]);
+    let err = s(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("fatal error: epoch check: the program used"), "{err}");
+    assert!(err.contains("(Limits::cpu_time, --cpu-time)"), "{err}");
+    let park = gmp_tests::wasm("park_many");
+    let out = cli(&["run", "--max-gs-per-program", "10", park.to_str().unwrap(), "--", "100"]);
+    let err = s(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("the program has 10 Gs alive, its limit (Limits::max_gs, --max-gs-per-program)"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -91,6 +91,17 @@ struct RunArgs {
     #[arg(long, default_value_t = Limits::default().max_timers, value_name = "N")]
     max_timers: usize,
 
+    /// CPU time the program's Gs may use together, e.g. `30s` (a bare number is ms, at most an hour); past
+    /// it the program ends with a fatal error (status 2). Default: no limit.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    cpu_time: Option<Duration>,
+
+    /// Most Gs of the program alive at once (its share of --max-gs); a spawn past it waits for a G to
+    /// exit, and fails when none can. Default: no limit but --max-gs.
+    #[arg(long = "max-gs-per-program", value_name = "N",
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    max_gs_per_program: Option<usize>,
+
     /// Most Gs alive at once, at least 1. Default: as many as the kernel's vm.max_map_count allows (about
     /// 15,000 at its default of 65530); raise that sysctl first to go higher.
     #[arg(long, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
@@ -163,6 +174,8 @@ fn config(a: &RunArgs) -> Result<(Config, RunOptions), String> {
     l.max_handles_total = a.max_handles;
     l.max_buffered_bytes = a.max_buffered << 20;
     l.max_timers = a.max_timers; // combinations (max-buffered below max-message) are checked by the run
+    l.cpu_time = a.cpu_time;
+    l.max_gs = a.max_gs_per_program;
     if a.no_cache {
         cfg.engine.cache_dir = None;
     }
