@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use wasm_gmp::gc::ChanStats;
+use wasm_gmp::ChanStats;
 use wasm_gmp::{Capture, EngineConfig, GData, Output, Program, Runtime};
 
 /// Run `chan_cycles` with `args` at `procs` Ps, providing `gc_test.live_chans`. Returns the exit status, the

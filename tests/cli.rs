@@ -238,7 +238,7 @@ fn endless_or_huge_module_files_are_refused_before_reading() {
     let dir = scratch("huge");
     let huge = dir.join("huge.wasm");
     let f = std::fs::File::create(&huge).unwrap();
-    f.set_len(wasm_gmp::program::MAX_MODULE_FILE + 1).unwrap(); // sparse: no disk used
+    f.set_len(wasm_gmp::MAX_MODULE_FILE + 1).unwrap(); // sparse: no disk used
     drop(f);
     let bin = gmp_tests::bin();
     let limited = std::process::Command::new("sh")

@@ -79,6 +79,18 @@ impl Default for EngineConfig {
     }
 }
 
+impl EngineConfig {
+    /// The wasmtime engine this configuration makes, shared by every runtime and program with an equal
+    /// configuration: for measuring the engine's own costs next to the runtime's, or for compiling modules
+    /// of one's own with the same settings.
+    ///
+    /// # Errors
+    /// When a setting is out of range, or the pool cannot be reserved.
+    pub fn engine(&self) -> anyhow::Result<Engine> {
+        Ok(shared(self)?.engine().clone())
+    }
+}
+
 /// An engine and the live-G accounting of its pool.
 pub struct SharedEngine {
     pub(crate) engine: Engine,

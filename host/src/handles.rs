@@ -358,11 +358,6 @@ impl HandleTable {
     pub fn len(&self) -> usize {
         self.slots.len() - self.free.len()
     }
-
-    /// True when the G holds no handle.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// A G's end releases every handle it still holds.

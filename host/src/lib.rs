@@ -35,28 +35,35 @@
 //! - **cycle collector**: frees channels that only other channels' buffers reach ([`gc`]).
 //! - **the ABI**: the `gmp` imports a guest calls, written down in `wit/` ([`abi`]).
 
-pub mod abi;
-pub mod cli;
-pub mod engine;
-pub mod gc;
-pub mod gstore;
-pub mod handles;
-pub mod hostchan;
-pub mod limits;
-pub mod net;
-pub mod program;
-pub mod run;
-pub mod runtime;
-pub mod wasi;
+#![warn(missing_docs)]
 
-pub use engine::EngineConfig;
+mod abi;
+#[doc(hidden)]
+pub mod cli;
+mod engine;
+mod gc;
+mod gstore;
+mod handles;
+mod hostchan;
+mod limits;
+mod net;
+mod program;
+mod run;
+mod runtime;
+mod wasi;
+
+pub use engine::{
+    EngineConfig, LimitError, MAPS_PER_G, MAPS_PER_STACK_SLOT, MAPS_RESERVED, MAX_MEMORY, WASM_PAGE, default_cache_dir,
+    max_gs_for_map_count, max_map_count,
+};
+pub use gc::ChanStats;
 pub use gmp_message as message;
 pub use gmp_message::Message;
 pub use gmp_sched::blocking;
 pub use gstore::GData;
 pub use hostchan::{Chan, NamedChan, RecvError, SendError, TryRecvError, TrySendError};
-pub use limits::{LimitExceeded, LimitKind, Limits};
+pub use limits::{LimitExceeded, LimitKind, Limits, MSG_OVERHEAD, OBJ_OVERHEAD, Usage};
 pub use net::NetPolicy;
-pub use program::{Program, ProgramBuilder};
+pub use program::{MAX_MODULE_FILE, Program, ProgramBuilder};
 pub use run::{Capture, Exit, ExitKind, Input, Output, RunHandle, RunOptions, SharedWriter};
-pub use runtime::{Config, Runtime};
+pub use runtime::{Config, MAX_PERIOD, MAX_PROCS, Runtime};

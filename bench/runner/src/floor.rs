@@ -49,8 +49,7 @@ pub struct Floor {
 }
 
 pub fn measure(wasm: &std::path::Path, iters: u32) -> anyhow::Result<Floor> {
-    let shared = wasm_gmp::engine::shared(&wasm_gmp::EngineConfig::default())?;
-    let engine = shared.engine();
+    let engine = &wasm_gmp::EngineConfig::default().engine()?;
     let module = Module::from_file(engine, wasm).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut linker: Linker<WasiP1Ctx> = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_async(&mut linker, |c| c).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -40,8 +40,7 @@ fn live() -> isize {
 
 /// Heap bytes per bare wasmtime store + instance of the floor module (WASI context included).
 fn bare(n: usize) -> anyhow::Result<f64> {
-    let shared = wasm_gmp::engine::shared(&wasm_gmp::EngineConfig::default())?;
-    let engine = shared.engine();
+    let engine = &wasm_gmp::EngineConfig::default().engine()?;
     let wasm = crate::procs::root().join("target/wasm/wasm32-wasip1/release/bench_floor.wasm");
     let module = Module::from_file(engine, wasm).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut linker: Linker<WasiP1Ctx> = Linker::new(engine);

@@ -164,7 +164,7 @@ fn machine() -> String {
     format!(
         "{cpu}, {cores} cores, {mem_gib:.0} GiB, Linux {}, vm.max_map_count {}",
         kernel.trim(),
-        wasm_gmp::engine::max_map_count().unwrap_or(0)
+        wasm_gmp::max_map_count().unwrap_or(0)
     )
 }
 
@@ -200,7 +200,7 @@ pub fn run(opts: &Opts) -> anyhow::Result<()> {
         };
         let mut f = Figure::new(name, "ns", target, Better::Lower);
         f.floor = Some(floor.instantiate_call_drop_ns);
-        let pool = wasm_gmp::engine::max_gs_for_map_count(wasm_gmp::engine::max_map_count().unwrap_or(65_530));
+        let pool = wasm_gmp::max_gs_for_map_count(wasm_gmp::max_map_count().unwrap_or(65_530));
         // The spawned Gs exit at once; only the parked ones (plus a burst) hold pool places.
         if alive + 2_000 > pool {
             f.note = format!("needs vm.max_map_count ≥ {} (pool holds {pool}); not run", (alive + 2_000) * 6 + 4_000);
@@ -254,7 +254,7 @@ pub fn run(opts: &Opts) -> anyhow::Result<()> {
 
     // memory per parked G, and the plot's data
     let mut live_points: Vec<crate::plot::Point> = Vec::new();
-    let pool = wasm_gmp::engine::max_gs_for_map_count(wasm_gmp::engine::max_map_count().unwrap_or(65_530));
+    let pool = wasm_gmp::max_gs_for_map_count(wasm_gmp::max_map_count().unwrap_or(65_530));
     let mem_kib = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {
