@@ -126,7 +126,7 @@ impl std::fmt::Display for LimitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "cannot start another G: {} Gs are alive, the limit is {}", self.live, self.max_gs)?;
         match self.source {
-            LimitSource::Configured => write!(f, " (set by --max-gs / Config::max_gs; raise it there)"),
+            LimitSource::Configured => write!(f, " (set by --max-gs / EngineConfig::max_gs; raise it there)"),
             LimitSource::MapCount(n) => write!(
                 f,
                 " (sized to the kernel's vm.max_map_count = {n}, about {MAPS_PER_G} + {MAPS_PER_STACK_SLOT} \

@@ -214,22 +214,42 @@ type HostFns = Box<dyn FnOnce(&mut Linker<GData>) -> wasmtime::Result<()>>;
 /// Builds a [`Program`] with the embedder's own host functions next to WASI and the `gmp` ABI.
 ///
 /// A host function that may block its thread (a database call, a lock) should do so inside
-/// [`crate::blocking`], so the Gs queued behind it keep running on another thread, as Go's syscalls do:
+/// [`crate::blocking`], so the Gs queued behind it keep running on another thread, as Go's syscalls do. One
+/// that waits for something asynchronous is better written async (`func_wrap_async`): it parks only the G
+/// that called it, and its M runs other Gs meanwhile. Here `env.slow_double` blocks, and `env.next_job`
+/// awaits a host channel the embedder feeds:
 ///
-/// ```no_run
-/// use wasm_gmp::{EngineConfig, Program};
+/// ```
+/// use std::time::Duration;
+/// use wasm_gmp::{Config, GData, Program, RunOptions, Runtime};
 ///
-/// let program = Program::builder(&EngineConfig::default())
-///     .host_functions(|linker| {
-///         linker.func_wrap("env", "slow_lookup", |key: i32| -> i32 {
+/// let rt = Runtime::new(Config::default())?;
+/// let jobs = rt.chan::<i32>(8);
+/// let feed = jobs.clone();
+/// let program = Program::builder(&rt.config().engine)
+///     .host_functions(move |linker| {
+///         linker.func_wrap("env", "slow_double", |key: i32| -> i32 {
 ///             wasm_gmp::blocking(|| {
-///                 std::thread::sleep(std::time::Duration::from_millis(50));
+///                 std::thread::sleep(Duration::from_millis(5));
 ///                 key * 2
 ///             })
 ///         })?;
+///         linker.func_wrap_async("env", "next_job", move |_caller: wasmtime::Caller<'_, GData>, (): ()| {
+///             let jobs = feed.clone();
+///             Box::new(async move { Ok(jobs.recv().await.unwrap_or(-1)) })
+///         })?;
 ///         Ok(())
 ///     })
-///     .file("app.wasm")?;
+///     .bytes(br#"(module
+///         (import "env" "slow_double" (func $double (param i32) (result i32)))
+///         (import "env" "next_job" (func $next (result i32)))
+///         (import "gmp" "exit" (func $exit (param i32)))
+///         (memory (export "memory") 1)
+///         (func (export "_start") (call $exit (call $double (call $next))))
+///         (func (export "gmp_entry") (param i32 i32 i32)))"#)?;
+/// let run = rt.start(&program, RunOptions::default())?;
+/// jobs.send_blocking(21).unwrap();
+/// assert_eq!(run.wait().code, 42);
 /// # Ok::<(), anyhow::Error>(())
 /// ```
 pub struct ProgramBuilder {
