@@ -2,6 +2,9 @@
 //!
 //! - `gmp-bench all [--reps N] [--quick] [--no-go]`: the whole suite (see `suite.rs`); writes
 //!   `bench/results/latest.{md,json}` and `live-gs.svg`. `bench/run` builds everything and calls it.
+//! - `gmp-bench embed [--reps N] [--quick]`: only the embedding figures (see `embed.rs`: kill latency, runs
+//!   per second against the engine's floor, isolation of two programs on one runtime), in this process;
+//!   writes `bench/results/embed.{md,json}`. Needs the guests in `target/wasm` (`bench_sleepers`).
 //! - `gmp-bench heap [--gs N]`: host heap bytes per bare wasmtime store and per parked wasm-gmp G.
 //! - `gmp-bench floor`: the engine's own costs under wasm-gmp's configuration (see `floor.rs`).
 //! - `gmp-bench net [--procs N] [--reps N] [--secs S] [--no-go]`: the echo example against Go's echo at 100
@@ -12,6 +15,7 @@
 //!   and latency percentiles.
 
 mod echo_load;
+mod embed;
 mod floor;
 mod go;
 mod heap;
@@ -56,6 +60,15 @@ fn main() -> anyhow::Result<()> {
             with_go: !args.iter().any(|a| a == "--no-go"),
             quick: args.iter().any(|a| a == "--quick"),
         }),
+        Some("embed") => {
+            let opts = suite::Opts {
+                reps: flag(&args, "--reps", 3)?,
+                with_go: false,
+                quick: args.iter().any(|a| a == "--quick"),
+            };
+            let figs = embed::figures(&opts)?;
+            suite::write_results("embed", &figs, None, None, None, &opts)
+        }
         Some("heap") => heap::measure(flag(&args, "--gs", 5000)?),
         Some("floor") => {
             let f = floor::measure(&procs::root().join("target/wasm/wasm32-wasip1/release/bench_floor.wasm"), 20_000)?;
@@ -73,7 +86,8 @@ fn main() -> anyhow::Result<()> {
             net::run(flag(&args, "--procs", 2)?, flag(&args, "--reps", 3)?, flag(&args, "--secs", 5.0)?, with_go)
         }
         _ => anyhow::bail!(
-            "usage: gmp-bench (net [--procs N] [--reps N] [--secs S] [--no-go] | echo ADDR [CONNS] [SECS] [SIZE])"
+            "usage: gmp-bench (all [--reps N] [--quick] [--no-go] | embed [--reps N] [--quick] | heap [--gs N] | \
+             floor | net [--procs N] [--reps N] [--secs S] [--no-go] | echo ADDR [CONNS] [SECS] [SIZE])"
         ),
     }
 }

@@ -5,7 +5,8 @@
 //! Each figure runs `reps` times per side, alternating wasm-gmp and Go so that both see the same machine
 //! state; the table shows the median and the min–max range. Per-operation figures come from the programs'
 //! own clocks (they time only the operation, not start-up); memory per G is the difference of the process's
-//! RSS between N parked Gs and one, divided by N − 1.
+//! RSS between N parked Gs and one, divided by N − 1. The embedding figures (`embed.rs`) run last, in this
+//! process, with no Go twin.
 
 use std::fmt::Write as _;
 use std::process::{Command, Stdio};
@@ -32,7 +33,7 @@ pub struct Figure {
 }
 
 impl Figure {
-    fn new(name: impl Into<String>, unit: &'static str, target: impl Into<String>, better: Better) -> Figure {
+    pub fn new(name: impl Into<String>, unit: &'static str, target: impl Into<String>, better: Better) -> Figure {
         Figure {
             name: name.into(),
             unit,
@@ -380,13 +381,19 @@ pub fn run(opts: &Opts) -> anyhow::Result<()> {
         figs.push(f);
     }
 
-    write_results(&figs, &live_points, &floor, go_version.as_deref(), opts)
+    // the embedding API: kill latency, runs per second, isolation (no Go twin)
+    figs.extend(crate::embed::figures(opts)?);
+
+    write_results("latest", &figs, Some(&live_points), Some(&floor), go_version.as_deref(), opts)
 }
 
-fn write_results(
+/// Write `bench/results/{stem}.md` and `{stem}.json` (and `live-gs.svg` when there are live-G points), and
+/// print the table.
+pub fn write_results(
+    stem: &str,
     figs: &[Figure],
-    live: &[crate::plot::Point],
-    floor: &crate::floor::Floor,
+    live: Option<&[crate::plot::Point]>,
+    floor: Option<&crate::floor::Floor>,
     go_version: Option<&str>,
     opts: &Opts,
 ) -> anyhow::Result<()> {
@@ -397,20 +404,39 @@ fn write_results(
     let _ = writeln!(md, "# wasm-gmp benchmarks\n");
     let _ = writeln!(md, "- machine: {machine}");
     let _ = writeln!(md, "- Go: {}", go_version.unwrap_or("not available (no Go column)"));
+    // Other processes' load skews every figure on a shared machine: say how busy it was.
+    let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let loadavg = loadavg.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    let _ = writeln!(md, "- load average (1, 5, 15 min) when the table was written: {loadavg}");
+    if let Some(floor) = floor {
+        let _ = writeln!(
+            md,
+            "- engine floor: instantiate + call + drop {:.0} ns; one async host call that suspends and resumes {:.0} ns",
+            floor.instantiate_call_drop_ns, floor.suspend_resume_ns
+        );
+    }
     let _ = writeln!(
         md,
-        "- engine floor: instantiate + call + drop {:.0} ns; one async host call that suspends and resumes {:.0} ns",
-        floor.instantiate_call_drop_ns, floor.suspend_resume_ns
+        "- each cell: median (min–max) of {} runs, wasm-gmp and Go alternating (unless the note says otherwise)\n",
+        opts.reps
     );
-    let _ = writeln!(md, "- each cell: median (min–max) of {} runs, wasm-gmp and Go alternating\n", opts.reps);
     let _ = writeln!(md, "| figure | unit | wasm-gmp | Go | ratio | engine floor | target | note |");
     let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
     let mut json = String::from("{\n");
-    let _ = writeln!(json, "  \"machine\": {:?},\n  \"go\": {:?},", machine, go_version.unwrap_or(""));
     let _ = writeln!(
         json,
-        "  \"floor\": {{\"instantiate_call_drop_ns\": {:.1}, \"suspend_resume_ns\": {:.1}}},\n  \"figures\": [",
-        floor.instantiate_call_drop_ns, floor.suspend_resume_ns
+        "  \"machine\": {:?},\n  \"loadavg\": {:?},\n  \"go\": {:?},",
+        machine,
+        loadavg,
+        go_version.unwrap_or("")
+    );
+    let _ = writeln!(
+        json,
+        "  \"floor\": {},\n  \"figures\": [",
+        floor.map_or("null".into(), |f| format!(
+            "{{\"instantiate_call_drop_ns\": {:.1}, \"suspend_resume_ns\": {:.1}}}",
+            f.instantiate_call_drop_ns, f.suspend_resume_ns
+        ))
     );
     for (i, f) in figs.iter().enumerate() {
         let (o, g) = (median(f.ours.clone()), median(f.go.clone()));
@@ -444,6 +470,7 @@ fn write_results(
         );
     }
     json.push_str("  ],\n  \"live_gs\": [\n");
+    let live = live.unwrap_or_default();
     for (i, (n, o, g)) in live.iter().enumerate() {
         let pt = |v: &Option<(f64, f64)>| {
             v.map_or("null".into(), |(r, s)| format!("{{\"rss_kib_per_g\": {r:.2}, \"spawn_ns\": {s:.1}}}"))
@@ -457,11 +484,13 @@ fn write_results(
         );
     }
     json.push_str("  ]\n}\n");
-    let _ = writeln!(md, "\n![spawn cost and RSS per G against live Gs](live-gs.svg)");
-    std::fs::write(dir.join("latest.md"), &md)?;
-    std::fs::write(dir.join("latest.json"), &json)?;
-    std::fs::write(dir.join("live-gs.svg"), crate::plot::svg(live))?;
+    if !live.is_empty() {
+        let _ = writeln!(md, "\n![spawn cost and RSS per G against live Gs](live-gs.svg)");
+        std::fs::write(dir.join("live-gs.svg"), crate::plot::svg(live))?;
+    }
+    std::fs::write(dir.join(format!("{stem}.md")), &md)?;
+    std::fs::write(dir.join(format!("{stem}.json")), &json)?;
     println!("{md}");
-    println!("written: bench/results/latest.md, latest.json, live-gs.svg");
+    println!("written: bench/results/{stem}.md, {stem}.json{}", if live.is_empty() { "" } else { ", live-gs.svg" });
     Ok(())
 }
