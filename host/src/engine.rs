@@ -89,6 +89,15 @@ impl EngineConfig {
     pub fn engine(&self) -> anyhow::Result<Engine> {
         Ok(shared(self)?.engine().clone())
     }
+
+    /// How many Gs the pool of this configuration's engine holds: `max_gs`, or what `vm.max_map_count` and
+    /// the address space allow.
+    ///
+    /// # Errors
+    /// As [`EngineConfig::engine`].
+    pub fn pool_capacity(&self) -> anyhow::Result<usize> {
+        Ok(shared(self)?.max_gs)
+    }
 }
 
 /// An engine and the live-G accounting of its pool.

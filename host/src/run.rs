@@ -463,7 +463,9 @@ impl RunHandle {
 
     /// End the run now: every G stops, a parked G at once, a running one at its next preemption point
     /// (within a millisecond or so of running), and everything the program held is released. Ends as
-    /// [`ExitKind::Killed`] unless it had already ended. Returns at once; [`RunHandle::wait`] for the end.
+    /// [`ExitKind::Killed`] unless it had already ended. The parked Gs are dropped on the calling thread
+    /// before `kill` returns (each a suspended wasm stack to unwind: tens to hundreds of microseconds
+    /// apiece); [`RunHandle::wait`] for the running ones.
     pub fn kill(&self) {
         self.run.end(ExitKind::Killed);
     }

@@ -15,7 +15,12 @@
 //!    sleeps end, alone and next to program A, which keeps one G spinning per P on the same runtime. A
 //!    spinning G keeps its P for a timeslice (10 ms) and sysmon notices within a tick (1 ms), so the target
 //!    is a p99 (and max) within 11 ms.
-//! 4. **Host↔guest channel round trip**: a slot only; the host-channel API does not exist yet.
+//! 4. **Host↔guest channel round trip**: a `u64` sent by the host on one host channel and answered plus one
+//!    by a guest G on another (`bench_host_echo`), from a plain thread (`send_blocking`/`recv_blocking`)
+//!    and from tokio's current-thread executor (`send().await`/`recv().await`); next to the guest↔guest
+//!    round trip of `bench_pingpong` on the same runtime in the same sitting. A host operation that must
+//!    wait does so through a helper G and wakes the host thread, so the difference is about two thread
+//!    wake-ups per round trip.
 //!
 //! # Rejected
 //! - Timing `kill` from another process (the CLI with a signal): that measures process teardown, not the
@@ -226,8 +231,7 @@ struct RunFloor {
 
 impl RunFloor {
     fn new(wat: &str) -> anyhow::Result<RunFloor> {
-        let shared = wasm_gmp::engine::shared(&engine_cfg())?;
-        let engine = shared.engine().clone();
+        let engine = engine_cfg().engine()?;
         let module = Module::new(&engine, wat).map_err(|e| anyhow::anyhow!("{e}"))?;
         let linker: Linker<()> = Linker::new(&engine);
         let pre = linker.instantiate_pre(&module).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -314,7 +318,7 @@ pub fn figures(opts: &Opts) -> anyhow::Result<Vec<Figure>> {
         ));
         figs.push(f);
     }
-    let pool = wasm_gmp::engine::shared(&cfg)?.max_gs;
+    let pool = cfg.pool_capacity()?;
     let floor = RunFloor::new(TINY)?;
     for procs in [1, 2] {
         let mut f = Figure::new(format!("kill latency, {PARKED} parked Gs, {procs} P"), "ms", "—", Better::Lower);
@@ -422,9 +426,86 @@ pub fn figures(opts: &Opts) -> anyhow::Result<Vec<Figure>> {
         figs.extend(rows);
     }
 
-    // 4. the host's own channel: a slot, not a figure
-    let mut f = Figure::new("host↔guest channel round trip (vs guest↔guest ping-pong)", "ns", "—", Better::Lower);
-    f.note = "not measured yet: the host-channel API does not exist (guest↔guest: the ping-pong rows)".into();
-    figs.push(f);
+    // 4. host↔guest round trips next to guest↔guest ones, in this process, alternately
+    let echo = Program::from_file(&cfg, root().join("target/wasm/wasm32-wasip1/release/bench_host_echo.wasm"))?;
+    let pingpong = Program::from_file(&cfg, root().join("target/wasm/wasm32-wasip1/release/bench_pingpong.wasm"))?;
+    let trips: u64 = if opts.quick { 2_000 } else { 20_000 };
+    for procs in [1, 2] {
+        let rt = runtime(procs)?;
+        let mut rows = [
+            Figure::new(
+                format!("host↔guest channel round trip, blocking host thread, {procs} P"),
+                "ns",
+                "",
+                Better::Lower,
+            ),
+            Figure::new(
+                format!("host↔guest channel round trip, async (tokio current-thread), {procs} P"),
+                "ns",
+                "",
+                Better::Lower,
+            ),
+        ];
+        let mut guest = Vec::new();
+        for _ in 0..opts.reps {
+            guest.push(guest_round_trip(&rt, &pingpong, trips * 10)?);
+            rows[0].ours.push(host_round_trip(&rt, &echo, trips, false)?);
+            rows[1].ours.push(host_round_trip(&rt, &echo, trips, true)?);
+        }
+        let g = median(guest);
+        for r in &mut rows {
+            r.target = format!("guest↔guest {g:.0} ns");
+            r.note = format!(
+                "{trips} round trips of a u64 through two host channels (bench_host_echo); guest↔guest: \
+                 bench_pingpong in this process, same runtime"
+            );
+        }
+        figs.extend(rows);
+    }
     Ok(figs)
+}
+
+/// ns per round trip between two Gs of one program (bench_pingpong), run in this process.
+fn guest_round_trip(rt: &Runtime, pingpong: &Program, n: u64) -> anyhow::Result<f64> {
+    let out = Capture::new();
+    let opts = RunOptions::default().args(["pingpong".to_string(), n.to_string()]).stdout(Output::Capture(out.clone()));
+    let exit = rt.run(pingpong, opts)?;
+    anyhow::ensure!(exit.kind == ExitKind::Returned, "bench_pingpong ended {exit:?}");
+    out.contents().lines().find_map(|l| field(l, "ns_per_op")).ok_or_else(|| anyhow::anyhow!("no ns_per_op"))
+}
+
+/// ns per round trip from the host through a guest and back: the host sends on "ping", the guest answers
+/// on "pong"; from a plain thread with the blocking calls, or from tokio's current-thread executor.
+fn host_round_trip(rt: &Runtime, echo: &Program, n: u64, from_async: bool) -> anyhow::Result<f64> {
+    let (ping, pong) = (rt.chan::<u64>(0), rt.chan::<u64>(0));
+    let run = rt.start(echo, RunOptions::default().chan("ping", &ping).chan("pong", &pong))?;
+    let trip = |v: u64| -> anyhow::Result<u64> {
+        ping.send_blocking(v).map_err(|_| anyhow::anyhow!("ping closed"))?;
+        pong.recv_blocking().map_err(|e| anyhow::anyhow!("pong: {e}"))
+    };
+    trip(0)?; // the guest is up
+    let t0 = Instant::now();
+    let last = if from_async {
+        let tokio = tokio::runtime::Builder::new_current_thread().build()?;
+        tokio.block_on(async {
+            let mut v = 0;
+            for _ in 0..n {
+                ping.send(v).await.map_err(|_| anyhow::anyhow!("ping closed"))?;
+                v = pong.recv().await.map_err(|e| anyhow::anyhow!("pong: {e}"))?;
+            }
+            Ok::<u64, anyhow::Error>(v)
+        })?
+    } else {
+        let mut v = 0;
+        for _ in 0..n {
+            v = trip(v)?;
+        }
+        v
+    };
+    let ns = t0.elapsed().as_nanos() as f64 / n as f64;
+    anyhow::ensure!(last == n, "the guest answered {last} after {n} round trips");
+    ping.close();
+    let exit = run.wait();
+    anyhow::ensure!(exit.kind == ExitKind::Returned, "bench_host_echo ended {exit:?}");
+    Ok(ns)
 }
