@@ -88,7 +88,8 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
     let mut runs = Vec::new();
     for t in &tenants {
         let entry = if t.code.contains("gmp_entry") { "" } else { NO_ENTRY };
-        let wat = format!(r#"(module (memory (export "memory") 1) {} {entry})"#, t.code);
+        // Imports come first in a module, so the memory goes after the tenant's code.
+        let wat = format!(r#"(module {} (memory (export "memory") 1) {entry})"#, t.code);
         let program = Program::from_bytes(&rt.config().engine, wat.as_bytes())?;
         let opts = t.opts.clone().args([t.name]).stdout(Output::Null).stderr(Output::Null);
         runs.push(rt.start(&program, opts)?);
