@@ -58,7 +58,7 @@ pub use engine::{
 };
 pub use gc::ChanStats;
 pub use gmp_message as message;
-pub use gmp_message::Message;
+pub use gmp_message::{Message, message};
 pub use gmp_sched::blocking;
 pub use gstore::GData;
 pub use hostchan::{Chan, NamedChan, RecvError, SendError, TryRecvError, TrySendError};
