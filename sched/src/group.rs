@@ -33,7 +33,6 @@
 //! poll returns. [`Group::wait`] returns once the outcome is known and every G is gone (or, for a G stuck
 //! in a blocking host call, after [`STUCK_G_GRACE`]).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
@@ -42,7 +41,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::g::{GRef, WaitReason};
-use crate::sched::{GDump, Outcome, Sched};
+use crate::sched::{GDump, Outcome, Registry, Sched};
 
 /// How long [`Group::wait`] waits, after the outcome, for a G stuck in a blocking host call before it
 /// returns without it (the same grace the scheduler's teardown gives a stuck M).
@@ -116,8 +115,9 @@ impl Liveness {
 pub struct Group {
     id: u64,
     sched: Weak<Sched>,
-    /// This group's live Gs, by id (reaping and the deadlock report walk it).
-    gs: Mutex<HashMap<u64, GRef>>,
+    /// This group's live Gs, by id (reaping and the deadlock report walk it). Sharded as the scheduler's own
+    /// registry is: every spawn and exit of the program passes here, from every P.
+    gs: Registry,
     live: std::sync::atomic::AtomicUsize,
     pub(crate) liveness: Liveness,
     exiting: AtomicBool,
@@ -149,7 +149,7 @@ impl Group {
         Group {
             id,
             sched: Arc::downgrade(sched),
-            gs: Mutex::new(HashMap::new()),
+            gs: Registry::new(),
             live: std::sync::atomic::AtomicUsize::new(0),
             liveness: Liveness::new(),
             exiting: AtomicBool::new(false),
@@ -225,8 +225,7 @@ impl Group {
     /// Drop every parked G of the group (the group is exiting). Not from inside a poll.
     fn reap(&self) {
         self.reap_owed.store(false, Ordering::SeqCst);
-        let gs: Vec<GRef> = self.gs.lock().values().cloned().collect();
-        for g in gs {
+        for g in self.gs.all() {
             Group::reap_one(&g);
         }
     }
@@ -259,12 +258,12 @@ impl Group {
     pub(crate) fn add_g(&self, g: &GRef) {
         self.live.fetch_add(1, Ordering::SeqCst);
         self.liveness.wake();
-        self.gs.lock().insert(g.id(), g.clone());
+        self.gs.insert(g.clone());
     }
 
     /// A G of this group ended (its future finished or was dropped).
     pub(crate) fn remove_g(self: &Arc<Self>, id: u64) {
-        self.gs.lock().remove(&id);
+        self.gs.remove(id);
         let last = self.live.fetch_sub(1, Ordering::SeqCst) == 1;
         if self.liveness.sleep() && !last {
             self.check_dead();
@@ -276,7 +275,7 @@ impl Group {
 
     /// Teardown of the whole scheduler: drop the group's reference to a G without any accounting.
     pub(crate) fn forget(&self, id: u64) {
-        self.gs.lock().remove(&id);
+        self.gs.remove(id);
     }
 
     /// A G went to sleep on a channel; see *Deadlock, per group*.
@@ -315,9 +314,9 @@ impl Group {
 
     /// Every G of the group alive now, in id order, with what it waits for.
     pub fn dump(&self) -> Vec<GDump> {
-        let mut gs: Vec<GRef> = self.gs.lock().values().cloned().collect();
-        gs.sort_by_key(|g| g.id());
-        gs.iter()
+        self.gs
+            .all()
+            .iter()
             .filter(|g| !g.state.is_dead())
             .map(|g| {
                 let (reason, obj) = g.wait();

@@ -109,16 +109,16 @@ pub(crate) struct Registry {
 const REGISTRY_SHARDS: usize = 64; // a power of two well above any GOMAXPROCS we expect on one machine
 
 impl Registry {
-    fn new() -> Registry {
+    pub(crate) fn new() -> Registry {
         Registry { shards: (0..REGISTRY_SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
     }
     fn shard(&self, id: u64) -> &Mutex<HashMap<u64, GRef>> {
         &self.shards[id as usize & (REGISTRY_SHARDS - 1)]
     }
-    fn insert(&self, g: GRef) {
+    pub(crate) fn insert(&self, g: GRef) {
         self.shard(g.id()).lock().insert(g.id(), g);
     }
-    fn remove(&self, id: u64) {
+    pub(crate) fn remove(&self, id: u64) {
         self.shard(id).lock().remove(&id);
     }
     pub(crate) fn all(&self) -> Vec<GRef> {
