@@ -232,3 +232,94 @@ fn each_ending_has_its_kind() {
     let e = run("trap", &[]);
     assert_eq!((e.kind.clone(), e.code), (ExitKind::Panic, 2), "{e:?}");
 }
+
+/// An embedder's reader, for stdin: `data` in reads of uneven sizes (some slow), then `end` (`None` for the
+/// end of the stream, `Some(e)` for a failed read). A `gate` makes it wait before its first read until the
+/// test sends on (or drops) the gate's sender, as a silent pipe does.
+struct Feed {
+    data: Vec<u8>,
+    at: usize,
+    reads: usize,
+    end: Option<std::io::Error>,
+    gate: Option<std::sync::mpsc::Receiver<()>>,
+}
+
+impl std::io::Read for Feed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(gate) = self.gate.take() {
+            let _ = gate.recv();
+        }
+        self.reads += 1;
+        if self.reads.is_multiple_of(16) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if self.at == self.data.len() {
+            return self.end.take().map_or(Ok(0), Err);
+        }
+        // 1 to 9,000 bytes: chunks that end in the middle of whatever a G is reading.
+        let n = (1 + self.reads * 7919 % 9000).min(buf.len()).min(self.data.len() - self.at);
+        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+fn feed(len: usize, end: Option<std::io::Error>) -> (Feed, u64) {
+    let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+    let sum = data.iter().map(|&b| u64::from(b)).sum();
+    (Feed { data, at: 0, reads: 0, end, gate: None }, sum)
+}
+
+/// Several Gs reading an embedder's reader at once get every byte once, whatever the chunks; a failed read
+/// reaches exactly one G, after all the bytes before it.
+#[test]
+fn gs_reading_an_embedders_reader_get_every_byte_once() {
+    let rt = runtime(2);
+    let readers = program("stdin_readers");
+    for (n, fail) in [(1, false), (8, false), (8, true)] {
+        let len = 1 << 20;
+        let (f, sum) = feed(len, fail.then(|| std::io::Error::other("the disk is on fire")));
+        let (o, out, err) = opts("stdin_readers", &[&n.to_string()]);
+        let o = o.stdin(wasm_gmp::Input::reader(f)).deadline(Duration::from_secs(60));
+        let exit = rt.run(&readers, o).unwrap();
+        let out = out.contents();
+        assert!(exit.success(), "{n} readers: {exit:?}\n{out}{}", err.contents());
+        assert!(out.contains(&format!("bytes={len} sum={sum} errors={}\n", u8::from(fail))), "{n} readers: {out}");
+        assert_eq!(out.matches("read error").count(), usize::from(fail), "{out}");
+    }
+}
+
+/// A G waiting on a silent reader holds no P (at 1 P, the other Gs run and main returns), and `kill` ends a
+/// program whose Gs all wait on one at once.
+#[test]
+fn a_silent_reader_stops_only_the_gs_reading_it() {
+    let rt = runtime(1);
+    let (tx, gate) = std::sync::mpsc::channel();
+    let (mut f, _) = feed(10, None);
+    f.gate = Some(gate);
+    let (o, out, _) = opts("stdin_blocked", &[]);
+    let run = rt.start(&program("stdin_blocked"), o.stdin(wasm_gmp::Input::reader(f))).unwrap();
+    let exit = run.wait_timeout(Duration::from_secs(30)).expect("a G waiting on stdin stopped the others");
+    assert_eq!(exit.kind, ExitKind::Returned, "{exit:?}");
+    assert_eq!(out.contents(), "workers done: 4950\n");
+
+    let (tx2, gate) = std::sync::mpsc::channel::<()>();
+    let (mut f, _) = feed(10, None);
+    f.gate = Some(gate);
+    let (o, _, _) = opts("stdin_readers", &["50"]);
+    let run = rt.start(&program("stdin_readers"), o.stdin(wasm_gmp::Input::reader(f))).unwrap();
+    let t0 = Instant::now();
+    while run.live_gs() < 51 {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the readers never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    let t0 = Instant::now();
+    run.kill();
+    let exit = run.wait_timeout(Duration::from_secs(30)).expect("kill did not end Gs waiting on stdin");
+    assert_eq!(exit.kind, ExitKind::Killed);
+    assert!(t0.elapsed() < Duration::from_secs(1), "kill took {:?}", t0.elapsed());
+    assert_eq!(rt.live_gs(), 0);
+    // The reader threads wait in the gates until now; they exit once their reads return.
+    drop((tx, tx2));
+}

@@ -50,6 +50,7 @@ mod net;
 mod program;
 mod run;
 mod runtime;
+mod stdin;
 mod wasi;
 
 pub use engine::{
@@ -67,3 +68,4 @@ pub use net::NetPolicy;
 pub use program::{MAX_MODULE_FILE, Program, ProgramBuilder};
 pub use run::{Capture, Exit, ExitKind, Input, Output, RunHandle, RunOptions, SharedWriter};
 pub use runtime::{Config, MAX_PERIOD, MAX_PROCS, Runtime};
+pub use stdin::SharedReader;

@@ -31,6 +31,7 @@ use crate::hostchan::{Chan, NamedChan};
 use crate::limits::{LimitKind, LimitState, Limits};
 use crate::net::NetPolicy;
 use crate::program::Program;
+use crate::stdin::SharedReader;
 
 /// Where a stream of the program's output goes.
 #[derive(Clone, Default)]
@@ -69,6 +70,28 @@ pub enum Input {
     /// These bytes, then the end. Every G of the run reads from the same stream, as goroutines share
     /// `os.Stdin`.
     Bytes(bytes::Bytes),
+    /// The embedder's reader (see [`Input::reader`]).
+    Reader(SharedReader),
+}
+
+impl Input {
+    /// Stdin read from `r`, shared by every G of the run, as goroutines share `os.Stdin`.
+    ///
+    /// A G reading stdin parks while a thread of the runtime's reads `r` for it (one thread per reader,
+    /// started at the first read, reading only as much as the program asks for), so a slow or silent `r`
+    /// stops only the Gs reading it, and `kill` still ends them at once. When `r` returns end of file, the
+    /// program sees it; an error from `r` is returned to the read that gets it. Runs started with clones
+    /// of these options share the stream.
+    ///
+    /// ```
+    /// use wasm_gmp::{Input, RunOptions};
+    ///
+    /// let opts = RunOptions::default().stdin(Input::reader(std::io::Cursor::new(b"3 4\n".to_vec())));
+    /// assert!(matches!(opts.stdin, Input::Reader(_)));
+    /// ```
+    pub fn reader(r: impl std::io::Read + Send + 'static) -> Input {
+        Input::Reader(SharedReader::new(r))
+    }
 }
 
 /// An in-memory output buffer, shared by every G of a run; read it with [`Capture::contents`].

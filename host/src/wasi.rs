@@ -2,8 +2,9 @@
 //! clocks, random), with the calls that could block a thread kept off the G's P.
 //!
 //! # Which WASI calls block, and what we do about it
-//! wasmtime-wasi's async preview 1 already parks the G for most waiting: stdin is read on its worker thread,
-//! files on tokio's blocking pool, and `poll_oneoff` (what `std::thread::sleep` uses) awaits a tokio timer.
+//! wasmtime-wasi's async preview 1 already parks the G for most waiting: inherited stdin is read on its
+//! worker thread (an embedder's reader on a thread of ours, `stdin.rs`), files on tokio's blocking pool, and
+//! `poll_oneoff` (what `std::thread::sleep` uses) awaits a tokio timer.
 //! In all of these the G's future returns `Pending`, the G parks (counted as in a syscall, so never as
 //! deadlocked) and its M runs other Gs.
 //!
@@ -151,6 +152,9 @@ pub(crate) fn ctx(run: &RunShared) -> WasiP1Ctx {
     match (&opts.stdin, &run.stdin) {
         (Input::Inherit, _) => {
             b.inherit_stdin();
+        }
+        (Input::Reader(r), _) => {
+            b.stdin(r.stream());
         }
         (_, Some(pipe)) => {
             b.stdin(pipe.clone());
