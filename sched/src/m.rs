@@ -9,7 +9,8 @@
 //!    that code inside the poll (channels, spawn, the epoch check) can reach them.
 //! 4. After the poll, by what the G asked for:
 //!    - `Ready`: the G is dead; forget it.
-//!    - it set `yielded` (Gosched, preemption): to the global queue, as Go does, so it waits behind everyone.
+//!    - it set `yielded` (Gosched, preemption): it waits behind everyone runnable, due timers' Gs included
+//!      (`requeue_yielded`: the global queue as in Go, or this P's tail while the global queue is empty).
 //!    - else it parks (`PARKED`); if a waker came during the poll (`NOTIFIED`), it goes to the local tail.
 //!    - a G that parked without saying why was inside some foreign future (a WASI call): it counts as
 //!      `WaitReason::Syscall` until it runs again, which keeps `checkdead` quiet.
@@ -426,8 +427,7 @@ impl Sched {
             Poll::Pending => {
                 if g.yielded.swap(false, Ordering::Relaxed) {
                     g.state.transition_to_requeued();
-                    self.global.push(g);
-                    self.wakep();
+                    self.requeue_yielded(ml, g);
                     return;
                 }
                 let reason = g.wait().0;
@@ -459,6 +459,30 @@ impl Sched {
                 if g.group.is_exiting() {
                     Group::reap_one(&g);
                 }
+            }
+        }
+    }
+}
+
+impl Sched {
+    /// A G that yielded or was preempted waits behind every G that was runnable before its slice ended.
+    ///
+    /// Go puts it on the global queue, behind everyone there, but a P serves the global queue every 61st
+    /// slice even while its own queue is full: a spinner preempted just as its P's timers readied a batch
+    /// of sleepers would cut back in ahead of most of them, for a second whole slice. So timers already
+    /// due are fired first (their Gs join this P), and then the G goes behind them on this P when the
+    /// global queue is empty, or behind the global queue as in Go when it is not.
+    fn requeue_yielded(self: &Arc<Self>, ml: &mut MLocal, g: GRef) {
+        if self.timers.next_when() != u64::MAX {
+            let now = self.now_ns();
+            let _cur = Current::enter(self, ml, None);
+            self.run_timers(now);
+        }
+        match ml.p.as_deref() {
+            Some(p) if self.global.is_empty() && self.ps[p.id].has_work() => self.runq_put(p, g, false),
+            _ => {
+                self.global.push(g);
+                self.wakep();
             }
         }
     }

@@ -9,7 +9,18 @@
 //!    that value. A P that holds an M and shows the same tick for a whole [`Config::timeslice`] has run one
 //!    slice too long: sysmon raises its `preempt` flag (Go's `retake` → `preemptone`).
 //! 3. The G's epoch callback asks [`crate::preempt_requested`]; if flagged, it awaits [`crate::yield_now`]
-//!    and its M puts it on the global queue. A loop with no calls at all still has back-edges, so it stops.
+//!    and its M queues it behind every runnable G (`requeue_yielded` in `m.rs`). A loop with no calls at
+//!    all still has back-edges, so it stops.
+//!
+//! # Sleepers do not wait out whole slices
+//! When sysmon fires timers because every P is busy, the Gs they wake would wait in the global queue until
+//! some running G's slice ends: up to a whole slice, however short their own work. Go lets them wait; one
+//! runtime hosting many programs must not (a spinner in one would make every sleeper in the others up to
+//! 10 ms late). So for each G woken that way sysmon asks the P with the oldest slice to yield, if that
+//! slice has run at least [`WAKE_MIN_SLICE_DIVISOR`]th of a slice: a woken sleeper waits about a tick, and
+//! a spinner still keeps the P for a tenth of a slice per wake-up at least. Only timer wake-ups do this;
+//! Gs that are runnable because they were preempted wait their turn as in Go, so CPU-bound Gs keep whole
+//! slices.
 //!
 //! Why observe instead of having the running M publish "my slice started at t": the rule then rests on one
 //! fact that every way onto a P shares — running a G on a fresh slice moves the tick (`PShared::begin_run`),
@@ -52,6 +63,10 @@ use crate::sched::Sched;
 /// How often sysmon looks for Ps stuck in blocking calls while there are any (Go's sysmon: 20 µs at its
 /// busiest).
 const SYSCALL_POLL: Duration = Duration::from_micros(20);
+
+/// A sleeper woken while every P is busy preempts a slice at least this fraction of
+/// [`Config::timeslice`](crate::Config::timeslice) old (1 ms of the default 10).
+const WAKE_MIN_SLICE_DIVISOR: u32 = 10;
 
 /// What sysmon last saw of one P (Go's `sysmontick`); owned by the sysmon thread alone.
 #[derive(Clone, Copy, Debug)]
@@ -110,6 +125,8 @@ impl Sched {
         let mut next_trace = self.cfg.schedtrace.map(|d| Instant::now() + d);
         let mut next_tick = Instant::now() + self.cfg.tick;
         let mut in_syscall = false;
+        // Gs woken by the timers fired here that may still wait for a P (see `preempt_for_woken`).
+        let mut owed = 0;
         let mut seen = self.observe_afresh(self.now_ns());
         while !self.sysmon.stop.load(Ordering::SeqCst) {
             let all_idle = self.spin.npidle() == self.cfg.procs && !self.is_exiting();
@@ -148,8 +165,9 @@ impl Sched {
                 // Overdue timers while every P is busy with long slices: fire them here (Go's sysmon starts
                 // an M for them); the Gs they ready go to the global queue.
                 if self.timers.next_when() <= now_ns {
-                    self.run_timers(now_ns);
+                    owed += self.run_timers(now_ns);
                 }
+                owed = self.preempt_for_woken(&seen, now_ns, owed);
             }
             if let Some(t) = next_trace
                 && Instant::now() >= t
@@ -189,13 +207,37 @@ impl Sched {
                 continue;
             }
             if now.saturating_sub(s.since) >= slice {
-                // Flag, then re-read: see the last paragraph of *Preemption*.
-                p.preempt.store(true, Ordering::SeqCst);
-                if p.schedtick.load(Ordering::SeqCst) != tick {
-                    p.preempt.store(false, Ordering::SeqCst);
-                }
+                request_preempt(p, tick);
             }
         }
+    }
+
+    /// `owed` Gs woken by sysmon's timers may still wait in the global queue with no P idle: ask that many of
+    /// the Ps running the oldest slices (at least a tenth of a slice old) to yield, so those Gs run within
+    /// about a tick (see *Sleepers do not wait out whole slices*). Returns how many are still owed: a P
+    /// whose slice began after sysmon last looked cannot be judged yet, so the debt waits for the next
+    /// tick; it is forgiven once the global queue is empty or a P idles, since then nothing waits.
+    /// Timers that readied no G (a deadline's callback) may preempt a P for nothing; that costs one early
+    /// yield.
+    fn preempt_for_woken(&self, seen: &[Seen], now: u64, owed: usize) -> usize {
+        if owed == 0 || self.spin.npidle() > 0 || self.global.is_empty() {
+            return 0;
+        }
+        let min = (self.cfg.timeslice / WAKE_MIN_SLICE_DIVISOR).as_nanos() as u64;
+        let mut old: Vec<(u64, usize)> = (self.ps.iter().zip(seen).enumerate())
+            .filter(|(_, (p, s))| {
+                p.status.load(Ordering::SeqCst) == crate::p::P_RUNNING
+                    && p.schedtick.load(Ordering::SeqCst) == s.schedtick
+                    && now.saturating_sub(s.since) >= min
+            })
+            .map(|(i, (_, s))| (s.since, i))
+            .collect();
+        old.sort_unstable();
+        old.truncate(owed);
+        for &(_, i) in &old {
+            request_preempt(&self.ps[i], seen[i].schedtick);
+        }
+        owed - old.len()
     }
 
     /// One line in the shape of Go's `GODEBUG=schedtrace`.
@@ -225,5 +267,14 @@ impl Sched {
     /// For tests: the configured tick.
     pub fn tick(&self) -> Duration {
         self.cfg.tick
+    }
+}
+
+/// Raise `p`'s preempt flag for the slice at `tick`, then re-read the tick and withdraw the flag if a fresh
+/// slice began meanwhile (see the last paragraph of *Preemption*).
+fn request_preempt(p: &crate::p::PShared, tick: u32) {
+    p.preempt.store(true, Ordering::SeqCst);
+    if p.schedtick.load(Ordering::SeqCst) != tick {
+        p.preempt.store(false, Ordering::SeqCst);
     }
 }

@@ -238,3 +238,32 @@ fn a_g_back_from_a_blocking_call_is_preempted() {
         });
     }
 }
+
+/// A sleeper woken while spinners hold every P waits about a tick, not the rest of a spinner's slice (see
+/// *Sleepers do not wait out whole slices* in sysmon.rs). With 200 ms slices, waiting for a slice to end
+/// would make the median wake-up ~100 ms late; generous bound: 50.
+#[test]
+fn a_woken_sleeper_does_not_wait_out_a_spinners_slice() {
+    for procs in [1, 2] {
+        let late = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let (pre, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+        let (l2, p2, st) = (late.clone(), pre.clone(), stop.clone());
+        let cfg = gmp_sched::Config { timeslice: Duration::from_millis(200), ..config(procs) };
+        let outcome = run(cfg, move |s| async move {
+            for _ in 0..procs {
+                go(&s, spin_until(st.clone(), p2.clone()));
+            }
+            for _ in 0..12 {
+                let t = Instant::now();
+                gmp_sched::sleep(Duration::from_millis(30)).await;
+                l2.lock().push(t.elapsed().saturating_sub(Duration::from_millis(30)));
+            }
+            st.store(true, Ordering::Relaxed);
+        });
+        assert_eq!(outcome, Outcome::Exited(0));
+        let mut late = late.lock().clone();
+        late.sort();
+        assert!(late[late.len() / 2] < Duration::from_millis(50), "procs {procs}: lateness {late:?}");
+        assert!(pre.load(Ordering::Relaxed) >= 1, "procs {procs}: the spinners were never preempted");
+    }
+}
