@@ -26,7 +26,7 @@
 //! - **M** ([`m`]) — an OS thread. It holds at most one P, runs `schedule` → `find_runnable` → `execute`, and
 //!   parks when there is nothing to do.
 //! - The global run queue ([`runq::GlobalQueue`]) takes overflow from full local queues, preempted and yielding
-//!   Gs, and Gs readied from outside any M.
+//!   Gs (unless it is empty and their P's queue is not), and Gs readied from outside any M.
 //! - **sysmon** ([`sysmon`]) — a thread that ticks the engine epoch, flags overlong slices, prints schedtrace.
 //! - Channels ([`chan`], [`select`]) park and ready Gs through [`current`] and [`G::ready`].
 //! - Timers ([`timers`]) and the netpoller ([`netpoll`]) ready Gs when time passes or sockets become ready;
@@ -45,7 +45,7 @@
 //!
 //! A G readied by another G goes to the waker's `runnext` and inherits the rest of its time slice, so a
 //! ping-pong pair runs back to back without letting the pair starve others: the slice still ends after
-//! `timeslice` and the preempted G goes to the global queue.
+//! `timeslice` and the preempted G queues behind everyone runnable.
 //!
 //! # Who wakes whom
 //! Every way a G becomes runnable, against every way an M goes to sleep: who is responsible for an M
@@ -57,9 +57,9 @@
 //! | `spawn` from a G, a channel / select completing, `ready` from a G | the waker's P: `runnext` (inheriting the slice) | that P's M, when the waker parks or yields; `wakep` starts a spinner to steal if a P is idle |
 //! | `spawn` or `ready` from outside any M (host thread, embedder) | global queue | `wakep`; every M giving its P up re-checks the global queue (*delicate dance*, `idle.rs`) |
 //! | a timer, fired by an M at the top of `find_runnable` | that M's P | that M |
-//! | a timer, fired by the M blocked in the poller or by sysmon | the M's new P, or the global queue | that M, or `wakep` |
+//! | a timer, fired by the M blocked in the poller or by sysmon | the M's new P, or the global queue | that M, or `wakep`; with no P idle, sysmon preempts the oldest slice for it |
 //! | the netpoller (non-blocking poll in `find_runnable`, the blocked M, sysmon every 10 ms) | as for timers | as for timers |
-//! | preemption or `yield_now` | global queue | `wakep`; the 61st-tick check keeps it from starving |
+//! | preemption or `yield_now` | global queue, or its P's tail while the global queue is empty and that P has work (timers already due fired first) | `wakep`; the 61st-tick check keeps it from starving |
 //! | a steal | the thief's P | the thief; a spinner that finds work and was the last spinner calls `wakep` |
 //! | return from a blocking call | continues on its M: the P kept in the syscall slot, an idle P, or the next P anyone gives up (`Idle::msyscall`) | `exitsyscall`; `pidle_put` and `yield_p_to_syscall_waiter` serve waiting Ms first |
 //!
