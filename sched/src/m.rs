@@ -480,11 +480,10 @@ impl Sched {
         }
         match ml.p.as_deref() {
             Some(p) if self.global.is_empty() && self.ps[p.id].has_work() => self.runq_put(p, g, false),
-            _ => {
-                self.global.push(g);
-                self.wakep();
-            }
+            _ => self.global.push(g),
         }
+        // Either way there is more than one G to run: an idle P may take some.
+        self.wakep();
     }
 }
 
