@@ -185,7 +185,7 @@ impl Future for YieldNow {
 impl Sched {
     /// The body of an M thread: run Gs until the program ends, then give the P back.
     pub(crate) fn mstart(self: Arc<Self>, m: Arc<M>, p: Box<P>, spinning: bool) {
-        let mut ml = MLocal { m, p: Some(p), spinning, spin_until: None };
+        let mut ml = MLocal { m, p: Some(p), spinning, spin_until: None, stamp: None };
         while let Some((g, inherit)) = self.find_runnable(&mut ml) {
             ml.spin_until = None;
             if ml.spinning {
@@ -217,6 +217,7 @@ impl Sched {
                 return None;
             }
             if ml.p.is_none() || self.yield_p_to_syscall_waiter(&mut ml.p) {
+                ml.stamp = None;
                 // Without a P (back from a blocking call at shutdown, or we just gave ours to an M back from
                 // one): wait for one.
                 if ml.spinning {
@@ -229,7 +230,7 @@ impl Sched {
             }
             // Due timers first (Go's checkTimers): the Gs they ready go to this P.
             if self.timers.next_when() != u64::MAX {
-                let now = self.now_ns();
+                let now = ml.stamp.map_or_else(|| self.now_ns(), |t| self.ns_at(t));
                 let _cur = Current::enter(self, ml, None);
                 self.run_timers(now);
             }
@@ -249,6 +250,8 @@ impl Sched {
             if let Some(g) = p.runq.refill_from(&self.global, self.global_batch()) {
                 return Some((g, false));
             }
+            // From here on the M may wait: the next poll reads the clock afresh.
+            ml.stamp = None;
             // Sockets, without blocking, when some G waits on one and no M is blocked in the poller.
             if self.netpoll.waiters.load(Ordering::SeqCst) > 0 && !self.netpoll.claim.is_blocked() {
                 let woken = self.netpoll.poll(Some(Duration::ZERO), self.now_ns(), false);
@@ -388,7 +391,8 @@ impl Sched {
         }
         let waker = Waker::from(g.clone());
         let mut cx = Context::from_waker(&waker);
-        let start = Instant::now();
+        // One clock read per poll (see *CPU time* in `MLocal::stamp`).
+        let (pid, start) = (p.id, ml.stamp.take().unwrap_or_else(Instant::now));
         let poll = {
             let _restore = Current::enter(self, ml, Some(&g));
             POLL_START.with(|s| s.set(Some(start)));
@@ -396,7 +400,9 @@ impl Sched {
             POLL_START.with(|s| s.set(None));
             poll
         };
-        g.group.add_cpu(start.elapsed().as_nanos() as u64);
+        let end = Instant::now();
+        g.group.add_cpu(pid, end.saturating_duration_since(start).as_nanos() as u64);
+        ml.stamp = Some(end);
         self.after_poll(ml, g, poll);
         Group::reap_owed_here();
     }
@@ -494,6 +500,16 @@ pub(crate) struct MLocal {
     pub(crate) spinning: bool,
     /// While spinning without finding work: when to give up and park.
     pub(crate) spin_until: Option<std::time::Instant>,
+    /// When the last poll on this M ended, while the M has gone straight from poll to poll since.
+    ///
+    /// # CPU time
+    /// A program's CPU time is what its polls took, each charged to its group. Reading the clock on both
+    /// sides of every poll cost 15% of a ping-pong round trip at 1 P, so an M reads it once, after each
+    /// poll: that reading ends one poll and starts the next, which is charged for the scheduling in between
+    /// (a few hundred ns of the M's own work, as the thread's CPU time would count it). Whenever the M may
+    /// wait (spin, steal, poll the network, park, lose its P) the stamp is dropped and the next poll reads
+    /// the clock afresh, so waiting is never charged. Due timers use the stamp as "now" as well.
+    pub(crate) stamp: Option<Instant>,
 }
 
 #[cfg(all(test, not(gmp_loom)))]
@@ -520,7 +536,7 @@ mod tests {
 
     fn take_m(s: &Arc<Sched>) -> MLocal {
         let p = s.pidle_get(&mut s.idle.lock()).unwrap();
-        MLocal { m: M::new(), p: Some(p), spinning: false, spin_until: None }
+        MLocal { m: M::new(), p: Some(p), spinning: false, spin_until: None, stamp: None }
     }
 
     /// With a local queue that never runs dry, a G on the global queue still runs within 61 fresh slices.

@@ -433,6 +433,11 @@ impl Sched {
         self.epoch.elapsed().as_nanos() as u64
     }
 
+    /// `t` in scheduler nanoseconds.
+    pub(crate) fn ns_at(&self, t: Instant) -> u64 {
+        t.saturating_duration_since(self.epoch).as_nanos() as u64
+    }
+
     /// The scheduler's internal counts in one line, for hang reports: which Ms sleep where, and every count
     /// that keeps `checkdead` quiet. (The schedule fuzzer prints it when a program neither ends nor is
     /// reported deadlocked; an M missing from `midle` with `poller=blocked` found a lost wake-up that way.)

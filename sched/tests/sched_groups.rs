@@ -330,3 +330,26 @@ fn cpu_time_is_counted_per_group() {
     assert!(idle.cpu_time() < Duration::from_millis(20), "{:?}", idle.cpu_time());
     stop(&s);
 }
+
+/// Time a G spends parked is not CPU time, however its M waited meanwhile (parked, in the poller, spinning):
+/// a group whose G sleeps 10 × 10 ms, alone on the scheduler, shows next to no CPU time.
+#[test]
+fn waiting_is_not_cpu_time() {
+    for procs in [1, 2] {
+        let s = sched(procs);
+        let g = s.new_group();
+        let g2 = g.clone();
+        s.spawn_in(&g, move |_| {
+            Box::pin(async move {
+                for _ in 0..10 {
+                    sleep(Duration::from_millis(10)).await;
+                }
+                g2.exit(0);
+            })
+        })
+        .unwrap();
+        wait(&g);
+        assert!(g.cpu_time() < Duration::from_millis(20), "{procs} Ps: {:?}", g.cpu_time());
+        stop(&s);
+    }
+}
