@@ -97,6 +97,7 @@ fn help_explains_every_flag() {
         "--dir",
         "--env",
         "--schedtrace",
+        "--allow-precompiled",
         "--max-message",
         "--max-gs",
         "--max-memory-total",
@@ -138,7 +139,7 @@ fn bad_flags_are_usage_errors_naming_the_flag_and_range() {
     ] {
         let out = cli(&["run", flag, value, hello.to_str().unwrap()]);
         let err = s(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {err}");
+        assert_eq!(out.status.code(), Some(wasm_gmp::cli::EXIT_USAGE), "{flag} {value}: {err}");
         assert!(err.contains(flag) && err.contains(want), "{flag} {value}: {err}");
     }
     // GMP_MAXPROCS goes through the same check as --procs.
@@ -147,7 +148,7 @@ fn bad_flags_are_usage_errors_naming_the_flag_and_range() {
         .env("GMP_MAXPROCS", "0")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", s(&out.stderr));
+    assert_eq!(out.status.code(), Some(wasm_gmp::cli::EXIT_USAGE), "{}", s(&out.stderr));
     // In range but more Gs than fit in the address space: the engine refuses, naming the flag.
     let out = cli(&["run", "--max-gs", "1000000000000", hello.to_str().unwrap()]);
     let err = s(&out.stderr);
@@ -295,5 +296,142 @@ fn per_program_limit_flags_reach_the_run() {
     let err = s(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("the program has 10 Gs alive, its limit (Limits::max_gs, --max-gs-per-program)"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Everything after APP goes to the program, flags included, as wasmtime does; a `--` right after APP is
+/// dropped, so the older `APP -- ARGS` form keeps working. Flags before APP are ours.
+#[test]
+fn arguments_after_the_program_are_the_programs() {
+    let echo = wasm("echo_args");
+    let echo = echo.to_str().unwrap();
+    for (args, want) in [
+        (vec!["run", echo, "gs", "3"], "gs\n3\n"),
+        (vec!["run", echo, "--procs", "2", "-x"], "--procs\n2\n-x\n"),
+        (vec!["run", echo, "--", "a", "--", "b"], "a\n--\nb\n"),
+        (vec!["run", "--procs", "1", echo, "--dir"], "--dir\n"),
+        (vec!["run", echo], ""),
+    ] {
+        let out = cli(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", s(&out.stderr));
+        assert_eq!(s(&out.stdout), want, "{args:?}");
+    }
+}
+
+/// A command line that cannot be understood has an exit status of its own (not 2, a program's panic or
+/// deadlock), as do bad `--env` and `--net` rules; `--help` and `--version` succeed and say what they
+/// should.
+#[test]
+fn usage_errors_have_their_own_status() {
+    let hello = wasm("readme");
+    let hello = hello.to_str().unwrap();
+    for args in [
+        vec!["run", "--no-such-flag", hello],
+        vec!["run"],
+        vec!["frobnicate"],
+        vec!["run", "--env", "NO_SUCH_VARIABLE_HOPEFULLY_42", hello],
+        vec!["run", "--net", "listen=not-an-address", hello],
+    ] {
+        let out = cli(&args);
+        assert_eq!(out.status.code(), Some(wasm_gmp::cli::EXIT_USAGE), "{args:?}: {}", s(&out.stderr));
+        assert!(!s(&out.stderr).is_empty(), "{args:?} said nothing");
+    }
+    let out = cli(&["--version"]);
+    assert_eq!((out.status.code(), s(&out.stdout)), (Some(0), format!("wasm-gmp {}\n", env!("CARGO_PKG_VERSION"))));
+    let out = cli(&["run", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(s(&out.stdout).contains("Exit status: the program's own"), "{}", s(&out.stdout));
+}
+
+/// Go's `GOMAXPROCS` and `GODEBUG=schedtrace=MS` are read when the flags are not given; flags win, and a
+/// `GOMAXPROCS` that is not a number is ignored with a warning.
+#[test]
+fn gomaxprocs_and_godebug_come_from_the_environment() {
+    let run = |env: &[(&str, &str)], flags: &[&str], guest: &str, args: &[&str]| {
+        let guest = wasm(guest);
+        let mut cmd = std::process::Command::new(gmp_tests::bin());
+        cmd.arg("run").args(flags).arg(&guest).args(args).env_remove("GMP_MAXPROCS").env_remove("GODEBUG");
+        cmd.envs(env.iter().copied()).output().unwrap()
+    };
+    let procs = |out: std::process::Output| s(&out.stdout).lines().next().unwrap_or("").to_string();
+    assert_eq!(procs(run(&[("GOMAXPROCS", "3")], &[], "gmaxprocs", &[])), "gomaxprocs: 3");
+    assert_eq!(procs(run(&[("GOMAXPROCS", "3")], &["--procs", "2"], "gmaxprocs", &[])), "gomaxprocs: 2");
+    assert_eq!(procs(run(&[("GOMAXPROCS", "3"), ("GMP_MAXPROCS", "1")], &[], "gmaxprocs", &[])), "gomaxprocs: 1");
+    let out = run(&[("GOMAXPROCS", "many")], &[], "gmaxprocs", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", s(&out.stderr));
+    assert!(s(&out.stderr).contains("GOMAXPROCS=many is not a number"), "{}", s(&out.stderr));
+
+    let out = run(&[("GODEBUG", "gctrace=1,schedtrace=5")], &["--procs", "2"], "parallel", &["2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", s(&out.stderr));
+    assert!(
+        s(&out.stderr).lines().any(|l| l.starts_with("SCHED ") && l.contains("gomaxprocs=2")),
+        "{}",
+        s(&out.stderr)
+    );
+    let out = run(&[("GODEBUG", "schedtrace=0")], &[], "parallel", &["2"]);
+    assert!(!s(&out.stderr).contains("SCHED"), "schedtrace=0 is off: {}", s(&out.stderr));
+}
+
+/// A plain WASI command (no `gmp_entry`, no gmp imports) runs as a program of one G; one that tries to
+/// spawn anyway fails with an error naming the missing export.
+#[test]
+fn a_plain_wasi_command_runs_as_one_g() {
+    let dir = scratch("wasi");
+    let hello = dir.join("hello.wat");
+    std::fs::write(
+        &hello,
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 16) "hello from WASI\n")
+            (func (export "_start")
+                (i32.store (i32.const 0) (i32.const 16))   ;; iovec: the text
+                (i32.store (i32.const 4) (i32.const 16))   ;; and its length
+                (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
+    )
+    .unwrap();
+    let out = cli(&["run", hello.to_str().unwrap()]);
+    assert_eq!((out.status.code(), s(&out.stdout)), (Some(0), "hello from WASI\n".into()), "{}", s(&out.stderr));
+
+    let spawner = dir.join("spawner.wat");
+    std::fs::write(
+        &spawner,
+        r#"(module
+            (import "gmp" "spawn" (func $spawn (param i32 i32 i32 i32 i32) (result i64)))
+            (memory (export "memory") 1)
+            (func (export "_start")
+                (drop (call $spawn (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))))"#,
+    )
+    .unwrap();
+    let out = cli(&["run", spawner.to_str().unwrap()]);
+    let err = s(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("gmp.spawn: the program does not export `gmp_entry`"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `compile` writes a .cwasm that `run` loads only with `--allow-precompiled`, runs like the .wasm, and
+/// refuses (naming the flags) under a different engine configuration.
+#[test]
+fn compile_then_run_the_precompiled_program() {
+    let dir = scratch("compile");
+    let sieve = dir.join("sieve.wasm");
+    std::fs::copy(wasm("sieve"), &sieve).unwrap();
+    let out = cli(&["compile", sieve.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", s(&out.stderr));
+    let cwasm = dir.join("sieve.cwasm");
+    assert!(cwasm.is_file(), "compile wrote no {}", cwasm.display());
+    let other = dir.join("other.cwasm");
+    let out = cli(&["compile", "--no-preempt", "-o", other.to_str().unwrap(), sieve.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", s(&out.stderr));
+
+    let out = cli(&["run", cwasm.to_str().unwrap(), "5"]);
+    assert_eq!(out.status.code(), Some(wasm_gmp::cli::EXIT_CANNOT_START));
+    assert!(s(&out.stderr).contains("--allow-precompiled"), "{}", s(&out.stderr));
+    let out = cli(&["run", "--allow-precompiled", "--procs", "2", cwasm.to_str().unwrap(), "5"]);
+    assert_eq!((out.status.code(), s(&out.stdout)), (Some(0), "2\n3\n5\n7\n11\n".into()), "{}", s(&out.stderr));
+    let out = cli(&["run", "--allow-precompiled", other.to_str().unwrap(), "5"]);
+    assert_eq!(out.status.code(), Some(wasm_gmp::cli::EXIT_CANNOT_START));
+    assert!(s(&out.stderr).contains("cannot load the precompiled module"), "{}", s(&out.stderr));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -70,8 +70,10 @@ fn bad_modules_are_refused_with_one_clear_error() {
     let err = |bytes: &[u8]| format!("{:#}", Program::from_bytes(&cfg, bytes).err().expect("must be refused"));
     assert!(err(b"hello, I am not wasm").contains("not a WebAssembly module"));
     assert!(err(b"\0asm\x01\0\0\0garbage").contains("not a valid WebAssembly module"));
-    let no_entry = br#"(module (memory (export "memory") 1) (func (export "_start")))"#;
-    assert!(err(no_entry).contains("does not export the function `gmp_entry`"), "{}", err(no_entry));
+    let no_start = br#"(module (memory (export "memory") 1) (func (export "gmp_entry") (param i32 i32 i32)))"#;
+    assert!(err(no_start).contains("does not export the function `_start`"), "{}", err(no_start));
+    let no_memory = br#"(module (func (export "_start")))"#;
+    assert!(err(no_memory).contains("exports no `memory`"), "{}", err(no_memory));
     let wrong_type = br#"(module (memory (export "memory") 1) (func (export "_start"))
         (func (export "gmp_entry") (param i32)))"#;
     assert!(err(wrong_type).contains("its export `gmp_entry` has type"), "{}", err(wrong_type));

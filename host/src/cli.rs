@@ -1,6 +1,13 @@
-//! The command line: `wasm-gmp run app.wasm [-- args…]`. Parses flags into a [`Config`] and nothing else.
+//! The command line: `wasm-gmp run APP [ARGS…]` and `wasm-gmp compile APP`. Parses flags (and Go's
+//! `GOMAXPROCS` and `GODEBUG=schedtrace=N`, which flags override) into a [`Config`] and [`RunOptions`], and
+//! nothing else.
+//!
+//! # Exit statuses
+//! A run exits with the program's status (0 when main returns, its `exit` code, 2 after a panic, deadlock
+//! or limit, 124 at a deadline, 137 when killed). The command line's own failures stay apart from those:
+//! [`EXIT_USAGE`] when it cannot be understood, [`EXIT_CANNOT_START`] when the program cannot be started.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::builder::RangedU64ValueParser;
@@ -8,7 +15,20 @@ use clap::{Parser, Subcommand};
 
 use crate::engine::MAX_MEMORY;
 use crate::runtime::{MAX_PERIOD, MAX_PROCS};
-use crate::{Config, Input, Limits, Program, RunOptions, Runtime};
+use crate::{Config, EngineConfig, Input, Limits, Program, RunOptions, Runtime};
+
+/// Exit status for a command line that cannot be understood (an unknown flag, a bad value, a bad `--env`
+/// or `--net` rule): `EX_USAGE` of BSD's sysexits, outside what programs exit with.
+pub const EXIT_USAGE: i32 = 64;
+
+/// Exit status when the program cannot be started: its file is unreadable or is not a program, its options
+/// do not fit together, or the runtime cannot start (wasmtime's and `go run`'s status for the same).
+pub const EXIT_CANNOT_START: i32 = 1;
+
+/// What `--help` says about exit statuses.
+const EXIT_HELP: &str = "Exit status: the program's own (0 when main returns, the code it exits with, 2 after \
+a panic, a deadlock or a limit); 64 when the command line cannot be understood; 1 when the program cannot be \
+started (unreadable, not a program, options that do not fit together).";
 
 /// Largest value of a flag in MiB that is not a G's memory: 1 PiB, beyond any machine, small enough that
 /// shifting it into bytes cannot overflow.
@@ -16,7 +36,7 @@ const MAX_MIB: u64 = 1 << 30;
 
 /// Run WebAssembly programs whose green threads are scheduled like Go's goroutines.
 #[derive(Parser, Debug)]
-#[command(name = "wasm-gmp", version, about, long_about = None)]
+#[command(name = "wasm-gmp", version, about, long_about = None, after_help = EXIT_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,13 +44,66 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a program built with the gmp guest SDK (wasm32-wasip1).
-    Run(RunArgs),
+    /// Run a program built with the gmp guest SDK, or a plain WASI command (wasm32-wasip1), which runs as
+    /// one G. Everything after APP goes to the program.
+    #[command(after_help = EXIT_HELP)]
+    Run(Box<RunArgs>),
+    /// Compile a program ahead of time into a .cwasm file for this machine and this wasm-gmp, which `run
+    /// --allow-precompiled` then loads without compiling. Run it with the same --max-memory and
+    /// --no-preempt it was compiled with.
+    Compile(CompileArgs),
+}
+
+/// Flags that change the compiled code: `run` and `compile` take the same.
+#[derive(clap::Args, Debug)]
+struct CodeArgs {
+    /// Most linear memory one G may use, in MiB: 1 to 4096 (4 GiB, all a 32-bit wasm memory can address).
+    /// A G that grows past it ends the program with a fatal error naming this flag.
+    #[arg(long, default_value_t = 64, value_name = "MIB",
+          value_parser = RangedU64ValueParser::<u64>::new().range(1..=MAX_MEMORY >> 20))]
+    max_memory: u64,
+
+    /// Compile the program without the epoch checks that let sysmon preempt it: a G in a loop with no calls
+    /// then keeps its P until it blocks. Only for measuring what preemption costs.
+    #[arg(long)]
+    no_preempt: bool,
+
+    /// Do not cache compiled modules (the cache lives in $GMP_CACHE_DIR, else ~/.cache/wasm-gmp).
+    #[arg(long)]
+    no_cache: bool,
+}
+
+impl CodeArgs {
+    fn engine(&self) -> EngineConfig {
+        let mut e = EngineConfig {
+            max_memory: self.max_memory << 20, // cannot overflow: the parser allows at most MAX_MEMORY >> 20
+            preemption: !self.no_preempt,
+            ..EngineConfig::default()
+        };
+        if self.no_cache {
+            e.cache_dir = None;
+        }
+        e
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct CompileArgs {
+    #[command(flatten)]
+    code: CodeArgs,
+
+    /// Where to write the compiled program. Default: APP with the extension .cwasm.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// The program: a .wasm file.
+    app: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]
 struct RunArgs {
-    /// Number of Ps (GOMAXPROCS): how many Gs run in parallel, 1 to 1024. Default: the number of CPUs.
+    /// Number of Ps (GOMAXPROCS): how many Gs run in parallel, 1 to 1024. Default: $GMP_MAXPROCS, else
+    /// $GOMAXPROCS (as Go reads it), else the number of CPUs.
     #[arg(long, env = "GMP_MAXPROCS", value_name = "N",
           value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_PROCS as u64))]
     procs: Option<usize>,
@@ -47,9 +120,9 @@ struct RunArgs {
     #[arg(long = "env", value_name = "KEY[=VALUE]")]
     env: Vec<String>,
 
-    /// Print a scheduler trace line every MS milliseconds, like Go's GODEBUG=schedtrace=MS:
-    /// gomaxprocs, idle Ps, threads, spinning Ms, idle Ms, global queue length, and each P's queue length.
-    /// MS is 1 to 3600000 (an hour).
+    /// Print a scheduler trace line every MS milliseconds, like Go's GODEBUG=schedtrace=MS (which is read
+    /// too, when this flag is not given): gomaxprocs, idle Ps, threads, spinning Ms, idle Ms, global queue
+    /// length, and each P's queue length. MS is 1 to 3600000 (an hour).
     #[arg(long, value_name = "MS",
           value_parser = RangedU64ValueParser::<u64>::new().range(1..=MAX_PERIOD.as_millis() as u64))]
     schedtrace: Option<u64>,
@@ -107,27 +180,33 @@ struct RunArgs {
     #[arg(long, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     max_gs: Option<usize>,
 
-    /// Most linear memory one G may use, in MiB: 1 to 4096 (4 GiB, all a 32-bit wasm memory can address).
-    /// A G that grows past it ends the program with a fatal error naming this flag.
-    #[arg(long, default_value_t = 64, value_name = "MIB",
-          value_parser = RangedU64ValueParser::<u64>::new().range(1..=MAX_MEMORY >> 20))]
-    max_memory: u64,
+    #[command(flatten)]
+    code: CodeArgs,
 
-    /// Compile the program without the epoch checks that let sysmon preempt it: a G in a loop with no calls
-    /// then keeps its P until it blocks. Only for measuring what preemption costs.
+    /// Load APP even if it is precompiled (a .cwasm from `wasm-gmp compile`): native code that runs
+    /// unchecked, so only for files you trust.
     #[arg(long)]
-    no_preempt: bool,
+    allow_precompiled: bool,
 
-    /// Do not cache compiled modules (the cache lives in $GMP_CACHE_DIR, else ~/.cache/wasm-gmp).
-    #[arg(long)]
-    no_cache: bool,
+    /// The program (a .wasm file, or a .cwasm with --allow-precompiled), then its arguments: everything
+    /// after APP goes to the program, flags included. A `--` right after APP is dropped, so `APP -- ARGS`
+    /// works too.
+    // One positional for both: clap stops parsing flags once it starts, so a flag after APP is the
+    // program's (with APP alone in its own positional, clap would still take `--procs` after it).
+    #[arg(trailing_var_arg = true, required = true, value_name = "APP [ARGS]")]
+    app_and_args: Vec<String>,
+}
 
-    /// The program: a .wasm file.
-    app: PathBuf,
+impl RunArgs {
+    fn app(&self) -> &Path {
+        Path::new(&self.app_and_args[0]) // `required`: clap guarantees one
+    }
 
-    /// Arguments for the program (after `--`).
-    #[arg(last = true)]
-    args: Vec<String>,
+    /// The program's arguments after its name.
+    fn args(&self) -> &[String] {
+        let args = &self.app_and_args[1..];
+        args.strip_prefix(&["--".to_string()]).unwrap_or(args)
+    }
 }
 
 /// Parse `10ms`, `500us`, `2s`, or a bare number of milliseconds.
@@ -154,16 +233,42 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// `GOMAXPROCS`, as Go reads it: a number of Ps. Anything else is ignored (Go ignores it silently; we say so).
+fn env_gomaxprocs() -> Option<usize> {
+    let v = std::env::var("GOMAXPROCS").ok()?;
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_PROCS).contains(&n) => Some(n),
+        _ => {
+            eprintln!("wasm-gmp: GOMAXPROCS={v} is not a number from 1 to {MAX_PROCS}; ignored");
+            None
+        }
+    }
+}
+
+/// `schedtrace=MS` in `GODEBUG` (comma-separated `name=value` settings; the last one counts, unknown names
+/// are ignored, as in Go). 0 means off.
+fn env_schedtrace() -> Option<u64> {
+    let v = std::env::var("GODEBUG").ok()?;
+    let ms = v.rsplit(',').filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| *k == "schedtrace")?.1;
+    match ms.parse::<u64>() {
+        Ok(0) => None,
+        Ok(n) if n <= MAX_PERIOD.as_millis() as u64 => Some(n),
+        _ => {
+            eprintln!("wasm-gmp: GODEBUG schedtrace={ms} is not a number of milliseconds up to an hour; ignored");
+            None
+        }
+    }
+}
+
 fn config(a: &RunArgs) -> Result<(Config, RunOptions), String> {
-    let mut cfg = Config::default();
+    let mut cfg = Config { engine: a.code.engine(), ..Config::default() };
     let mut opts = RunOptions { stdin: Input::Inherit, ..RunOptions::default() };
-    if let Some(p) = a.procs {
+    if let Some(p) = a.procs.or_else(env_gomaxprocs) {
         cfg.procs = p;
     }
     cfg.timeslice = a.timeslice;
-    cfg.schedtrace = a.schedtrace.map(Duration::from_millis);
+    cfg.schedtrace = a.schedtrace.or_else(env_schedtrace).map(Duration::from_millis);
     cfg.engine.max_gs = a.max_gs;
-    cfg.engine.max_memory = a.max_memory << 20; // cannot overflow: the parser allows at most MAX_MEMORY >> 20
     let l = &mut opts.limits;
     l.max_message = a.max_message;
     l.max_memory_per_g = cfg.engine.max_memory; // the reservation is the limit: one flag for both
@@ -176,12 +281,9 @@ fn config(a: &RunArgs) -> Result<(Config, RunOptions), String> {
     l.max_timers = a.max_timers; // combinations (max-buffered below max-message) are checked by the run
     l.cpu_time = a.cpu_time;
     l.max_gs = a.max_gs_per_program;
-    if a.no_cache {
-        cfg.engine.cache_dir = None;
-    }
-    cfg.engine.preemption = !a.no_preempt;
-    let name = a.app.file_name().map_or_else(|| a.app.display().to_string(), |n| n.to_string_lossy().into_owned());
-    opts.args = std::iter::once(name).chain(a.args.iter().cloned()).collect();
+    let app = a.app();
+    let name = app.file_name().map_or_else(|| app.display().to_string(), |n| n.to_string_lossy().into_owned());
+    opts.args = std::iter::once(name).chain(a.args().iter().cloned()).collect();
     for e in &a.env {
         match e.split_once('=') {
             Some((k, v)) => opts.env.push((k.to_string(), v.to_string())),
@@ -201,26 +303,47 @@ fn config(a: &RunArgs) -> Result<(Config, RunOptions), String> {
     Ok((cfg, opts))
 }
 
-/// Run the command line of this process; returns the exit status.
+/// Run the command line of this process; returns the exit status (see *Exit statuses*).
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { 0 }; // --help and --version are not errors
+        }
+    };
+    let cannot_start = |e: anyhow::Error| {
+        eprintln!("wasm-gmp: {e:#}");
+        EXIT_CANNOT_START
+    };
     match cli.command {
         Command::Run(a) => {
             let (cfg, opts) = match config(&a) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("wasm-gmp: {e}");
-                    return 1;
+                    return EXIT_USAGE;
                 }
             };
+            let mut builder = Program::builder(&cfg.engine);
+            if a.allow_precompiled {
+                // SAFETY: the user vouched for the file with --allow-precompiled (its help says what it means).
+                builder = unsafe { builder.allow_precompiled() };
+            }
             // The program first: a bad module file is reported before the engine's pool is reserved.
-            let run = Program::from_file(&cfg.engine, &a.app).and_then(|p| Runtime::new(cfg)?.run(&p, opts));
-            match run {
+            match builder.file(a.app()).and_then(|p| Runtime::new(cfg)?.run(&p, opts)) {
                 Ok(exit) => exit.code,
-                Err(e) => {
-                    eprintln!("wasm-gmp: {e:#}");
-                    1
-                }
+                Err(e) => cannot_start(e),
+            }
+        }
+        Command::Compile(a) => {
+            let out = a.output.clone().unwrap_or_else(|| a.app.with_extension("cwasm"));
+            let compiled = Program::from_file(&a.code.engine(), &a.app).and_then(|p| p.precompile()).and_then(|b| {
+                std::fs::write(&out, b).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", out.display()))
+            });
+            match compiled {
+                Ok(()) => 0,
+                Err(e) => cannot_start(e),
             }
         }
     }

@@ -2,12 +2,18 @@
 //! host functions next to WASI and the `gmp` ABI. Compile once, run many times, on any [`Runtime`] whose
 //! engine configuration it was compiled for.
 //!
+//! A program is a WASI command module (`_start` and `memory` exported). One built with the gmp guest SDK
+//! also exports `gmp_entry`, where every G but the first starts; a plain WASI program without it runs as
+//! one G, and a spawn from it fails naming the missing export. Precompiled modules (`.cwasm`, from
+//! [`Program::precompile`] or `wasm-gmp compile`) are native code and load only when the embedder says it
+//! trusts them ([`ProgramBuilder::allow_precompiled`]).
+//!
 //! [`Runtime`]: crate::Runtime
 
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{Context as _, anyhow, bail, ensure};
 use wasmtime::{ExternType, Instance, InstancePre, Linker, Memory, Module, ModuleExport, Store, TypedFunc, ValType};
 
 use crate::engine::{self, EngineConfig, SharedEngine};
@@ -26,7 +32,8 @@ struct ProgramInner {
     engine: Arc<SharedEngine>,
     pre: InstancePre<GData>,
     start: ModuleExport,
-    entry: ModuleExport,
+    /// Where spawned Gs start; None for a plain WASI program (one G).
+    entry: Option<ModuleExport>,
     memory: ModuleExport,
 }
 
@@ -35,9 +42,9 @@ impl Program {
     ///
     /// # Errors
     /// When the file cannot be read (or is a device, a directory, or larger than [`MAX_MODULE_FILE`]), is
-    /// not a valid wasm module (binary or text), needs more memory than `cfg.max_memory`, or is not a
-    /// wasm-gmp program (missing `_start`, `gmp_entry` or `memory` exports of the right types, or imports
-    /// the runtime does not provide).
+    /// not a valid wasm module (binary or text), needs more memory than `cfg.max_memory`, is not a program
+    /// (missing `_start` or `memory` exports, a `gmp_entry` of the wrong type, or imports the runtime does
+    /// not provide), or is precompiled (see [`ProgramBuilder::allow_precompiled`]).
     pub fn from_file(cfg: &EngineConfig, path: impl AsRef<Path>) -> anyhow::Result<Program> {
         Program::builder(cfg).file(path)
     }
@@ -52,7 +59,7 @@ impl Program {
 
     /// A builder, to add the embedder's own host functions before compiling.
     pub fn builder(cfg: &EngineConfig) -> ProgramBuilder {
-        ProgramBuilder { cfg: cfg.clone(), host: Vec::new(), name: None }
+        ProgramBuilder { cfg: cfg.clone(), host: Vec::new(), name: None, precompiled: false }
     }
 
     /// The program's name: its file's name, or what [`ProgramBuilder::name`] gave it.
@@ -65,17 +72,63 @@ impl Program {
         &self.inner.engine_cfg
     }
 
-    fn build(cfg: &EngineConfig, name: String, bytes: &[u8], host: Vec<HostFns>) -> anyhow::Result<Program> {
-        let binary = to_binary(bytes)?;
+    /// The program compiled to native code for this machine and its engine configuration (a `.cwasm`), to
+    /// load later without compiling, with [`ProgramBuilder::allow_precompiled`] on an engine configured
+    /// the same way (`max_memory` and `preemption` must match; wasmtime refuses a mismatch, saying which).
+    ///
+    /// ```
+    /// use wasm_gmp::{Config, Program, RunOptions, Runtime};
+    ///
+    /// let rt = Runtime::new(Config::default())?;
+    /// let wat = br#"(module (import "gmp" "exit" (func $exit (param i32))) (memory (export "memory") 1)
+    ///     (func (export "_start") (call $exit (i32.const 7))))"#;
+    /// let cwasm = Program::from_bytes(&rt.config().engine, wat)?.precompile()?;
+    /// // Refused unless the embedder says it trusts the bytes.
+    /// assert!(Program::from_bytes(&rt.config().engine, &cwasm).is_err());
+    /// // SAFETY: these bytes come from `precompile` just above.
+    /// let program = unsafe { Program::builder(&rt.config().engine).allow_precompiled() }.bytes(&cwasm)?;
+    /// assert_eq!(rt.run(&program, RunOptions::default())?.code, 7);
+    /// # Ok::<(), anyhow::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// When wasmtime cannot serialize the module.
+    pub fn precompile(&self) -> anyhow::Result<Vec<u8>> {
+        self.inner.pre.module().serialize().map_err(|e| anyhow!("cannot serialize the compiled module: {e}"))
+    }
+
+    fn build(b: ProgramBuilder, bytes: &[u8]) -> anyhow::Result<Program> {
+        let ProgramBuilder { cfg, host, name, precompiled } = b;
+        let cfg = &cfg;
+        let name = name.unwrap_or_else(|| "main.wasm".to_string());
         let engine = engine::shared(cfg)?;
-        check_memories(&binary, cfg.max_memory)?;
-        let module = Module::from_binary(engine.engine(), &binary)
-            .map_err(|e| anyhow!("not a valid WebAssembly module: {e}"))?;
+        let module = if wasmtime::Engine::detect_precompiled(bytes).is_some() {
+            ensure!(
+                precompiled,
+                "a precompiled module (.cwasm) is native code that runs unchecked: load it only if you trust \
+                 it, with --allow-precompiled (ProgramBuilder::allow_precompiled)"
+            );
+            // SAFETY: the embedder vouched for these bytes (`allow_precompiled`); wasmtime still refuses
+            // modules from another version or engine configuration.
+            unsafe { Module::deserialize(engine.engine(), bytes) }.map_err(|e| {
+                anyhow!(
+                    "cannot load the precompiled module: {e:#} (precompile it again with this wasm-gmp and the \
+                     same --max-memory and --no-preempt)"
+                )
+            })?
+        } else {
+            let binary = to_binary(bytes)?;
+            check_memories(&binary, cfg.max_memory)?;
+            Module::from_binary(engine.engine(), &binary).map_err(|e| anyhow!("not a valid WebAssembly module: {e}"))?
+        };
         let start = export(&module, "_start", &[])?;
-        let entry = export(&module, "gmp_entry", &[ValType::I32, ValType::I32, ValType::I32])?;
+        let entry = match module.get_export("gmp_entry") {
+            None => None,
+            Some(_) => Some(export(&module, "gmp_entry", &[ValType::I32, ValType::I32, ValType::I32])?),
+        };
         let memory = match module.get_export("memory") {
             Some(ExternType::Memory(_)) => module.get_export_index("memory").expect("export listed but not indexed"),
-            _ => bail!("not a wasm-gmp program: it exports no `memory`"),
+            _ => bail!("not a program: it exports no `memory` (a WASI command module exports one)"),
         };
         let mut linker: Linker<GData> = Linker::new(engine.engine());
         wasmtime_wasi::p1::add_to_linker_async(&mut linker, |d: &mut GData| d.wasi())
@@ -106,8 +159,19 @@ impl Program {
         func(i, s, &self.inner.start)?.typed(&*s)
     }
 
+    /// True if the program exports `gmp_entry`: it can start Gs besides its first.
+    pub(crate) fn can_spawn(&self) -> bool {
+        self.inner.entry.is_some()
+    }
+
     pub(crate) fn entry(&self, i: &Instance, s: &mut Store<GData>) -> wasmtime::Result<TypedFunc<(i32, i32, i32), ()>> {
-        func(i, s, &self.inner.entry)?.typed(&*s)
+        let Some(entry) = &self.inner.entry else {
+            return Err(wasmtime::Error::msg(
+                "cannot start a G: the program does not export `gmp_entry`, so it runs as one G (build it with \
+                 the gmp guest SDK to spawn Gs)",
+            ));
+        };
+        func(i, s, entry)?.typed(&*s)
     }
 
     pub(crate) fn memory(&self, i: &Instance, s: &mut Store<GData>) -> wasmtime::Result<Memory> {
@@ -256,6 +320,7 @@ pub struct ProgramBuilder {
     cfg: EngineConfig,
     host: Vec<HostFns>,
     name: Option<String>,
+    precompiled: bool,
 }
 
 impl ProgramBuilder {
@@ -268,6 +333,19 @@ impl ProgramBuilder {
     /// Name the program (its default `argv[0]`); by default the file's name, or `main.wasm`.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Accept a precompiled module (a `.cwasm` from [`Program::precompile`] or `wasm-gmp compile`) as well
+    /// as wasm. Without this, one is refused.
+    ///
+    /// # Safety
+    /// A precompiled module is native code that wasmtime maps and runs without validating it: bytes that
+    /// were not produced by [`Program::precompile`] (or were changed since) can do anything the host
+    /// process can. wasmtime does check that they come from its own version and a compatible engine
+    /// configuration.
+    pub unsafe fn allow_precompiled(mut self) -> Self {
+        self.precompiled = true;
         self
     }
 
@@ -289,8 +367,7 @@ impl ProgramBuilder {
     /// # Errors
     /// As [`ProgramBuilder::file`].
     pub fn bytes(self, bytes: &[u8]) -> anyhow::Result<Program> {
-        let name = self.name.unwrap_or_else(|| "main.wasm".to_string());
-        Program::build(&self.cfg, name, bytes, self.host)
+        Program::build(self, bytes)
     }
 }
 
@@ -300,15 +377,15 @@ fn func(i: &Instance, s: &mut Store<GData>, idx: &ModuleExport) -> wasmtime::Res
 
 /// Check that `module` exports a function `name` with `params` and no results.
 fn export(module: &Module, name: &str, params: &[ValType]) -> anyhow::Result<ModuleExport> {
-    let hint = "build it with the gmp guest SDK (guest-sdk/)";
+    let hint = "build it with the gmp guest SDK (guest-sdk/), or as a WASI command";
     let Some(ExternType::Func(ty)) = module.get_export(name) else {
-        bail!("not a wasm-gmp program: it does not export the function `{name}`; {hint}");
+        bail!("not a program: it does not export the function `{name}`; {hint}");
     };
     let ok = ty.results().len() == 0
         && ty.params().len() == params.len()
         && ty.params().zip(params).all(|(a, b)| ValType::eq(&a, b));
     if !ok {
-        bail!("not a wasm-gmp program: its export `{name}` has type {ty}, expected ({params:?}) -> (); {hint}");
+        bail!("not a program: its export `{name}` has type {ty}, expected ({params:?}) -> (); {hint}");
     }
     Ok(module.get_export_index(name).expect("export listed but not indexed"))
 }

@@ -94,6 +94,13 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
             Box::new(async move {
                 let (arg, run, gid) = {
                     let (mem, data) = mem_and_data(&mut caller, "spawn")?;
+                    if !data.run.program.can_spawn() {
+                        return Err(abi_error(
+                            "spawn",
+                            "the program does not export `gmp_entry`, where a new G starts (a plain WASI \
+                             program runs as one G; build it with the gmp guest SDK to spawn Gs)",
+                        ));
+                    }
                     (read_msg(mem, data, ptr, len, hptr, nh, "spawn")?, data.run.clone(), data.gid)
                 };
                 let slot = reserve_slot(&run, gid).await?;
