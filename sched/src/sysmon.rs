@@ -13,14 +13,14 @@
 //!    all still has back-edges, so it stops.
 //!
 //! # Sleepers do not wait out whole slices
-//! When sysmon fires timers because every P is busy, the Gs they wake would wait in the global queue until
-//! some running G's slice ends: up to a whole slice, however short their own work. Go lets them wait; one
-//! runtime hosting many programs must not (a spinner in one would make every sleeper in the others up to
-//! 10 ms late). So for each G woken that way sysmon asks the P with the oldest slice to yield, if that
-//! slice has run at least [`WAKE_MIN_SLICE_DIVISOR`]th of a slice: a woken sleeper waits about a tick, and
-//! a spinner still keeps the P for a tenth of a slice per wake-up at least. Only timer wake-ups do this;
-//! Gs that are runnable because they were preempted wait their turn as in Go, so CPU-bound Gs keep whole
-//! slices.
+//! A G its timer wakes while every P is busy waits in a queue until some running G's slice ends: up to a
+//! whole slice, however short its own work (behind a spinner it may even be queued after the spinner's next
+//! turn). Go lets it wait; one runtime hosting many programs must not (a spinner in one would make every
+//! sleeper in the others up to 10 ms late). So for each G a timer readied (whoever fired it), while no P
+//! is idle and some G waits in a queue, sysmon asks the P with the oldest slice to yield, if that slice has
+//! run at least [`WAKE_MIN_SLICE_DIVISOR`]th of a slice: a woken sleeper waits a tick or two, and a spinner
+//! still keeps the P for a tenth of a slice per wake-up at least. Only timer wake-ups do this; Gs that are
+//! runnable because they were preempted wait their turn as in Go, so CPU-bound Gs keep whole slices.
 //!
 //! Why observe instead of having the running M publish "my slice started at t": the rule then rests on one
 //! fact that every way onto a P shares — running a G on a fresh slice moves the tick (`PShared::begin_run`),
@@ -125,7 +125,7 @@ impl Sched {
         let mut next_trace = self.cfg.schedtrace.map(|d| Instant::now() + d);
         let mut next_tick = Instant::now() + self.cfg.tick;
         let mut in_syscall = false;
-        // Gs woken by the timers fired here that may still wait for a P (see `preempt_for_woken`).
+        // Gs woken by timers that may still wait for a P (see `preempt_for_woken`).
         let mut owed = 0;
         let mut seen = self.observe_afresh(self.now_ns());
         while !self.sysmon.stop.load(Ordering::SeqCst) {
@@ -165,9 +165,9 @@ impl Sched {
                 // Overdue timers while every P is busy with long slices: fire them here (Go's sysmon starts
                 // an M for them); the Gs they ready go to the global queue.
                 if self.timers.next_when() <= now_ns {
-                    owed += self.run_timers(now_ns);
+                    self.run_timers(now_ns);
                 }
-                owed = self.preempt_for_woken(&seen, now_ns, owed);
+                owed = self.preempt_for_woken(&seen, now_ns, owed + self.timers.take_readied());
             }
             if let Some(t) = next_trace
                 && Instant::now() >= t
@@ -212,15 +212,15 @@ impl Sched {
         }
     }
 
-    /// `owed` Gs woken by sysmon's timers may still wait in the global queue with no P idle: ask that many of
-    /// the Ps running the oldest slices (at least a tenth of a slice old) to yield, so those Gs run within
-    /// about a tick (see *Sleepers do not wait out whole slices*). Returns how many are still owed: a P
-    /// whose slice began after sysmon last looked cannot be judged yet, so the debt waits for the next
-    /// tick; it is forgiven once the global queue is empty or a P idles, since then nothing waits.
-    /// Timers that readied no G (a deadline's callback) may preempt a P for nothing; that costs one early
-    /// yield.
+    /// `owed` Gs woken by timers may still wait in a queue with no P idle: ask that many of the Ps running
+    /// the oldest slices (at least a tenth of a slice old) to yield, so those Gs run within a tick or two
+    /// (see *Sleepers do not wait out whole slices*). Returns how many are still owed: a P whose slice began
+    /// after sysmon last looked cannot be judged yet, so the debt waits for the next tick; it is forgiven
+    /// once no G waits in any queue or a P idles. A yield may go to a P whose queue holds none of the woken
+    /// Gs; that costs one early yield.
     fn preempt_for_woken(&self, seen: &[Seen], now: u64, owed: usize) -> usize {
-        if owed == 0 || self.spin.npidle() > 0 || self.global.is_empty() {
+        let waiting = || !self.global.is_empty() || self.ps.iter().any(|p| p.has_work());
+        if owed == 0 || self.spin.npidle() > 0 || !waiting() {
             return 0;
         }
         let min = (self.cfg.timeslice / WAKE_MIN_SLICE_DIVISOR).as_nanos() as u64;

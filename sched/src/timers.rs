@@ -136,6 +136,8 @@ pub struct Timers {
     /// bound: an entry popped when it came due after being stopped stays counted until the next rebuild.
     stopped: std::sync::atomic::AtomicUsize,
     seq: AtomicU64,
+    /// Gs readied by timers since sysmon last took the count (see `preempt_for_woken` in sysmon.rs).
+    readied: AtomicUsize,
 }
 
 impl Default for Timers {
@@ -146,11 +148,17 @@ impl Default for Timers {
             active: AtomicUsize::new(0),
             stopped: std::sync::atomic::AtomicUsize::new(0),
             seq: AtomicU64::new(0),
+            readied: AtomicUsize::new(0),
         }
     }
 }
 
 impl Timers {
+    /// Gs readied by timers since the last call (sysmon's).
+    pub(crate) fn take_readied(&self) -> usize {
+        self.readied.swap(0, Ordering::Relaxed)
+    }
+
     /// The earliest deadline, or `u64::MAX`.
     pub fn next_when(&self) -> u64 {
         self.next_when.load(Ordering::SeqCst)
@@ -275,10 +283,12 @@ impl Sched {
             t.next_when.store(heap.peek().map_or(u64::MAX, |e| e.when), Ordering::SeqCst);
         }
         let n = due.len();
+        let mut readied = 0;
         for (timer, one_shot) in due {
             let keep = match &timer.action {
                 Action::Ready(g) => {
                     g.ready();
+                    readied += 1;
                     true
                 }
                 Action::Call(f) => f(),
@@ -291,6 +301,9 @@ impl Sched {
                 // `checkdead` call everything asleep. SeqCst pairs with `checkdead`'s load.
                 timer.done(self);
             }
+        }
+        if readied > 0 {
+            t.readied.fetch_add(readied, Ordering::Relaxed);
         }
         n
     }
