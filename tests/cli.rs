@@ -435,3 +435,37 @@ fn compile_then_run_the_precompiled_program() {
     assert!(s(&out.stderr).contains("cannot load the precompiled module"), "{}", s(&out.stderr));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A module with a large shadow stack (Rust's default 1 MiB) runs, with one warning that names the linker
+/// flag; the stack pointer is found by name, or as the first mutable i32 global. The SDK's own guests
+/// (64 KiB) are not warned about.
+#[test]
+fn a_large_shadow_stack_is_warned_about_once() {
+    let dir = scratch("stack");
+    for (name, global, warned) in [
+        (
+            "named",
+            r#"(global $x (mut i32) (i32.const 1)) (global $__stack_pointer (mut i32) (i32.const 1048576))"#,
+            Some("1024 KiB"),
+        ),
+        ("first", r#"(global (mut i32) (i32.const 2097152)) (global $x (mut i32) (i32.const 1))"#, Some("2048 KiB")),
+        ("small", r#"(global $__stack_pointer (mut i32) (i32.const 65536))"#, None),
+    ] {
+        let wat = dir.join(format!("{name}.wat"));
+        std::fs::write(&wat, format!(r#"(module {global} (memory (export "memory") 32) (func (export "_start")))"#))
+            .unwrap();
+        let out = cli(&["run", wat.to_str().unwrap()]);
+        let err = s(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{name}: {err}");
+        match warned {
+            Some(size) => {
+                assert_eq!(err.matches("warning").count(), 1, "{name}: {err}");
+                assert!(err.contains(size) && err.contains("-zstack-size=65536"), "{name}: {err}");
+            }
+            None => assert_eq!(err, "", "{name}"),
+        }
+    }
+    let out = cli(&["run", wasm("readme").to_str().unwrap()]);
+    assert!(!s(&out.stderr).contains("warning"), "{}", s(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -303,6 +303,14 @@ fn config(a: &RunArgs) -> Result<(Config, RunOptions), String> {
     Ok((cfg, opts))
 }
 
+/// `program`, after printing its warnings.
+fn warned(program: Program, path: &Path) -> Program {
+    for w in program.warnings() {
+        eprintln!("wasm-gmp: warning: {}: {w}", path.display());
+    }
+    program
+}
+
 /// Run the command line of this process; returns the exit status (see *Exit statuses*).
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -331,14 +339,15 @@ pub fn main() -> i32 {
                 builder = unsafe { builder.allow_precompiled() };
             }
             // The program first: a bad module file is reported before the engine's pool is reserved.
-            match builder.file(a.app()).and_then(|p| Runtime::new(cfg)?.run(&p, opts)) {
+            match builder.file(a.app()).and_then(|p| Runtime::new(cfg)?.run(&warned(p, a.app()), opts)) {
                 Ok(exit) => exit.code,
                 Err(e) => cannot_start(e),
             }
         }
         Command::Compile(a) => {
             let out = a.output.clone().unwrap_or_else(|| a.app.with_extension("cwasm"));
-            let compiled = Program::from_file(&a.code.engine(), &a.app).and_then(|p| p.precompile()).and_then(|b| {
+            let program = Program::from_file(&a.code.engine(), &a.app).map(|p| warned(p, &a.app));
+            let compiled = program.and_then(|p| p.precompile()).and_then(|b| {
                 std::fs::write(&out, b).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", out.display()))
             });
             match compiled {

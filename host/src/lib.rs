@@ -65,7 +65,7 @@ pub use gstore::GData;
 pub use hostchan::{Chan, NamedChan, RecvError, SendError, TryRecvError, TrySendError};
 pub use limits::{LimitExceeded, LimitKind, Limits, MSG_OVERHEAD, OBJ_OVERHEAD, Usage};
 pub use net::NetPolicy;
-pub use program::{MAX_MODULE_FILE, Program, ProgramBuilder};
+pub use program::{LARGE_SHADOW_STACK, MAX_MODULE_FILE, Program, ProgramBuilder};
 pub use run::{Capture, Exit, ExitKind, Input, Output, RunHandle, RunOptions, SharedWriter};
 pub use runtime::{Config, MAX_PERIOD, MAX_PROCS, Runtime};
 pub use stdin::SharedReader;

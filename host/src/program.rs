@@ -35,6 +35,8 @@ struct ProgramInner {
     /// Where spawned Gs start; None for a plain WASI program (one G).
     entry: Option<ModuleExport>,
     memory: ModuleExport,
+    /// What is wrong with the module without stopping it from running (see [`Program::warnings`]).
+    warnings: Vec<String>,
 }
 
 impl Program {
@@ -72,6 +74,13 @@ impl Program {
         &self.inner.engine_cfg
     }
 
+    /// What is wrong with the module without stopping it from running, one sentence each, for the embedder
+    /// to show once (the CLI prints them as it loads the program). Today: a shadow stack larger than
+    /// [`LARGE_SHADOW_STACK`], which every G pays for in memory.
+    pub fn warnings(&self) -> &[String] {
+        &self.inner.warnings
+    }
+
     /// The program compiled to native code for this machine and its engine configuration (a `.cwasm`), to
     /// load later without compiling, with [`ProgramBuilder::allow_precompiled`] on an engine configured
     /// the same way (`max_memory` and `preemption` must match; wasmtime refuses a mismatch, saying which).
@@ -102,6 +111,7 @@ impl Program {
         let cfg = &cfg;
         let name = name.unwrap_or_else(|| "main.wasm".to_string());
         let engine = engine::shared(cfg)?;
+        let mut warnings = Vec::new();
         let module = if wasmtime::Engine::detect_precompiled(bytes).is_some() {
             ensure!(
                 precompiled,
@@ -119,6 +129,15 @@ impl Program {
         } else {
             let binary = to_binary(bytes)?;
             check_memories(&binary, cfg.max_memory)?;
+            if let Some(stack) = shadow_stack(&binary).filter(|&s| s > LARGE_SHADOW_STACK) {
+                warnings.push(format!(
+                    "the module's shadow stack is {} KiB (Rust's default is 1024), and every G's memory holds one: \
+                     build it with `-C link-arg=-zstack-size=65536` to make each G {} KiB smaller (see the \
+                     README's \"Writing a guest\")",
+                    stack >> 10,
+                    (stack - 65536) >> 10
+                ));
+            }
             Module::from_binary(engine.engine(), &binary).map_err(|e| anyhow!("not a valid WebAssembly module: {e}"))?
         };
         let start = export(&module, "_start", &[])?;
@@ -139,7 +158,16 @@ impl Program {
         }
         let pre = linker.instantiate_pre(&module).map_err(|e| anyhow!("cannot link the program: {e}"))?;
         Ok(Program {
-            inner: Arc::new(ProgramInner { name, engine_cfg: cfg.clone(), engine, pre, start, entry, memory }),
+            inner: Arc::new(ProgramInner {
+                name,
+                engine_cfg: cfg.clone(),
+                engine,
+                pre,
+                start,
+                entry,
+                memory,
+                warnings,
+            }),
         })
     }
 
@@ -270,6 +298,51 @@ fn check_memories(binary: &[u8], max_memory: u64) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A shadow stack above this size makes [`Program::warnings`] say so: 256 KiB, four times what the guest SDK
+/// asks for (64 KiB) and a quarter of Rust's default (1 MiB).
+pub const LARGE_SHADOW_STACK: u64 = 256 << 10;
+
+/// The size of the module's shadow stack (the C-style stack LLVM keeps in linear memory), if it can tell:
+/// the initial value of `__stack_pointer`, found by name, else the first global when it is a mutable `i32`
+/// set by a constant (where LLVM puts it). Toolchains lay the stack out first in memory (`--stack-first`,
+/// Rust's default for wasm), so the stack pointer starts at the stack's size.
+fn shadow_stack(binary: &[u8]) -> Option<u64> {
+    use wasmparser::{Name, Operator, Parser, Payload, ValType as V};
+    let mut inits = Vec::new();
+    let mut named = None;
+    for payload in Parser::new(0).parse_all(binary) {
+        match payload.ok()? {
+            Payload::GlobalSection(globals) => {
+                for g in globals {
+                    let g = g.ok()?;
+                    let mut ops = g.init_expr.get_operators_reader();
+                    let init = match ops.read() {
+                        Ok(Operator::I32Const { value }) if g.ty.mutable && g.ty.content_type == V::I32 => {
+                            Some(value as u32 as u64)
+                        }
+                        _ => None,
+                    };
+                    inits.push(init);
+                }
+            }
+            Payload::CustomSection(c) => {
+                if let wasmparser::KnownCustom::Name(names) = c.as_known() {
+                    for name in names.into_iter().map_while(Result::ok) {
+                        if let Name::Global(map) = name {
+                            named = map.into_iter().map_while(Result::ok).find(|n| n.name == "__stack_pointer");
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    match named {
+        Some(n) => inits.get(n.index as usize).copied().flatten(),
+        None => inits.first().copied().flatten(),
+    }
 }
 
 /// A function that adds host functions to a program's linker.
