@@ -41,3 +41,19 @@ fn thousands_of_gs_selecting_on_shared_channels_lose_nothing() {
         assert_eq!(r.stdout, "messages: 40000\nchecksum: 799980000\nchecksum ok\n", "at {procs} Ps");
     }
 }
+
+/// Go's select idioms (see the guest): temporary channels in arms, a send arm offered a reference, nil
+/// channels switching cases off, a select of only nil channels, 40 arms, and the dynamic `gmp::Select`.
+#[test]
+fn select_idioms_work_as_in_go() {
+    for procs in [1, 2] {
+        let r = run("select_idioms", procs, &[]);
+        assert_eq!(r.code, 0, "procs {procs}: {r:?}");
+        assert_eq!(
+            r.stdout,
+            "ok: temporary channels\nok: send by reference\nok: nil channels\nok: only nil channels\nok: 40 arms\n\
+             ok: dynamic select\n",
+            "procs {procs}"
+        );
+    }
+}

@@ -28,7 +28,9 @@
 //! - Starting Gs: [`go`](fn@crate::go), [`go_with`], [`go!`]; each runs a plain `fn`, never a
 //!   capturing closure, since it cannot share this G's memory.
 //! - Channels: [`chan`] gives a [`Sender`] and a [`Receiver`] with Go's semantics (unbuffered rendezvous,
-//!   buffered FIFO, explicit [`close`](Sender::close)); [`select!`] waits on several at once.
+//!   buffered FIFO, explicit [`close`](Sender::close)); [`select!`] waits on several at once, and
+//!   [`Select`] on a set of arms known only at run time (Go's `reflect.Select`). An `Option` of a channel
+//!   end is Go's nil channel in either: `None` switches the arm off.
 //! - [`WaitGroup`], and [`yield_now`], [`goid`], [`gomaxprocs`], [`exit`].
 //! - [`Message`] with [`message!`] for your own structs, and with feature `serde`, `Serde<T>` for serde types
 //!   (see *Messages* below).
@@ -89,11 +91,12 @@ pub use channel::{IntoIter, Iter, Receiver, Sender, TryRecvError, TrySendError, 
 pub use gmp_message::Serde;
 pub use gmp_message::{DecodeError, Decoder, Encoder, Message, message};
 pub use sched::{exit, goid, gomaxprocs, yield_now};
+pub use select::{RecvCase, Select, Selected, SendCase, SendValue};
 pub use spawn::{gmp_entry, go, go_with};
 pub use sync::WaitGroup;
 
 /// What the macros expand to; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::select::{RecvArm, Select, SendArm, block_forever};
+    pub use crate::select::{MacroSelect, RecvArm, SendArm, block_forever};
 }
