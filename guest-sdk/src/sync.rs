@@ -1,10 +1,17 @@
-//! [`WaitGroup`]: Go's `sync.WaitGroup` for Gs that share no memory.
+//! Go's `sync` and `sync/atomic` for Gs that share no memory: [`WaitGroup`], [`Mutex`], [`OnceValue`] and
+//! [`Once`], [`AtomicU64`] and [`AtomicI64`].
+//!
+//! # Statics are per G
+//! Every G is its own instance with its own linear memory, so a `static` (an `AtomicU64`, a `Mutex`, a
+//! `OnceLock`) from `std` exists once *per G*: 50 Gs each adding 1,000 to `static OPS: AtomicU64` leave every
+//! G's own copy at 1,000, and main prints its own. The types here live in the runtime instead, reached through
+//! handles: clone one or send it to other Gs (they are [`Message`]s), and every copy is the same object.
 
 use std::cell::Cell;
 use std::fmt;
 use std::rc::Rc;
 
-use crate::{DecodeError, Decoder, Encoder, Message, Receiver, Sender, TryRecvError, chan, goid};
+use crate::{DecodeError, Decoder, Encoder, Message, Receiver, Sender, TryRecvError, chan, goid, sys};
 
 /// Deltas that can be in flight: as in Go, `done` must never block, or a burst of finished Gs would sit
 /// parked (holding their place in the runtime's G pool) until the owner reaches `wait`. A channel's
@@ -166,3 +173,309 @@ impl Message for WaitGroup {
         Ok(WaitGroup { owner: u64::decode(dec)?, deltas: Sender::decode(dec)?, local: None })
     }
 }
+
+/// A lock around a value, shared by Gs that share no memory: Go's `sync.Mutex` with the data it guards
+/// inside, as Rust's `Mutex<T>` has.
+///
+/// The value lives in the runtime, in a channel of capacity one: [`lock`](Mutex::lock) takes it out (waiting
+/// while another G holds it) and the guard puts it back when dropped. Waiting Gs get it in the order they
+/// asked, as in Go's starvation mode, so none waits forever behind a stream of others. Clones, and copies
+/// sent to other Gs, lock the same value.
+///
+/// ```
+/// let hits = gmp::sync::Mutex::new(Vec::<u32>::new());
+/// let wg = gmp::WaitGroup::new();
+/// for i in 0..4 {
+///     wg.add(1);
+///     let (hits, wg) = (hits.clone(), wg.clone());
+///     gmp::go!(hits, wg, i => {
+///         hits.lock().push(i);
+///         wg.done();
+///     });
+/// }
+/// wg.wait();
+/// let mut all = hits.lock().clone();
+/// all.sort();
+/// assert_eq!(all, [0, 1, 2, 3]);
+/// ```
+pub struct Mutex<T> {
+    put: Sender<T>,
+    take: Receiver<T>,
+}
+
+/// The value of a locked [`Mutex`]; dropping it unlocks.
+pub struct MutexGuard<'a, T: Message> {
+    mutex: &'a Mutex<T>,
+    value: Option<T>,
+}
+
+impl<T: Message> Mutex<T> {
+    /// A mutex holding `value`.
+    pub fn new(value: T) -> Self {
+        let (put, take) = chan(1);
+        put.send(value);
+        Mutex { put, take }
+    }
+
+    /// Waits until no other G holds the lock, then holds it.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        let value = self.take.recv().expect("gmp: a Mutex's channel was closed");
+        MutexGuard { mutex: self, value: Some(value) }
+    }
+
+    /// Holds the lock if no G does now (Go's `TryLock`).
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        self.take.try_recv().ok().map(|value| MutexGuard { mutex: self, value: Some(value) })
+    }
+}
+
+impl<T: Message> core::ops::Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.value.as_ref().expect("a guard holds its value until dropped")
+    }
+}
+
+impl<T: Message> core::ops::DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.value.as_mut().expect("a guard holds its value until dropped")
+    }
+}
+
+impl<T: Message> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        if let Some(v) = self.value.take() {
+            // The slot is empty while the value is out, so this never waits.
+            self.mutex.put.send(v);
+        }
+    }
+}
+
+impl<T> Clone for Mutex<T> {
+    fn clone(&self) -> Self {
+        Mutex { put: self.put.clone(), take: self.take.clone() }
+    }
+}
+
+impl<T> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mutex").field("handle", &self.take.handle()).finish()
+    }
+}
+
+/// A mutex travels as its two channel handles; the receiving G locks the same value.
+impl<T> Message for Mutex<T> {
+    fn encode(&self, enc: &mut Encoder) {
+        self.put.encode(enc);
+        self.take.encode(enc);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(Mutex { put: Sender::decode(dec)?, take: Receiver::decode(dec)? })
+    }
+}
+
+/// A value computed once, by whichever G asks first, for every G that shares it: Go's `sync.OnceValue`.
+/// Gs asking while it is being computed wait for it, as Go's `Once.Do` callers do. Clones and copies sent to
+/// other Gs share it.
+///
+/// ```
+/// let config = gmp::sync::OnceValue::<String>::new();
+/// let (done_tx, done) = gmp::chan::<String>(0);
+/// for _ in 0..3 {
+///     let (config, done_tx) = (config.clone(), done_tx.clone());
+///     gmp::go!(config, done_tx => done_tx.send(config.get_or_init(|| "loaded once".to_string())));
+/// }
+/// for _ in 0..3 {
+///     assert_eq!(done.recv().unwrap(), "loaded once");
+/// }
+/// ```
+pub struct OnceValue<T> {
+    cell: Mutex<Option<T>>,
+}
+
+impl<T: Message + Clone> OnceValue<T> {
+    /// Not computed yet.
+    pub fn new() -> Self {
+        OnceValue { cell: Mutex::new(None) }
+    }
+
+    /// The value, computing it with `f` if no G has yet.
+    pub fn get_or_init(&self, f: impl FnOnce() -> T) -> T {
+        let mut v = self.cell.lock();
+        v.get_or_insert_with(f).clone()
+    }
+
+    /// The value, if some G computed it.
+    pub fn get(&self) -> Option<T> {
+        self.cell.lock().clone()
+    }
+}
+
+impl<T: Message + Clone> Default for OnceValue<T> {
+    fn default() -> Self {
+        OnceValue::new()
+    }
+}
+
+impl<T> Clone for OnceValue<T> {
+    fn clone(&self) -> Self {
+        OnceValue { cell: self.cell.clone() }
+    }
+}
+
+impl<T> fmt::Debug for OnceValue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnceValue").field("cell", &self.cell).finish()
+    }
+}
+
+impl<T> Message for OnceValue<T> {
+    fn encode(&self, enc: &mut Encoder) {
+        self.cell.encode(enc);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(OnceValue { cell: Mutex::decode(dec)? })
+    }
+}
+
+/// Runs a function once among every G that shares it: Go's `sync.Once`.
+///
+/// ```
+/// let once = gmp::sync::Once::new();
+/// let runs = gmp::sync::AtomicU64::new(0);
+/// for _ in 0..3 {
+///     once.call_once(|| {
+///         runs.add(1);
+///     });
+/// }
+/// assert!(once.is_completed());
+/// assert_eq!(runs.load(), 1);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Once(OnceValue<()>);
+
+impl Once {
+    /// Not run yet.
+    pub fn new() -> Self {
+        Once(OnceValue::new())
+    }
+
+    /// Runs `f` if no G has called `call_once` on this `Once` before; waits while another G's call runs.
+    pub fn call_once(&self, f: impl FnOnce()) {
+        self.0.get_or_init(f);
+    }
+
+    /// True once some G's `f` has returned.
+    pub fn is_completed(&self) -> bool {
+        self.0.get().is_some()
+    }
+}
+
+impl Message for Once {
+    fn encode(&self, enc: &mut Encoder) {
+        self.0.encode(enc);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(Once(OnceValue::decode(dec)?))
+    }
+}
+
+macro_rules! atomic {
+    ($name:ident, $t:ty, $doc:literal) => {
+        #[doc = $doc]
+        ///
+        /// The integer lives in the runtime; each operation is one call to it, sequentially consistent as
+        /// Go's `sync/atomic` is. Clones, and copies sent to other Gs, are the same integer.
+        pub struct $name {
+            handle: u32,
+        }
+
+        impl $name {
+            /// A new integer holding `v`.
+            pub fn new(v: $t) -> Self {
+                $name { handle: sys::atomic_new(v as u64) }
+            }
+
+            fn op(&self, op: u32, a: $t, b: $t) -> $t {
+                sys::atomic_op(self.handle, op, a as u64, b as u64) as $t
+            }
+
+            /// The value (Go's `Load`).
+            pub fn load(&self) -> $t {
+                self.op(sys::ATOMIC_LOAD, 0, 0)
+            }
+
+            /// Sets the value (Go's `Store`).
+            pub fn store(&self, v: $t) {
+                self.op(sys::ATOMIC_STORE, v, 0);
+            }
+
+            /// Adds `delta`, wrapping; returns the new value (Go's `Add`).
+            pub fn add(&self, delta: $t) -> $t {
+                self.op(sys::ATOMIC_ADD, delta, 0)
+            }
+
+            /// Sets the value to `v`; returns the old one (Go's `Swap`).
+            pub fn swap(&self, v: $t) -> $t {
+                self.op(sys::ATOMIC_SWAP, v, 0)
+            }
+
+            /// Sets the value to `new` if it is `old`; true if it did (Go's `CompareAndSwap`).
+            pub fn compare_and_swap(&self, old: $t, new: $t) -> bool {
+                self.op(sys::ATOMIC_CAS, old, new) == 1
+            }
+
+            /// ANDs `mask` in; returns the old value (Go's `And`).
+            pub fn and(&self, mask: $t) -> $t {
+                self.op(sys::ATOMIC_AND, mask, 0)
+            }
+
+            /// ORs `mask` in; returns the old value (Go's `Or`).
+            pub fn or(&self, mask: $t) -> $t {
+                self.op(sys::ATOMIC_OR, mask, 0)
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name::new(0)
+            }
+        }
+
+        /// The same integer, through a new handle.
+        impl Clone for $name {
+            fn clone(&self) -> Self {
+                $name { handle: sys::handle_dup(self.handle) }
+            }
+        }
+
+        impl Drop for $name {
+            fn drop(&mut self) {
+                sys::handle_close(self.handle);
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_tuple(stringify!($name)).field(&self.load()).finish()
+            }
+        }
+
+        /// Travels as its handle; the receiving G reaches the same integer.
+        impl Message for $name {
+            fn encode(&self, enc: &mut Encoder) {
+                enc.push_handle(self.handle);
+            }
+
+            fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+                Ok($name { handle: dec.take_handle()? })
+            }
+        }
+    };
+}
+
+atomic!(AtomicU64, u64, "An unsigned 64-bit integer shared by Gs: Go's `atomic.Uint64`.");
+atomic!(AtomicI64, i64, "A signed 64-bit integer shared by Gs: Go's `atomic.Int64`.");

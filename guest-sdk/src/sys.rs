@@ -347,6 +347,43 @@ unsafe extern "C" {
     pub safe fn handle_close(h: u32);
 }
 
+// Atomics: `wit/sync.wit`.
+#[link(wasm_import_module = "gmp")]
+unsafe extern "C" {
+    /// A new atomic integer holding `init`; returns its handle. Prefer [`sync::AtomicU64`](crate::sync::AtomicU64).
+    ///
+    /// ```
+    /// let h = gmp::sys::atomic_new(5);
+    /// assert_eq!(gmp::sys::atomic_op(h, gmp::sys::ATOMIC_ADD, 2, 0), 7);
+    /// ```
+    pub safe fn atomic_new(init: u64) -> u32;
+
+    /// One operation (`ATOMIC_*`) on the atomic `h`, with operands `a` and `b`; see `wit/sync.wit` for what
+    /// each returns.
+    ///
+    /// ```
+    /// let h = gmp::sys::atomic_new(1);
+    /// assert_eq!(gmp::sys::atomic_op(h, gmp::sys::ATOMIC_CAS, 1, 9), 1);
+    /// assert_eq!(gmp::sys::atomic_op(h, gmp::sys::ATOMIC_LOAD, 0, 0), 9);
+    /// ```
+    pub safe fn atomic_op(h: u32, op: u32, a: u64, b: u64) -> u64;
+}
+
+/// [`atomic_op`]: the value.
+pub const ATOMIC_LOAD: u32 = 0;
+/// [`atomic_op`]: set the value to `a`.
+pub const ATOMIC_STORE: u32 = 1;
+/// [`atomic_op`]: add `a`, return the new value.
+pub const ATOMIC_ADD: u32 = 2;
+/// [`atomic_op`]: set the value to `a`, return the old one.
+pub const ATOMIC_SWAP: u32 = 3;
+/// [`atomic_op`]: if the value is `a`, set it to `b` and return 1; else 0.
+pub const ATOMIC_CAS: u32 = 4;
+/// [`atomic_op`]: AND with `a`, return the old value.
+pub const ATOMIC_AND: u32 = 5;
+/// [`atomic_op`]: OR with `a`, return the old value.
+pub const ATOMIC_OR: u32 = 6;
+
 /// [`tcp_shutdown`]'s `how`: no more reading.
 ///
 /// ```no_run

@@ -1,6 +1,6 @@
 //! Capabilities: the objects a G may hold, each G's handle table, and the messages that carry them.
 //!
-//! A handle is a G-local number for an [`Object`] (a channel, timer or socket), like a file descriptor. The table is the only way from
+//! A handle is a G-local number for an [`Object`] (a channel, timer, socket or atomic), like a file descriptor. The table is the only way from
 //! a number to an object, so a G can reach exactly what it created or was given: a number it does not hold
 //! is an error, never another G's object. Objects travel between Gs inside a [`Msg`] as references; the
 //! receiving G gets fresh numbers for them when it takes the message (like `SCM_RIGHTS`), and the sender's
@@ -144,6 +144,8 @@ pub enum Object {
     TcpStream(crate::net::TcpStreamRef),
     /// A UDP socket.
     Udp(crate::net::UdpRef),
+    /// An atomic integer (`wit/sync.wit`).
+    Atomic(Arc<std::sync::atomic::AtomicU64>),
 }
 
 impl Object {
@@ -154,6 +156,7 @@ impl Object {
             Object::TcpListener(_) => "TCP listener",
             Object::TcpStream(_) => "TCP stream",
             Object::Udp(_) => "UDP socket",
+            Object::Atomic(_) => "atomic",
         }
     }
 }
@@ -216,6 +219,11 @@ impl Drop for Msg {
     }
 }
 
+/// "an" before a vowel ("an atomic"), else "a".
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
+}
+
 fn wrong_kind(handle: u32, want: &'static str, got: &Object) -> HandleError {
     HandleError::WrongKind { handle, want, got: got.kind() }
 }
@@ -237,7 +245,9 @@ impl std::fmt::Display for HandleError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             HandleError::NotHeld(h) => write!(f, "handle {h} is not held by this G"),
-            HandleError::WrongKind { handle, want, got } => write!(f, "handle {handle} is a {got}, not a {want}"),
+            HandleError::WrongKind { handle, want, got } => {
+                write!(f, "handle {handle} is {} {got}, not {} {want}", article(got), article(want))
+            }
             HandleError::TooMany => write!(f, "the G's handle table is full"),
             HandleError::Limit(l) => l.fmt(f),
         }
@@ -333,6 +343,14 @@ impl HandleTable {
         match self.get(h)? {
             Object::TcpStream(s) => Ok(s),
             other => Err(wrong_kind(h, "TCP stream", other)),
+        }
+    }
+
+    /// The atomic integer behind `h`.
+    pub fn atomic(&self, h: u32) -> Result<&Arc<std::sync::atomic::AtomicU64>, HandleError> {
+        match self.get(h)? {
+            Object::Atomic(a) => Ok(a),
+            other => Err(wrong_kind(h, "atomic", other)),
         }
     }
 

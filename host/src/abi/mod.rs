@@ -24,6 +24,7 @@ mod handle;
 mod net;
 mod sched;
 mod select;
+mod sync;
 mod time;
 
 /// The wasm module name the guest imports from.
@@ -48,6 +49,7 @@ pub fn add_to_linker(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
     select::add(linker)?;
     handle::add(linker)?;
     time::add(linker)?;
+    sync::add(linker)?;
     net::add(linker)?;
     Ok(())
 }
