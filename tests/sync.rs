@@ -1,4 +1,5 @@
-//! `gmp::sync` in real guests: atomics, mutexes and once-values shared by Gs that share no memory.
+//! `gmp::sync` and `gmp::context` in real guests: atomics, mutexes, once-values, contexts, error groups and
+//! after-funcs shared by Gs that share no memory.
 
 use gmp_tests::run;
 
@@ -41,5 +42,21 @@ fn misused_atomics_trap_with_a_clear_error() {
         assert_eq!(exit.kind, wasm_gmp::ExitKind::Panic, "{body}");
         let report = exit.report.unwrap_or_default();
         assert!(report.contains("gmp.atomic_op") && report.contains(want), "{body}: {report}");
+    }
+}
+
+/// Go's `context` tree, `errgroup`, `time.AfterFunc` and `runtime.NumGoroutine` (see the guest): every
+/// cancellation reaches every watcher, and no watcher G outlives its context.
+#[test]
+fn contexts_errgroups_and_after_funcs_work_as_in_go() {
+    for procs in [1, 2] {
+        let r = run("context_tree", procs, &[]);
+        assert_eq!(r.code, 0, "procs {procs}: {r:?}");
+        assert_eq!(
+            r.stdout,
+            "tree: 12 workers canceled\ndeadline: inherited, exceeded\nchild: parent untouched\n\
+             errgroup: part 7 failed, ok group ok\nafter_func: 50 fired, 50 stopped\ngoroutines: 1\n",
+            "procs {procs}"
+        );
     }
 }

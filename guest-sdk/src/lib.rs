@@ -35,7 +35,9 @@
 //!   [`AtomicU64`](sync::AtomicU64), [`AtomicI64`](sync::AtomicI64), all living in the runtime. **Statics
 //!   are per G**: each G is its own instance, so a `static` `AtomicU64`, `Mutex` or `OnceLock` from `std`
 //!   has one copy in every G, and nothing another G does shows in yours. Share through these instead.
-//! - [`yield_now`], [`goid`], [`gomaxprocs`], [`exit`].
+//! - [`context`]: Go's `context` (cancel, deadline, timeout, `done()` for `select!`), and
+//!   [`ErrGroup`](sync::ErrGroup) (Go's `errgroup`).
+//! - [`yield_now`], [`goid`], [`gomaxprocs`], [`num_goroutine`], [`exit`].
 //! - [`Message`] with [`message!`] for your own structs, and with feature `serde`, `Serde<T>` for serde types
 //!   (see *Messages* below).
 //! - [`time`]: the runtime's clock, sleeping, and timers and tickers that deliver on channels, for timeouts
@@ -81,6 +83,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod channel;
+pub mod context;
 mod message;
 pub mod net;
 mod sched;
@@ -94,7 +97,7 @@ pub use channel::{IntoIter, Iter, Receiver, Sender, TryRecvError, TrySendError, 
 #[cfg(feature = "serde")]
 pub use gmp_message::Serde;
 pub use gmp_message::{DecodeError, Decoder, Encoder, Message, message};
-pub use sched::{exit, goid, gomaxprocs, yield_now};
+pub use sched::{exit, goid, gomaxprocs, num_goroutine, yield_now};
 pub use select::{RecvCase, Select, Selected, SendCase, SendValue};
 pub use spawn::{gmp_entry, go, go_with};
 pub use sync::WaitGroup;

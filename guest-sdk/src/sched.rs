@@ -35,6 +35,21 @@ pub fn gomaxprocs() -> usize {
     sys::gomaxprocs() as usize
 }
 
+/// How many Gs of this program are alive, this one included (Go's `runtime.NumGoroutine`).
+///
+/// ```
+/// assert_eq!(gmp::num_goroutine(), 1);
+/// let (tx, rx) = gmp::chan::<()>(0);
+/// gmp::go!(rx => {
+///     rx.recv();
+/// });
+/// assert_eq!(gmp::num_goroutine(), 2);
+/// tx.send(());
+/// ```
+pub fn num_goroutine() -> usize {
+    sys::num_goroutine() as usize
+}
+
 /// Ends the whole program with status `code`, from any G; other Gs stop wherever they are.
 ///
 /// This G's buffered standard output is flushed first; nothing else runs, not even destructors. WASI's

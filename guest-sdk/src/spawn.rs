@@ -62,6 +62,21 @@ fn spawn<T: Message>(trampoline: Trampoline, f: usize, arg: &T) -> u64 {
     id
 }
 
+/// `f` as a value another G can call: its table index, the same in every instance (see the module doc).
+pub(crate) fn fn_index<A, R>(f: fn(A) -> R) -> u32 {
+    table_index(f as usize)
+}
+
+/// The function [`fn_index`] gave `i` for.
+///
+/// # Safety
+/// `i` must come from `fn_index::<A, R>` in this module (in any G): the types must agree.
+pub(crate) unsafe fn fn_at<A, R>(i: u32) -> fn(A) -> R {
+    // SAFETY: the caller guarantees `i` is the table index of an `fn(A) -> R`; on wasm32 such a pointer is
+    // its index, the same in every instance of the module.
+    unsafe { core::mem::transmute::<usize, fn(A) -> R>(i as usize) }
+}
+
 /// A function pointer as the 32-bit table index the ABI carries. Always exact on wasm32; elsewhere (where
 /// pointers are addresses) refusing is what keeps the transmutes in the trampolines sound.
 fn table_index(f: usize) -> u32 {

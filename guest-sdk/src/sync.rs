@@ -479,3 +479,106 @@ macro_rules! atomic {
 
 atomic!(AtomicU64, u64, "An unsigned 64-bit integer shared by Gs: Go's `atomic.Uint64`.");
 atomic!(AtomicI64, i64, "A signed 64-bit integer shared by Gs: Go's `atomic.Int64`.");
+
+/// Gs working on parts of one task, where the first failure decides: Go's `errgroup.Group`.
+///
+/// [`go`](ErrGroup::go) starts a G running `f(arg)`; [`wait`](ErrGroup::wait) (in the G that made the
+/// group, as for [`WaitGroup`]) waits for all of them and returns the first error any returned. A group made
+/// [`with_context`](ErrGroup::with_context) also cancels its context at the first error, so the others can
+/// stop early. Errors are `String`s, so that any G can report one.
+///
+/// ```
+/// use gmp::context::Context;
+/// use gmp::sync::ErrGroup;
+///
+/// let (group, ctx) = ErrGroup::with_context(&Context::background());
+/// for n in [1u32, 2, 3, 4] {
+///     group.go((n, ctx.clone()), |(n, ctx)| {
+///         if n == 3 {
+///             return Err(format!("part {n} failed"));
+///         }
+///         // The others wait until the failure cancels the context.
+///         gmp::select! { recv(ctx.done()) -> _ => {} }
+///         Ok(())
+///     });
+/// }
+/// assert_eq!(group.wait(), Err("part 3 failed".to_string()));
+/// assert!(ctx.err().is_some());
+/// ```
+#[derive(Clone)]
+pub struct ErrGroup {
+    wg: WaitGroup,
+    first: OnceValue<String>,
+    cancel: Option<crate::context::CancelFunc>,
+}
+
+impl ErrGroup {
+    /// A group without a context.
+    pub fn new() -> ErrGroup {
+        ErrGroup { wg: WaitGroup::new(), first: OnceValue::new(), cancel: None }
+    }
+
+    /// A group, and a context derived from `ctx` that it cancels at its first error (or when
+    /// [`wait`](ErrGroup::wait) returns).
+    pub fn with_context(ctx: &crate::context::Context) -> (ErrGroup, crate::context::Context) {
+        let (ctx, cancel) = ctx.with_cancel();
+        (ErrGroup { wg: WaitGroup::new(), first: OnceValue::new(), cancel: Some(cancel) }, ctx)
+    }
+
+    /// Starts a G running `f(arg)`, as [`go_with`](crate::go_with) does; its error, if it is the group's
+    /// first, is what [`wait`](ErrGroup::wait) returns.
+    pub fn go<T: Message>(&self, arg: T, f: fn(T) -> Result<(), String>) {
+        self.wg.add(1);
+        crate::go_with((self.clone(), arg, crate::spawn::fn_index(f)), run_member::<T>);
+    }
+
+    /// Waits for every G of the group; the first error any returned. Only in the G that made the group.
+    pub fn wait(&self) -> Result<(), String> {
+        self.wg.wait();
+        if let Some(cancel) = &self.cancel {
+            cancel.cancel();
+        }
+        self.first.get().map_or(Ok(()), Err)
+    }
+
+    fn finish(&self, result: Result<(), String>) {
+        if let Err(e) = result {
+            self.first.get_or_init(|| e);
+            if let Some(cancel) = &self.cancel {
+                cancel.cancel();
+            }
+        }
+        self.wg.done();
+    }
+}
+
+impl Default for ErrGroup {
+    fn default() -> Self {
+        ErrGroup::new()
+    }
+}
+
+fn run_member<T: Message>((group, arg, f): (ErrGroup, T, u32)) {
+    // SAFETY: `ErrGroup::go::<T>` is the only spawner of `run_member::<T>`, and it passes the index of an
+    // `fn(T) -> Result<(), String>`.
+    let f = unsafe { crate::spawn::fn_at::<T, Result<(), String>>(f) };
+    group.finish(f(arg));
+}
+
+impl fmt::Debug for ErrGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrGroup").field("wg", &self.wg).finish_non_exhaustive()
+    }
+}
+
+impl Message for ErrGroup {
+    fn encode(&self, enc: &mut Encoder) {
+        self.wg.encode(enc);
+        self.first.encode(enc);
+        self.cancel.encode(enc);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(ErrGroup { wg: WaitGroup::decode(dec)?, first: OnceValue::decode(dec)?, cancel: Option::decode(dec)? })
+    }
+}

@@ -169,6 +169,13 @@ unsafe extern "C" {
     /// ```
     pub safe fn gomaxprocs() -> u32;
 
+    /// The program's live Gs. Prefer [`num_goroutine`](crate::num_goroutine).
+    ///
+    /// ```
+    /// assert_eq!(gmp::sys::num_goroutine(), 1);
+    /// ```
+    pub safe fn num_goroutine() -> u32;
+
     /// Ends the whole program with `code`, without flushing anything. Prefer [`exit`](crate::exit).
     ///
     /// ```no_run

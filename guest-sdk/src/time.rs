@@ -411,3 +411,70 @@ impl fmt::Debug for Ticker {
         f.debug_struct("Ticker").field("handle", &self.handle).field("receiver", &self.rx).finish()
     }
 }
+
+/// Runs `f(arg)` in a G of its own once `d` has passed, unless stopped first: Go's `time.AfterFunc`. As
+/// with [`go_with`](crate::go_with), `f` captures nothing and gets what it needs as `arg`.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let (tx, rx) = gmp::chan::<String>(1);
+/// let _fires = gmp::time::after_func(Duration::from_millis(5), tx.clone(), |tx| tx.send("fired".into()));
+/// let stopped = gmp::time::after_func(Duration::from_millis(5), tx, |tx| tx.send("not stopped".into()));
+/// assert!(stopped.stop(), "stopped before it fired");
+/// assert_eq!(rx.recv().as_deref(), Some("fired"));
+/// gmp::time::sleep(Duration::from_millis(20));
+/// assert!(rx.try_recv().is_err(), "the stopped one never ran");
+/// ```
+pub fn after_func<T: Message>(d: Duration, arg: T, f: fn(T)) -> AfterFunc {
+    let (tx, rx) = crate::chan::<()>(0);
+    let state = crate::sync::AtomicU64::new(AFTER_PENDING);
+    let stop = AfterFunc { stop: tx, state: state.clone() };
+    // The deadline, not `d`: the G may start a little later, and the call is due `d` from now.
+    let at = Instant::now().checked_add(d).unwrap_or(Instant { ns: u64::MAX });
+    crate::go_with((at, rx, state, arg, crate::spawn::fn_index(f)), after_func_g::<T>);
+    stop
+}
+
+const AFTER_PENDING: u64 = 0;
+const AFTER_FIRED: u64 = 1;
+const AFTER_STOPPED: u64 = 2;
+
+fn after_func_g<T: Message>((at, stop, state, arg, f): (Instant, Receiver<()>, crate::sync::AtomicU64, T, u32)) {
+    crate::select! {
+        recv(after(at.duration_since(Instant::now()))) -> _ => {
+            if state.compare_and_swap(AFTER_PENDING, AFTER_FIRED) {
+                // SAFETY: `after_func::<T>` is the only spawner of `after_func_g::<T>`, and it passes the
+                // index of an `fn(T)`.
+                let f = unsafe { crate::spawn::fn_at::<T, ()>(f) };
+                f(arg);
+            }
+        },
+        recv(stop) -> _ => {}
+    }
+}
+
+/// The pending call [`after_func`] set up.
+pub struct AfterFunc {
+    stop: crate::Sender<()>,
+    state: crate::sync::AtomicU64,
+}
+
+impl AfterFunc {
+    /// Stops the call if it has not started: true if this stopped it, false if it already ran (or was
+    /// stopped before), as Go's `Timer.Stop`.
+    pub fn stop(&self) -> bool {
+        let stopped = self.state.compare_and_swap(AFTER_PENDING, AFTER_STOPPED);
+        if stopped {
+            // Ends the waiting G now rather than at the deadline.
+            self.stop.close();
+        }
+        stopped
+    }
+}
+
+impl fmt::Debug for AfterFunc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AfterFunc").field("state", &self.state.load()).finish()
+    }
+}

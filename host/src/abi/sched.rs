@@ -1,4 +1,4 @@
-//! `wit/sched.wit`: spawn, yield, goid, gomaxprocs, exit, msg_take.
+//! `wit/sched.wit`: spawn, yield, goid, gomaxprocs, num_goroutine, exit, msg_take.
 
 use std::time::Duration;
 
@@ -127,6 +127,9 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
     linker.func_wrap(MODULE, "goid", |caller: Caller<'_, GData>| -> i64 { caller.data().gid as i64 })?;
     linker.func_wrap(MODULE, "gomaxprocs", |caller: Caller<'_, GData>| -> i32 {
         caller.data().run.sched.procs() as i32
+    })?;
+    linker.func_wrap(MODULE, "num_goroutine", |caller: Caller<'_, GData>| -> i32 {
+        caller.data().run.group.live() as i32
     })?;
     linker.func_wrap(MODULE, "exit", |_caller: Caller<'_, GData>, code: i32| -> wasmtime::Result<()> {
         if !EXIT_STATUSES.contains(&code) {
