@@ -68,3 +68,12 @@ fn waitgroup_waits_for_every_done() {
         assert_eq!((r.code, r.stdout.as_str()), (0, "waitgroup: 100 done\nsum: 5050\n"), "{r:?}");
     }
 }
+
+/// Channel ends are equal and hash alike when they are the same channel, whatever their handles; `Chan<T>`
+/// and the std collections travel as messages (see the guest).
+#[test]
+fn channel_ends_compare_by_identity_and_collections_travel() {
+    let r = gmp_tests::run("chan_identity", 2, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout, "ok: 4 registrations, 2 clients\nok: Chan<T> both ends\nok: std collections\n");
+}

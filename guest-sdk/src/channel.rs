@@ -372,15 +372,170 @@ impl<T> Drop for Receiver<T> {
     }
 }
 
+// Identity, as Go compares channel values: two ends are equal when they are ends of the same channel,
+// whatever their handles (a channel received twice arrives under two handles). Each comparison or hash asks
+// the runtime for the channel's id.
+
+impl<T> Sender<T> {
+    /// The channel's identity: the same for every end of it, in every G, and the number the runtime's
+    /// reports use ("waiting on chan #7"). Ends are `==` (and hash alike) exactly when their ids are.
+    ///
+    /// ```
+    /// let (tx, rx) = gmp::chan::<u32>(0);
+    /// assert_eq!(tx.id(), rx.id());
+    /// assert_eq!(tx, tx.clone()); // another handle, the same channel
+    /// assert_ne!(tx, gmp::chan::<u32>(0).0);
+    /// ```
+    pub fn id(&self) -> u64 {
+        sys::chan_id(self.handle)
+    }
+}
+
+impl<T> Receiver<T> {
+    /// The channel's identity (see [`Sender::id`]).
+    pub fn id(&self) -> u64 {
+        sys::chan_id(self.handle)
+    }
+}
+
+impl<T> PartialEq for Sender<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl<T> Eq for Sender<T> {}
+
+impl<T> core::hash::Hash for Sender<T> {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
+impl<T> PartialEq for Receiver<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl<T> Eq for Receiver<T> {}
+
+impl<T> core::hash::Hash for Receiver<T> {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").field("handle", &self.handle).finish()
+        f.debug_struct("Sender").field("chan", &self.id()).field("handle", &self.handle).finish()
     }
 }
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").field("handle", &self.handle).finish()
+        f.debug_struct("Receiver").field("chan", &self.id()).field("handle", &self.handle).finish()
+    }
+}
+
+/// Both ends of a channel in one value: Go's bidirectional `chan T`, to keep in a struct or pass to a G that
+/// both sends and receives. It derefs to neither end; use [`tx`](Chan::tx) and [`rx`](Chan::rx), or the
+/// shortcuts below. Equal, and hashed alike, when it is the same channel.
+///
+/// ```
+/// let ch = gmp::Chan::<u32>::new(1);
+/// ch.send(5);
+/// assert_eq!(ch.recv(), Some(5));
+/// let (tx, rx) = ch.clone().split();
+/// assert_eq!(tx.id(), ch.rx().id());
+/// drop(rx);
+/// ```
+pub struct Chan<T> {
+    tx: Sender<T>,
+    rx: Receiver<T>,
+}
+
+impl<T: Message> Chan<T> {
+    /// A channel with a buffer of `cap` messages, as [`chan`] makes.
+    pub fn new(cap: usize) -> Self {
+        let (tx, rx) = chan(cap);
+        Chan { tx, rx }
+    }
+
+    /// Sends `value` (see [`Sender::send`]).
+    pub fn send(&self, value: T) {
+        self.tx.send(value);
+    }
+
+    /// Receives a value; `None` once the channel is closed and drained (see [`Receiver::recv`]).
+    pub fn recv(&self) -> Option<T> {
+        self.rx.recv()
+    }
+
+    /// Closes the channel (see [`Sender::close`]).
+    pub fn close(&self) {
+        self.tx.close();
+    }
+}
+
+impl<T> Chan<T> {
+    /// The sending end.
+    pub fn tx(&self) -> &Sender<T> {
+        &self.tx
+    }
+
+    /// The receiving end.
+    pub fn rx(&self) -> &Receiver<T> {
+        &self.rx
+    }
+
+    /// The two ends, apart.
+    pub fn split(self) -> (Sender<T>, Receiver<T>) {
+        (self.tx, self.rx)
+    }
+}
+
+impl<T> From<(Sender<T>, Receiver<T>)> for Chan<T> {
+    fn from((tx, rx): (Sender<T>, Receiver<T>)) -> Self {
+        Chan { tx, rx }
+    }
+}
+
+impl<T> Clone for Chan<T> {
+    fn clone(&self) -> Self {
+        Chan { tx: self.tx.clone(), rx: self.rx.clone() }
+    }
+}
+
+impl<T> PartialEq for Chan<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.rx == other.rx
+    }
+}
+
+impl<T> Eq for Chan<T> {}
+
+impl<T> core::hash::Hash for Chan<T> {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.rx.hash(state);
+    }
+}
+
+impl<T> fmt::Debug for Chan<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Chan").field("chan", &self.rx.id()).finish()
+    }
+}
+
+/// Travels as its two handles.
+impl<T> Message for Chan<T> {
+    fn encode(&self, enc: &mut Encoder) {
+        self.tx.encode(enc);
+        self.rx.encode(enc);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(Chan { tx: Sender::decode(dec)?, rx: Receiver::decode(dec)? })
     }
 }
 

@@ -93,7 +93,7 @@ pub mod sync;
 pub mod sys;
 pub mod time;
 
-pub use channel::{IntoIter, Iter, Receiver, Sender, TryRecvError, TrySendError, chan, host_chan};
+pub use channel::{Chan, IntoIter, Iter, Receiver, Sender, TryRecvError, TrySendError, chan, host_chan};
 #[cfg(feature = "serde")]
 pub use gmp_message::Serde;
 pub use gmp_message::{DecodeError, Decoder, Encoder, Message, message};

@@ -321,6 +321,16 @@ unsafe extern "C" {
     /// ```
     pub safe fn chan_cap(h: u32) -> u32;
 
+    /// The channel's identity: the same for every handle to it in every G (and in the runtime's reports,
+    /// "chan #7").
+    ///
+    /// ```
+    /// let h = gmp::sys::chan_new(0);
+    /// assert_eq!(gmp::sys::chan_id(h), gmp::sys::chan_id(gmp::sys::handle_dup(h)));
+    /// assert_ne!(gmp::sys::chan_id(h), gmp::sys::chan_id(gmp::sys::chan_new(0)));
+    /// ```
+    pub safe fn chan_id(h: u32) -> u64;
+
     /// Chooses one ready case of `ncases` at `cases` at random, blocking for one if `block` is not 0; returns
     /// its index, or -1 when nothing is ready and `block` is 0. For a receive case it fills `info`.
     ///

@@ -313,3 +313,130 @@ tuple!(A a, B b, C c, D d; E e);
 tuple!(A a, B b, C c, D d, E e; F f);
 tuple!(A a, B b, C c, D d, E e, F f; G g);
 tuple!(A a, B b, C c, D d, E e, F f, G g; H h);
+
+// The std collections: a `u32` count, then the items (for maps, each key then its value) in iteration
+// order. Decoding a map or set keeps the last of equal keys.
+
+fn encode_items<'a, T: Message + 'a>(enc: &mut Encoder, len: usize, items: impl Iterator<Item = &'a T>) {
+    enc.write_len(len);
+    items.for_each(|item| item.encode(enc));
+}
+
+fn decode_items<T: Message, C: FromIterator<T>>(dec: &mut Decoder<'_>) -> Result<C, DecodeError> {
+    let n = dec.read_len()?;
+    (0..n).map(|_| T::decode(dec)).collect()
+}
+
+fn encode_pairs<'a, K: Message + 'a, V: Message + 'a>(
+    enc: &mut Encoder,
+    len: usize,
+    pairs: impl Iterator<Item = (&'a K, &'a V)>,
+) {
+    enc.write_len(len);
+    for (k, v) in pairs {
+        k.encode(enc);
+        v.encode(enc);
+    }
+}
+
+fn decode_pairs<K: Message, V: Message, C: FromIterator<(K, V)>>(dec: &mut Decoder<'_>) -> Result<C, DecodeError> {
+    let n = dec.read_len()?;
+    (0..n).map(|_| Ok((K::decode(dec)?, V::decode(dec)?))).collect()
+}
+
+impl<T: Message> Message for std::collections::VecDeque<T> {
+    fn encode(&self, enc: &mut Encoder) {
+        encode_items(enc, self.len(), self.iter());
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        decode_items(dec)
+    }
+}
+
+impl<T: Message + Ord> Message for std::collections::BTreeSet<T> {
+    fn encode(&self, enc: &mut Encoder) {
+        encode_items(enc, self.len(), self.iter());
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        decode_items(dec)
+    }
+}
+
+impl<T, S> Message for std::collections::HashSet<T, S>
+where
+    T: Message + Eq + std::hash::Hash,
+    S: std::hash::BuildHasher + Default,
+{
+    fn encode(&self, enc: &mut Encoder) {
+        encode_items(enc, self.len(), self.iter());
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        decode_items(dec)
+    }
+}
+
+impl<K: Message + Ord, V: Message> Message for std::collections::BTreeMap<K, V> {
+    fn encode(&self, enc: &mut Encoder) {
+        encode_pairs(enc, self.len(), self.iter());
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        decode_pairs(dec)
+    }
+}
+
+impl<K, V, S> Message for std::collections::HashMap<K, V, S>
+where
+    K: Message + Eq + std::hash::Hash,
+    V: Message,
+    S: std::hash::BuildHasher + Default,
+{
+    fn encode(&self, enc: &mut Encoder) {
+        encode_pairs(enc, self.len(), self.iter());
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        decode_pairs(dec)
+    }
+}
+
+#[cfg(test)]
+mod collection_tests {
+    use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+
+    use crate::{DecodeError, Decoder, Encoder, Message, decode};
+
+    fn round_trip<T: Message + PartialEq + std::fmt::Debug>(v: T) {
+        let mut enc = Encoder::new();
+        v.encode(&mut enc);
+        7u8.encode(&mut enc); // something after it: the collection must know where it ends
+        let mut dec = Decoder::new(enc.bytes(), enc.handles());
+        assert_eq!(T::decode(&mut dec), Ok(v));
+        assert_eq!(u8::decode(&mut dec), Ok(7));
+    }
+
+    #[test]
+    fn std_collections_round_trip() {
+        round_trip(HashMap::from([("a".to_string(), 1u32), ("b".to_string(), 2)]));
+        round_trip(BTreeMap::from([(3u64, vec!["x".to_string()]), (1, vec![])]));
+        round_trip(HashSet::from([1i32, -5, 9]));
+        round_trip(BTreeSet::from(['z', 'a']));
+        round_trip(VecDeque::from([Some(1u8), None]));
+        round_trip(HashMap::<u8, HashMap<u8, String>>::from([(1, HashMap::from([(2, "nested".into())]))]));
+        round_trip(HashMap::<u32, u32>::new());
+    }
+
+    #[test]
+    fn a_truncated_collection_is_an_error_not_a_panic() {
+        let mut enc = Encoder::new();
+        HashMap::from([(1u32, 2u64), (3, 4)]).encode(&mut enc);
+        let bytes = enc.bytes();
+        for cut in 0..bytes.len() {
+            let r: Result<HashMap<u32, u64>, DecodeError> = decode(&bytes[..cut], &[]);
+            assert!(r.is_err(), "{cut} bytes decoded");
+        }
+    }
+}

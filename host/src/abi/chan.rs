@@ -174,5 +174,8 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
     linker.func_wrap(MODULE, "chan_cap", |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i32> {
         Ok(chan(caller.data(), h, "chan_cap")?.cap() as i32)
     })?;
+    linker.func_wrap(MODULE, "chan_id", |caller: Caller<'_, GData>, h: i32| -> wasmtime::Result<i64> {
+        Ok(chan_ref(caller.data(), h, "chan_id")?.chan().id() as i64)
+    })?;
     Ok(())
 }
