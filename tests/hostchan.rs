@@ -135,3 +135,21 @@ fn killing_a_run_with_a_runaway_job_frees_the_host() {
     reply.close();
     assert!(reply.recv_blocking().is_err());
 }
+
+/// `#[derive(wasm_gmp::Message)]` works in a host program that depends on `wasm-gmp` alone (the derive finds
+/// the format through `wasm_gmp::message`), writing what a guest's `#[derive(gmp::Message)]` reads.
+#[test]
+fn the_derive_works_on_the_host() {
+    #[derive(Debug, PartialEq, wasm_gmp::Message)]
+    enum Command {
+        Stop,
+        Resize { w: u32, h: u32 },
+        Say(String),
+    }
+    for c in [Command::Stop, Command::Resize { w: 3, h: 4 }, Command::Say("hi".into())] {
+        let enc = wasm_gmp::message::encode(&c);
+        assert_eq!(wasm_gmp::message::decode::<Command>(enc.bytes(), enc.handles()), Ok(c));
+    }
+    let enc = wasm_gmp::message::encode(&Command::Resize { w: 1, h: 2 });
+    assert_eq!(enc.bytes(), [1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0], "variant index, then the fields");
+}

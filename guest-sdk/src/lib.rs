@@ -52,26 +52,31 @@
 //! value the host side encodes (for its host channels) decodes in a G exactly as if another G had sent it. Its
 //! documentation (and its examples, which name it `gmp_message` because they run on the host) describes
 //! the format byte by byte; its whole-message `encode` and `decode` are what a send and a receive do here,
-//! so the SDK does not re-export them. In a guest, a struct becomes a message by listing its fields, and
-//! channel ends travel inside messages as handles:
+//! so the SDK does not re-export them. In a guest, a struct or an enum becomes a message with
+//! `#[derive(gmp::Message)]` (or, for a struct, by listing its fields in [`message!`], which writes the same
+//! bytes), and channel ends travel inside messages as handles:
 //!
-//! ```no_run
-//! gmp::message! {
-//!     #[derive(Debug, PartialEq)]
-//!     pub struct Job {
-//!         pub id: u32,
-//!         pub input: Vec<u8>,
-//!     }
+//! ```
+//! #[derive(Debug, PartialEq, gmp::Message)]
+//! pub struct Job {
+//!     pub id: u32,
+//!     pub input: Vec<u8>,
 //! }
 //!
-//! let (jobs, queue) = gmp::chan::<(Job, gmp::Sender<u32>)>(1);
-//! let (reply, replies) = gmp::chan::<u32>(1);
+//! #[derive(Debug, PartialEq, gmp::Message)]
+//! pub enum Reply {
+//!     Size(u32),
+//!     Failed { why: String },
+//! }
+//!
+//! let (jobs, queue) = gmp::chan::<(Job, gmp::Sender<Reply>)>(1);
+//! let (reply, replies) = gmp::chan::<Reply>(1);
 //! gmp::go!(queue => {
 //!     let (job, reply) = queue.recv().unwrap();
-//!     reply.send(job.id + job.input.len() as u32);
+//!     reply.send(Reply::Size(job.id + job.input.len() as u32));
 //! });
 //! jobs.send((Job { id: 1, input: vec![0; 9] }, reply));
-//! assert_eq!(replies.recv(), Some(10));
+//! assert_eq!(replies.recv(), Some(Reply::Size(10)));
 //! ```
 //!
 //! Every G but the main one starts in the `gmp_entry` export, which this crate defines ([`gmp_entry`]).
@@ -101,6 +106,10 @@ pub use sched::{exit, goid, gomaxprocs, num_goroutine, yield_now};
 pub use select::{RecvCase, Select, Selected, SendCase, SendValue};
 pub use spawn::{gmp_entry, go, go_with};
 pub use sync::WaitGroup;
+
+/// The message format, for the code `#[derive(Message)]` generates; not part of the API.
+#[doc(hidden)]
+pub use gmp_message as __message;
 
 /// What the macros expand to; not part of the API.
 #[doc(hidden)]

@@ -98,6 +98,11 @@ mod message;
 mod serde_support;
 
 pub use codec::{DecodeError, Decoder, Encoder, decode, encode};
+/// `#[derive(Message)]` for structs and enums (see the `gmp-message-derive` crate for the format).
+pub use gmp_message_derive::Message;
 pub use message::Message;
+
+// So that the derive's `::gmp_message::...` paths also work inside this crate's own tests and examples.
+extern crate self as gmp_message;
 #[cfg(feature = "serde")]
 pub use serde_support::Serde;

@@ -297,3 +297,68 @@ mod with_serde {
         assert_eq!(gmp_message::decode::<(Serde<Config>, u8)>(&[1, 0, 0, 0, 0xff, 1], &[]).err(), err);
     }
 }
+
+mod derived {
+    use gmp_message::{DecodeError, Message, decode, encode};
+
+    #[derive(Debug, Clone, PartialEq, Message)]
+    struct Job {
+        id: u32,
+        name: String,
+        tags: Vec<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Message)]
+    struct Pair(i64, Option<u8>);
+
+    #[derive(Debug, Clone, PartialEq, Message)]
+    struct Unit;
+
+    #[derive(Debug, Clone, PartialEq, Message)]
+    enum Event<T> {
+        Started,
+        Progress(u8, T),
+        Done { job: Job, ok: bool },
+    }
+
+    gmp_message::message! {
+        #[derive(Debug, PartialEq)]
+        struct JobByMacro {
+            id: u32,
+            name: String,
+            tags: Vec<String>,
+        }
+    }
+
+    /// Structs (named, tuple, unit) and a generic enum round-trip, with something after them.
+    #[test]
+    fn derived_types_round_trip() {
+        let job = Job { id: 7, name: "build".into(), tags: vec!["a".into(), "".into()] };
+        let events =
+            vec![Event::Started, Event::Progress(50, Pair(-3, Some(9))), Event::Done { job: job.clone(), ok: true }];
+        let sent = (job, Pair(i64::MIN, None), Unit, events, 99u8);
+        let enc = encode(&sent);
+        assert_eq!(decode(enc.bytes(), enc.handles()), Ok(sent));
+    }
+
+    /// The derive writes what `message!` writes for the same struct: either side reads the other.
+    #[test]
+    fn derive_and_message_macro_agree() {
+        let job = Job { id: 1, name: "x".into(), tags: vec!["t".into()] };
+        let by_macro = JobByMacro { id: 1, name: "x".into(), tags: vec!["t".into()] };
+        assert_eq!(encode(&job).bytes(), encode(&by_macro).bytes());
+        let enc = encode(&by_macro);
+        assert_eq!(decode::<Job>(enc.bytes(), enc.handles()), Ok(job));
+    }
+
+    /// An enum index with no variant, and a truncated message, are errors, never panics.
+    #[test]
+    fn bad_derived_input_is_an_error() {
+        let enc = encode(&3u32);
+        assert_eq!(decode::<Event<u8>>(enc.bytes(), &[]), Err(DecodeError::Invalid("Event variant")));
+        let enc = encode(&Event::<u8>::Done { job: Job { id: 1, name: "n".into(), tags: vec![] }, ok: false });
+        for cut in 0..enc.bytes().len() {
+            assert!(decode::<Event<u8>>(&enc.bytes()[..cut], &[]).is_err(), "{cut} bytes decoded");
+        }
+    }
+}
