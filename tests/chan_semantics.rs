@@ -75,5 +75,8 @@ fn waitgroup_waits_for_every_done() {
 fn channel_ends_compare_by_identity_and_collections_travel() {
     let r = gmp_tests::run("chan_identity", 2, &[]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(r.stdout, "ok: 4 registrations, 2 clients\nok: Chan<T> both ends\nok: std collections\n");
+    assert_eq!(
+        r.stdout,
+        "ok: 4 registrations, 2 clients\nok: Chan<T> both ends\nok: std collections\nok: derived and serde messages\n"
+    );
 }

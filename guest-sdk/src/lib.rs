@@ -99,9 +99,9 @@ pub mod sys;
 pub mod time;
 
 pub use channel::{Chan, IntoIter, Iter, Receiver, Sender, TryRecvError, TrySendError, chan, host_chan};
-#[cfg(feature = "serde")]
-pub use gmp_message::Serde;
 pub use gmp_message::{DecodeError, Decoder, Encoder, Message, message};
+#[cfg(feature = "serde")]
+pub use gmp_message::{Serde, serde};
 pub use sched::{exit, goid, gomaxprocs, num_goroutine, yield_now};
 pub use select::{RecvCase, Select, Selected, SendCase, SendValue};
 pub use spawn::{gmp_entry, go, go_with};

@@ -104,5 +104,8 @@ pub use message::Message;
 
 // So that the derive's `::gmp_message::...` paths also work inside this crate's own tests and examples.
 extern crate self as gmp_message;
+/// serde itself, with its derives and std impls, for programs without a serde dependency of their own.
+#[cfg(feature = "serde")]
+pub use serde;
 #[cfg(feature = "serde")]
 pub use serde_support::Serde;

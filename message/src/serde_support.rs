@@ -1,5 +1,9 @@
 //! [`Serde`]: any serde type as a [`Message`], encoded with postcard (feature `serde`). Host and guest must
 //! agree on postcard's format too, which is why this crate pins its version.
+//!
+//! The `serde` crate is re-exported (`gmp_message::serde`, `gmp::serde` in the guest SDK) with its derives
+//! and std impls, so a program needs no serde dependency of its own: derive with
+//! `#[derive(gmp::serde::Serialize, gmp::serde::Deserialize)]` and `#[serde(crate = "gmp::serde")]`.
 
 use crate::{DecodeError, Decoder, Encoder, Message};
 

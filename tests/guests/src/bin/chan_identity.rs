@@ -3,7 +3,9 @@
 //! - a chat server keys its clients by their reply channel: a client that registers twice, its channel
 //!   arriving under a new handle each time, is one key;
 //! - `gmp::Chan<T>` travels as one value and keeps both ends;
-//! - a `HashMap`, `BTreeSet` and `VecDeque` cross to another G intact.
+//! - a `HashMap`, `BTreeSet` and `VecDeque` cross to another G intact;
+//! - a derived struct and enum, and a serde type holding a `HashMap` (derived through `gmp::serde`, this
+//!   crate having no serde dependency of its own), do too.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -57,4 +59,30 @@ fn main() {
         (2, vec![-1, 2, 3], VecDeque::from(['x', 'y']))
     );
     println!("ok: std collections");
+
+    let (tx, rx) = gmp::chan::<(Shape, Labeled, gmp::Serde<Config>)>(0);
+    gmp::go!(tx => {
+        let config = Config { name: "c".into(), limits: HashMap::from([("gs".to_string(), 8)]) };
+        tx.send((Shape::Rect { w: 2, h: 3 }, Labeled(Shape::Dot, "d".into()), gmp::Serde(config)));
+    });
+    let (shape, labeled, gmp::Serde(config)) = rx.recv().unwrap();
+    assert_eq!((shape, labeled), (Shape::Rect { w: 2, h: 3 }, Labeled(Shape::Dot, "d".into())));
+    assert_eq!((config.name.as_str(), config.limits["gs"]), ("c", 8));
+    println!("ok: derived and serde messages");
+}
+
+#[derive(Debug, PartialEq, gmp::Message)]
+enum Shape {
+    Dot,
+    Rect { w: u32, h: u32 },
+}
+
+#[derive(Debug, PartialEq, gmp::Message)]
+struct Labeled(Shape, String);
+
+#[derive(Debug, PartialEq, gmp::serde::Serialize, gmp::serde::Deserialize)]
+#[serde(crate = "gmp::serde")]
+struct Config {
+    name: String,
+    limits: HashMap<String, u32>,
 }
