@@ -22,7 +22,7 @@ const TRY_FIRST_BYTES: usize = 4096;
 /// The halves are two handles to one channel, and either can be cloned or sent to other Gs. As in Go, dropping
 /// every sender does not close the channel: call [`Sender::close`].
 ///
-/// ```no_run
+/// ```
 /// let (tx, rx) = gmp::chan::<String>(1);
 /// tx.send("hi".to_string());
 /// assert_eq!(rx.recv().as_deref(), Some("hi"));
@@ -56,7 +56,7 @@ pub fn host_chan<T: Message>(name: &str) -> Option<(Sender<T>, Receiver<T>)> {
 
 /// The sending half of a channel of `T`.
 ///
-/// ```no_run
+/// ```
 /// let (tx, rx) = gmp::chan::<u32>(0);
 /// gmp::go_with(tx, |tx| tx.send(1));
 /// assert_eq!(rx.recv(), Some(1));
@@ -68,7 +68,7 @@ pub struct Sender<T> {
 
 /// The receiving half of a channel of `T`.
 ///
-/// ```no_run
+/// ```
 /// let (tx, rx) = gmp::chan::<u32>(0);
 /// gmp::go_with(rx, |rx| println!("{:?}", rx.recv()));
 /// tx.send(1);
@@ -80,7 +80,7 @@ pub struct Receiver<T> {
 
 /// Why [`Sender::try_send`] did not send; it hands the value back.
 ///
-/// ```no_run
+/// ```
 /// let (tx, _rx) = gmp::chan::<u8>(0);
 /// let gmp::TrySendError::Full(v) = tx.try_send(5).unwrap_err();
 /// assert_eq!(v, 5);
@@ -95,7 +95,7 @@ pub enum TrySendError<T> {
 impl<T> TrySendError<T> {
     /// The value that was not sent.
     ///
-    /// ```no_run
+    /// ```
     /// let (tx, _rx) = gmp::chan::<u8>(0);
     /// assert_eq!(tx.try_send(5).unwrap_err().into_inner(), 5);
     /// ```
@@ -122,7 +122,7 @@ impl<T> std::error::Error for TrySendError<T> {}
 
 /// Why [`Receiver::try_recv`] returned no value.
 ///
-/// ```no_run
+/// ```
 /// let (tx, rx) = gmp::chan::<u8>(1);
 /// assert_eq!(rx.try_recv(), Err(gmp::TryRecvError::Empty));
 /// tx.close();
@@ -155,7 +155,7 @@ impl<T: Message> Sender<T> {
     /// # Panics
     /// Sending on a closed channel panics (the runtime traps the G and ends the program), as in Go.
     ///
-    /// ```no_run
+    /// ```
     /// let (tx, rx) = gmp::chan::<Vec<u8>>(1);
     /// tx.send(vec![1, 2, 3]);
     /// assert_eq!(rx.recv(), Some(vec![1, 2, 3]));
@@ -182,7 +182,7 @@ impl<T: Message> Sender<T> {
     /// # Panics
     /// On a closed channel, as [`send`](Sender::send) does.
     ///
-    /// ```no_run
+    /// ```
     /// let (tx, _rx) = gmp::chan::<u8>(1);
     /// assert!(tx.try_send(1).is_ok());
     /// assert!(tx.try_send(2).is_err()); // the buffer holds one
@@ -200,7 +200,7 @@ impl<T> Sender<T> {
     /// Closes the channel: receivers drain what is buffered, then get `None`. Closing a closed channel
     /// panics (the runtime traps the G), as in Go.
     ///
-    /// ```no_run
+    /// ```
     /// let (tx, rx) = gmp::chan::<u8>(1);
     /// tx.send(1);
     /// tx.close();
@@ -213,7 +213,7 @@ impl<T> Sender<T> {
 
     /// Messages in the buffer now (always 0 for an unbuffered channel).
     ///
-    /// ```no_run
+    /// ```
     /// let (tx, _rx) = gmp::chan::<u8>(2);
     /// tx.send(1);
     /// assert_eq!(tx.len(), 1);
@@ -224,7 +224,7 @@ impl<T> Sender<T> {
 
     /// Whether the buffer is empty now.
     ///
-    /// ```no_run
+    /// ```
     /// let (tx, _rx) = gmp::chan::<u8>(2);
     /// assert!(tx.is_empty());
     /// ```
@@ -234,7 +234,7 @@ impl<T> Sender<T> {
 
     /// The buffer's capacity.
     ///
-    /// ```no_run
+    /// ```
     /// let (tx, _rx) = gmp::chan::<u8>(2);
     /// assert_eq!(tx.cap(), 2);
     /// ```
@@ -249,7 +249,7 @@ impl<T: Message> Receiver<T> {
     /// # Panics
     /// If the message does not decode as a `T` (which safe code cannot cause).
     ///
-    /// ```no_run
+    /// ```
     /// let (tx, rx) = gmp::chan::<u8>(1);
     /// tx.send(1);
     /// tx.close();
@@ -266,7 +266,7 @@ impl<T: Message> Receiver<T> {
 
     /// Receives a value if one (or the closed state) is there now.
     ///
-    /// ```no_run
+    /// ```
     /// let (tx, rx) = gmp::chan::<u8>(1);
     /// assert_eq!(rx.try_recv(), Err(gmp::TryRecvError::Empty));
     /// tx.send(1);
@@ -282,7 +282,7 @@ impl<T: Message> Receiver<T> {
 
     /// A blocking iterator over received values; it ends when the channel is closed and drained.
     ///
-    /// ```no_run
+    /// ```
     /// let (tx, rx) = gmp::chan::<u32>(3);
     /// for i in 1..=3 {
     ///     tx.send(i);
@@ -298,7 +298,7 @@ impl<T: Message> Receiver<T> {
 impl<T> Receiver<T> {
     /// Messages in the buffer now (always 0 for an unbuffered channel).
     ///
-    /// ```no_run
+    /// ```
     /// let (tx, rx) = gmp::chan::<u8>(2);
     /// tx.send(1);
     /// assert_eq!(rx.len(), 1);
@@ -309,7 +309,7 @@ impl<T> Receiver<T> {
 
     /// Whether the buffer is empty now.
     ///
-    /// ```no_run
+    /// ```
     /// let (_tx, rx) = gmp::chan::<u8>(2);
     /// assert!(rx.is_empty());
     /// ```
@@ -319,7 +319,7 @@ impl<T> Receiver<T> {
 
     /// The buffer's capacity.
     ///
-    /// ```no_run
+    /// ```
     /// let (_tx, rx) = gmp::chan::<u8>(2);
     /// assert_eq!(rx.cap(), 2);
     /// ```
@@ -564,7 +564,7 @@ impl<T> Message for Receiver<T> {
 /// Borrowing iterator from [`Receiver::iter`]: blocks for each value, ends when the channel is closed and
 /// drained.
 ///
-/// ```no_run
+/// ```
 /// let (tx, rx) = gmp::chan::<u8>(2);
 /// tx.send(1);
 /// tx.close();
@@ -587,7 +587,7 @@ impl<T: Message> Iterator for Iter<'_, T> {
 
 /// Owning iterator from `Receiver::into_iter`: like [`Iter`], and releases the receiver at the end.
 ///
-/// ```no_run
+/// ```
 /// let (tx, rx) = gmp::chan::<u8>(2);
 /// tx.send(1);
 /// tx.close();

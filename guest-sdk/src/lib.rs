@@ -5,7 +5,7 @@
 //! with its own memory: Gs share nothing, and talk only through channels. Values cross as [`Message`]s,
 //! and channel ends are messages too, so they can be handed from G to G.
 //!
-//! ```no_run
+//! ```
 //! let (tx, rx) = gmp::chan::<String>(0);
 //! gmp::go!(tx => tx.send(format!("hello from G {}", gmp::goid())));
 //! println!("{}", rx.recv().unwrap());

@@ -9,7 +9,7 @@ use crate::sys;
 ///
 /// Gs are preempted anyway, so this is for politeness or for tests that want others to get ahead.
 ///
-/// ```no_run
+/// ```
 /// gmp::go(|| println!("probably first"));
 /// gmp::yield_now();
 /// ```
@@ -19,7 +19,7 @@ pub fn yield_now() {
 
 /// The calling G's id: 1 for the main G, then increasing in spawn order.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::goid(), 1); // in main
 /// ```
 pub fn goid() -> u64 {
@@ -28,7 +28,7 @@ pub fn goid() -> u64 {
 
 /// The number of Ps (GOMAXPROCS): how many Gs can run at once.
 ///
-/// ```no_run
+/// ```
 /// println!("running on {} Ps", gmp::gomaxprocs());
 /// ```
 pub fn gomaxprocs() -> usize {

@@ -425,7 +425,7 @@ pub fn block_forever() -> ! {
 /// Waits on several channel operations at once and runs the arm of the one that proceeds, like Go's
 /// `select` (the syntax follows `crossbeam_channel::select!`).
 ///
-/// ```no_run
+/// ```
 /// # let (tx, rx) = gmp::chan::<u32>(1);
 /// # let (out, _keep) = gmp::chan::<String>(1);
 /// gmp::select! {
@@ -452,7 +452,7 @@ pub fn block_forever() -> ! {
 /// at random among the arms that can proceed, so no arm starves. The whole `select!` is an expression whose
 /// value is that of the chosen body; `select! {}` blocks forever.
 ///
-/// ```no_run
+/// ```
 /// let (tx, rx) = gmp::chan::<u32>(0);
 /// let (quit_tx, quit) = gmp::chan::<()>(0);
 /// gmp::go!(tx, quit_tx => {

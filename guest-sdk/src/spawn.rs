@@ -21,7 +21,7 @@ type Trampoline = fn(&[u8], &[u32]);
 /// compile error ("closures can only be coerced to `fn` types if they do not capture any variables"). To give
 /// the new G values, use [`go_with`] or [`go!`](crate::go!).
 ///
-/// ```no_run
+/// ```
 /// gmp::go(|| println!("hello from G {}", gmp::goid()));
 ///
 /// fn worker() {
@@ -39,7 +39,7 @@ pub fn go(f: fn()) -> u64 {
 ///
 /// As with [`go`](fn@crate::go), `f` must not capture anything.
 ///
-/// ```no_run
+/// ```
 /// let (tx, rx) = gmp::chan::<u64>(0);
 /// gmp::go_with((tx, 20u64), |(tx, n)| tx.send(n * 2));
 /// assert_eq!(rx.recv(), Some(40));
@@ -114,7 +114,7 @@ fn read_index(bytes: &[u8]) -> usize {
 /// `entry` must be a trampoline index that [`go`](fn@crate::go) or [`go_with`] passed to `spawn` in
 /// this same module, and the G's pending message the one spawned with it.
 ///
-/// ```no_run
+/// ```
 /// // What the runtime does for each new G; here `gmp::go` sets up the same thing safely.
 /// gmp::go(|| println!("started in gmp_entry"));
 /// ```
@@ -137,7 +137,7 @@ pub unsafe extern "C" fn gmp_entry(entry: u32, arg_len: u32, nhandles: u32) {
 /// the block may use nothing else from the spawning G. It evaluates to the new G's id. The bindings are
 /// immutable; rebind with `let mut` inside the block.
 ///
-/// ```no_run
+/// ```
 /// let (tx, rx) = gmp::chan::<String>(0);
 /// let name = String::from("gopher");
 /// gmp::go!(tx, name => {

@@ -30,7 +30,7 @@ const DELTA_BUFFER: usize = i32::MAX as usize;
 /// the delta, and since one G's messages arrive in order, an `add` in a G is always counted before the `done`s
 /// that G, or any G it starts afterwards, calls for it.
 ///
-/// ```no_run
+/// ```
 /// let wg = gmp::WaitGroup::new();
 /// for i in 0..3 {
 ///     wg.add(1);
@@ -66,7 +66,7 @@ impl Counter {
 impl WaitGroup {
     /// A wait group with counter 0, owned by the calling G.
     ///
-    /// ```no_run
+    /// ```
     /// let wg = gmp::WaitGroup::new();
     /// wg.wait(); // returns at once: nothing was added
     /// ```
@@ -80,7 +80,7 @@ impl WaitGroup {
     /// # Panics
     /// If the counter would go negative (detected in the owner).
     ///
-    /// ```no_run
+    /// ```
     /// let wg = gmp::WaitGroup::new();
     /// wg.add(2);
     /// wg.done();
@@ -96,7 +96,7 @@ impl WaitGroup {
 
     /// Subtracts one from the counter: this G's share of the work is finished.
     ///
-    /// ```no_run
+    /// ```
     /// let wg = gmp::WaitGroup::new();
     /// wg.add(1);
     /// let copy = wg.clone();
@@ -112,7 +112,7 @@ impl WaitGroup {
     /// # Panics
     /// When called in a G other than the one that created the wait group, or if the counter goes negative.
     ///
-    /// ```no_run
+    /// ```
     /// let wg = gmp::WaitGroup::new();
     /// wg.add(1);
     /// let copy = wg.clone();

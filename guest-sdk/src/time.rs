@@ -10,7 +10,7 @@
 //! to. That channel is an ordinary one, so the [`Receiver<Instant>`] over it works with `recv`, `try_recv`,
 //! iteration and [`select!`](crate::select!):
 //!
-//! ```no_run
+//! ```
 //! use std::time::Duration;
 //! use gmp::time;
 //!
@@ -44,7 +44,7 @@ use crate::{DecodeError, Decoder, Encoder, Message, Receiver, sys};
 /// It is a [`Message`] of 8 bytes, the format timers send, so it can be passed between Gs, and a timer's
 /// channel is a [`Receiver<Instant>`].
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// use gmp::time::Instant;
 ///
@@ -62,7 +62,7 @@ pub struct Instant {
 impl Instant {
     /// The runtime's clock now.
     ///
-    /// ```no_run
+    /// ```
     /// let t = gmp::time::Instant::now();
     /// println!("{t:?} since the program started");
     /// ```
@@ -72,7 +72,7 @@ impl Instant {
 
     /// How long ago `self` was (zero if it is in the future).
     ///
-    /// ```no_run
+    /// ```
     /// let start = gmp::time::Instant::now();
     /// let spent = start.elapsed();
     /// println!("took {spent:?}");
@@ -83,7 +83,7 @@ impl Instant {
 
     /// The time from `earlier` to `self`, or zero if `earlier` is later (as `std::time::Instant` does).
     ///
-    /// ```no_run
+    /// ```
     /// use std::time::Duration;
     /// use gmp::time::Instant;
     ///
@@ -98,7 +98,7 @@ impl Instant {
 
     /// The time from `earlier` to `self`, or `None` if `earlier` is later.
     ///
-    /// ```no_run
+    /// ```
     /// use std::time::Duration;
     /// use gmp::time::Instant;
     ///
@@ -112,7 +112,7 @@ impl Instant {
 
     /// `self + d`, or `None` if that is past the clock's range.
     ///
-    /// ```no_run
+    /// ```
     /// use std::time::Duration;
     ///
     /// let now = gmp::time::Instant::now();
@@ -126,7 +126,7 @@ impl Instant {
 
     /// `self - d`, or `None` if that is before the program started.
     ///
-    /// ```no_run
+    /// ```
     /// use std::time::Duration;
     ///
     /// let now = gmp::time::Instant::now();
@@ -214,7 +214,7 @@ fn timer_new(delay: Duration, period: Duration) -> (u32, Receiver<Instant>) {
 
 /// Parks the calling G for `d`; other Gs run meanwhile, and no thread is held.
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 ///
 /// let start = gmp::time::Instant::now();
@@ -231,7 +231,7 @@ pub fn sleep(d: Duration) {
 /// It cannot be stopped; if the receiver is dropped first, the runtime discards the timer when it fires. Use
 /// [`Timer`] to stop one early.
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 ///
 /// let (_tx, rx) = gmp::chan::<u32>(0);
@@ -254,7 +254,7 @@ pub fn after(d: Duration) -> Receiver<Instant> {
 /// # Panics
 /// If `period` is zero.
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 ///
 /// let ticker = gmp::time::tick(Duration::from_millis(100));
@@ -272,7 +272,7 @@ pub fn tick(period: Duration) -> Ticker {
 /// Dropping the timer stops it. To keep waiting on its channel elsewhere, use [`after`] rather than a clone of
 /// the receiver, which would never fire once the timer is dropped.
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// use gmp::time::Timer;
 ///
@@ -288,7 +288,7 @@ pub struct Timer {
 impl Timer {
     /// A timer that fires once, `d` from now.
     ///
-    /// ```no_run
+    /// ```
     /// let timer = gmp::time::Timer::new(std::time::Duration::from_secs(1));
     /// ```
     pub fn new(d: Duration) -> Timer {
@@ -298,7 +298,7 @@ impl Timer {
 
     /// The channel the firing time arrives on; use it with `recv` or in a [`select!`](crate::select!).
     ///
-    /// ```no_run
+    /// ```
     /// use std::time::Duration;
     ///
     /// let (_tx, rx) = gmp::chan::<u32>(0);
@@ -315,7 +315,7 @@ impl Timer {
     /// Stops the timer: `true` if that kept it from firing, `false` if it had fired (or was stopped) already.
     /// As in Go, a time sent before the stop may still be waiting in the channel.
     ///
-    /// ```no_run
+    /// ```
     /// let timer = gmp::time::Timer::new(std::time::Duration::from_secs(3600));
     /// assert!(timer.stop());
     /// assert!(!timer.stop());
@@ -343,7 +343,7 @@ impl fmt::Debug for Timer {
 /// (Go's `time.Ticker`). A tick the channel has no room for is dropped, so a slow receiver sees fewer ticks,
 /// never a backlog.
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 ///
 /// let ticker = gmp::time::Ticker::new(Duration::from_millis(20));
@@ -364,7 +364,7 @@ impl Ticker {
     /// # Panics
     /// If `period` is zero (as Go's `NewTicker` does for a non-positive one).
     ///
-    /// ```no_run
+    /// ```
     /// let ticker = gmp::time::Ticker::new(std::time::Duration::from_secs(1));
     /// ```
     pub fn new(period: Duration) -> Ticker {
@@ -376,7 +376,7 @@ impl Ticker {
 
     /// The channel the ticks arrive on.
     ///
-    /// ```no_run
+    /// ```
     /// let ticker = gmp::time::tick(std::time::Duration::from_millis(10));
     /// let first = ticker.receiver().recv().unwrap();
     /// let second = ticker.receiver().recv().unwrap();
@@ -388,7 +388,7 @@ impl Ticker {
 
     /// Stops the ticker: no tick is sent after this (one sent before may still be in the channel).
     ///
-    /// ```no_run
+    /// ```
     /// let ticker = gmp::time::tick(std::time::Duration::from_millis(10));
     /// ticker.receiver().recv();
     /// ticker.stop();
