@@ -1,5 +1,5 @@
-//! Go's `sync` and `sync/atomic` for Gs that share no memory: [`WaitGroup`], [`Mutex`], [`OnceValue`] and
-//! [`Once`], [`AtomicU64`] and [`AtomicI64`].
+//! Go's `sync`, `sync/atomic` and `errgroup` for Gs that share no memory: [`WaitGroup`], [`Mutex`],
+//! [`OnceValue`] and [`Once`], [`AtomicU64`] and [`AtomicI64`], [`ErrGroup`].
 //!
 //! # Statics are per G
 //! Every G is its own instance with its own linear memory, so a `static` (an `AtomicU64`, a `Mutex`, a
