@@ -93,16 +93,24 @@ fn errgroup() {
 }
 
 fn after_funcs() {
+    // Due in 200 ms or more: long enough that the stops below always come first, however loaded the box.
     let (tx, rx) = gmp::chan::<u32>(100);
     let pending: Vec<_> = (0..100u32)
         .map(|i| {
-            gmp::time::after_func(Duration::from_millis(10 + u64::from(i % 7)), (i, tx.clone()), |(i, tx)| tx.send(i))
+            let d = Duration::from_millis(200 + u64::from(i % 7));
+            gmp::time::after_func(d, (i, tx.clone()), |(i, tx)| tx.send(i))
         })
         .collect();
     let stopped = pending.iter().step_by(2).filter(|p| p.stop()).count();
-    gmp::time::sleep(Duration::from_millis(60));
-    tx.close();
-    let fired: Vec<u32> = rx.iter().collect();
+    let mut fired = Vec::new();
+    while fired.len() < 100 - stopped {
+        gmp::select! {
+            recv(rx) -> i => fired.push(i.unwrap()),
+            recv(gmp::time::after(Duration::from_secs(30))) -> _ => panic!("only {} calls ran", fired.len()),
+        }
+    }
+    gmp::time::sleep(Duration::from_millis(20));
+    assert!(rx.try_recv().is_err(), "a stopped call ran");
     assert!(fired.iter().all(|i| i % 2 == 1), "a stopped call ran: {fired:?}");
     assert!(pending.iter().all(|p| !p.stop()), "every call has run or been stopped");
     println!("after_func: {} fired, {stopped} stopped", fired.len());
