@@ -332,7 +332,7 @@ fn cpu_time_is_counted_per_group() {
 }
 
 /// Time a G spends parked is not CPU time, however its M waited meanwhile (parked, in the poller, spinning):
-/// a group whose G sleeps 10 × 10 ms, alone on the scheduler, shows next to no CPU time.
+/// a group whose G sleeps 10 × 10 ms, alone on the scheduler, shows far less than the 100 ms it waited.
 #[test]
 fn waiting_is_not_cpu_time() {
     for procs in [1, 2] {
@@ -349,7 +349,8 @@ fn waiting_is_not_cpu_time() {
         })
         .unwrap();
         wait(&g);
-        assert!(g.cpu_time() < Duration::from_millis(20), "{procs} Ps: {:?}", g.cpu_time());
+        // Waiting charged would be 100 ms; 50 leaves room for an M descheduled mid-poll on a loaded box.
+        assert!(g.cpu_time() < Duration::from_millis(50), "{procs} Ps: {:?}", g.cpu_time());
         stop(&s);
     }
 }
