@@ -3,14 +3,17 @@
 
 use gmp_tests::run;
 
-/// Go by Example's atomic counter and mutex programs, with checksums of every update (see the guest).
+/// Go by Example's atomic counter and mutex programs, `RWMutex` and `Cond`, with checksums of every update
+/// (see the guest).
 #[test]
 fn sync_objects_are_shared_by_every_g() {
     for procs in [1, 2, 4] {
         let r = run("sync_objects", procs, &[]);
         assert_eq!(r.code, 0, "procs {procs}: {r:?}");
         assert_eq!(
-            r.stdout, "atomic: 50000\ncas: 1 winner of 50\nmutex: 5000 [0..4999]\nonce: 1 ran, 20 agree\n",
+            r.stdout,
+            "atomic: 50000\ncas: 1 winner of 50\nmutex: 5000 [0..4999]\nonce: 1 ran, 20 agree\n\
+             rwlock: 5 readers at once, writer waited, 2000 writes\ncond: fifo 0..9, broadcast 10, 1000 items\n",
             "procs {procs}"
         );
     }

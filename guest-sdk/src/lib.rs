@@ -31,7 +31,8 @@
 //!   buffered FIFO, explicit [`close`](Sender::close)); [`select!`] waits on several at once, and
 //!   [`Select`] on a set of arms known only at run time (Go's `reflect.Select`). An `Option` of a channel
 //!   end is Go's nil channel in either: `None` switches the arm off.
-//! - [`sync`]: [`WaitGroup`], [`Mutex`](sync::Mutex), [`OnceValue`](sync::OnceValue), [`Once`](sync::Once),
+//! - [`sync`]: [`WaitGroup`], [`Mutex`](sync::Mutex), [`RwLock`](sync::RwLock), [`Cond`](sync::Cond),
+//!   [`OnceValue`](sync::OnceValue), [`Once`](sync::Once),
 //!   [`AtomicU64`](sync::AtomicU64), [`AtomicI64`](sync::AtomicI64), all living in the runtime. **Statics
 //!   are per G**: each G is its own instance, so a `static` `AtomicU64`, `Mutex` or `OnceLock` from `std`
 //!   has one copy in every G, and nothing another G does shows in yours. Share through these instead.

@@ -1,5 +1,5 @@
 //! Go's `sync`, `sync/atomic` and `errgroup` for Gs that share no memory: [`WaitGroup`], [`Mutex`],
-//! [`OnceValue`] and [`Once`], [`AtomicU64`] and [`AtomicI64`], [`ErrGroup`].
+//! [`RwLock`], [`Cond`], [`OnceValue`] and [`Once`], [`AtomicU64`] and [`AtomicI64`], [`ErrGroup`].
 //!
 //! # Statics are per G
 //! Every G is its own instance with its own linear memory, so a `static` (an `AtomicU64`, a `Mutex`, a
@@ -272,6 +272,374 @@ impl<T> Message for Mutex<T> {
 
     fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         Ok(Mutex { put: Sender::decode(dec)?, take: Receiver::decode(dec)? })
+    }
+}
+
+/// Readers that may hold an [`RwLock`] at once; a writer subtracts it from the reader count to say it waits
+/// (Go's `rwmutexMaxReaders`, the same scheme).
+const MAX_READERS: i64 = 1 << 30;
+
+/// A reader/writer lock around a value, shared by Gs that share no memory: Go's `sync.RWMutex` with the data
+/// inside, as Rust's `RwLock<T>` has.
+///
+/// Any number of Gs may [`read`](RwLock::read) at once, or one may [`write`](RwLock::write). As in Go, a
+/// waiting writer stops new readers from coming in, so a stream of readers cannot starve it, and the readers
+/// that queued behind it go in together when it unlocks. Writers take turns in the order they asked.
+///
+/// The value lives in the runtime. A writer's guard holds it, as a [`Mutex`]'s does; a reader's guard holds
+/// a copy (so reading needs `T: Clone`: Gs share no memory, and a copy is what another G can see). Clones,
+/// and copies sent to other Gs, lock the same value.
+///
+/// ```
+/// let table = gmp::sync::RwLock::new(vec![1u32, 2, 3]);
+/// let wg = gmp::WaitGroup::new();
+/// for _ in 0..3 {
+///     wg.add(1);
+///     let (table, wg) = (table.clone(), wg.clone());
+///     gmp::go!(table, wg => {
+///         let rows = table.read(); // readers hold the lock together
+///         assert!(rows.len() == 3 || *rows == [1, 2, 3, 4]); // before the write, or after it
+///         wg.done();
+///     });
+/// }
+/// table.write().push(4);
+/// wg.wait();
+/// assert_eq!(*table.read(), [1, 2, 3, 4]);
+/// ```
+pub struct RwLock<T> {
+    value: Mutex<T>,
+    /// Writers among themselves.
+    writers: Mutex<()>,
+    /// Readers holding or waiting for the lock; less `MAX_READERS` while a writer holds or waits for it.
+    readers: AtomicI64,
+    /// Readers the waiting writer still waits to leave.
+    departing: AtomicI64,
+    /// Where readers that came in behind a writer wait, and the writer lets them go.
+    reader_sem: Semaphore,
+    /// Where a writer waits for the readers ahead of it to leave.
+    writer_sem: Semaphore,
+}
+
+/// A counting semaphore: a channel whose capacity is never reached, so a release never waits.
+struct Semaphore {
+    release: Sender<()>,
+    acquire: Receiver<()>,
+}
+
+impl Semaphore {
+    fn new() -> Self {
+        let (release, acquire) = chan(DELTA_BUFFER);
+        Semaphore { release, acquire }
+    }
+
+    fn acquire(&self) {
+        self.acquire.recv().expect("gmp: a semaphore's channel was closed");
+    }
+
+    fn release(&self) {
+        self.release.send(());
+    }
+}
+
+impl Clone for Semaphore {
+    fn clone(&self) -> Self {
+        Semaphore { release: self.release.clone(), acquire: self.acquire.clone() }
+    }
+}
+
+impl Message for Semaphore {
+    fn encode(&self, enc: &mut Encoder) {
+        self.release.encode(enc);
+        self.acquire.encode(enc);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(Semaphore { release: Sender::decode(dec)?, acquire: Receiver::decode(dec)? })
+    }
+}
+
+/// A copy of a read-locked [`RwLock`]'s value; dropping it unlocks.
+pub struct RwLockReadGuard<'a, T: Message> {
+    lock: &'a RwLock<T>,
+    value: T,
+}
+
+/// The value of a write-locked [`RwLock`]; dropping it puts the value back and unlocks.
+pub struct RwLockWriteGuard<'a, T: Message> {
+    lock: &'a RwLock<T>,
+    value: Option<MutexGuard<'a, T>>,
+    /// This writer's turn among writers, given up last.
+    turn: Option<MutexGuard<'a, ()>>,
+}
+
+impl<T: Message> RwLock<T> {
+    /// A lock holding `value`.
+    pub fn new(value: T) -> Self {
+        RwLock {
+            value: Mutex::new(value),
+            writers: Mutex::new(()),
+            readers: AtomicI64::new(0),
+            departing: AtomicI64::new(0),
+            reader_sem: Semaphore::new(),
+            writer_sem: Semaphore::new(),
+        }
+    }
+
+    /// Waits until no writer holds or waits for the lock, then holds it with other readers; the guard holds
+    /// a copy of the value (Go's `RLock`).
+    pub fn read(&self) -> RwLockReadGuard<'_, T>
+    where
+        T: Clone,
+    {
+        if self.readers.add(1) < 0 {
+            // A writer holds or waits for the lock: it lets this reader in when it unlocks.
+            self.reader_sem.acquire();
+        }
+        // Readers take turns only for the moment of copying; the writer cannot take the value meanwhile,
+        // since it waits for every reader counted above.
+        let value = self.value.lock().clone();
+        RwLockReadGuard { lock: self, value }
+    }
+
+    /// Holds the lock with other readers if no writer holds or waits for it now (Go's `TryRLock`).
+    pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>>
+    where
+        T: Clone,
+    {
+        loop {
+            let n = self.readers.load();
+            if n < 0 {
+                return None;
+            }
+            if self.readers.compare_and_swap(n, n + 1) {
+                let value = self.value.lock().clone();
+                return Some(RwLockReadGuard { lock: self, value });
+            }
+        }
+    }
+
+    /// Waits until no G holds the lock, then holds it alone (Go's `Lock`).
+    pub fn write(&self) -> RwLockWriteGuard<'_, T> {
+        let turn = self.writers.lock();
+        // Announce the writer: readers arriving from now on wait for it.
+        let active = self.readers.add(-MAX_READERS) + MAX_READERS;
+        // Wait for the readers already in, unless they all left before `departing` counted them.
+        if active != 0 && self.departing.add(active) != 0 {
+            self.writer_sem.acquire();
+        }
+        RwLockWriteGuard { lock: self, value: Some(self.value.lock()), turn: Some(turn) }
+    }
+
+    /// Holds the lock alone if no G holds it now (Go's `TryLock`).
+    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+        let turn = self.writers.try_lock()?;
+        if !self.readers.compare_and_swap(0, -MAX_READERS) {
+            return None;
+        }
+        Some(RwLockWriteGuard { lock: self, value: Some(self.value.lock()), turn: Some(turn) })
+    }
+
+    fn unlock_read(&self) {
+        let n = self.readers.add(-1);
+        if n < 0 {
+            assert!(n + 1 != 0 && n + 1 != -MAX_READERS, "gmp: RwLock read-unlocked while not read-locked");
+            // A writer waits: the last reader it waits for lets it in.
+            if self.departing.add(-1) == 0 {
+                self.writer_sem.release();
+            }
+        }
+    }
+
+    fn unlock_write(&self) {
+        // Let readers in again, and wake those that queued behind this writer.
+        let queued = self.readers.add(MAX_READERS);
+        assert!(queued < MAX_READERS, "gmp: RwLock write-unlocked while not write-locked");
+        for _ in 0..queued {
+            self.reader_sem.release();
+        }
+    }
+}
+
+impl<T: Message> core::ops::Deref for RwLockReadGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: Message> Drop for RwLockReadGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.unlock_read();
+    }
+}
+
+impl<T: Message> core::ops::Deref for RwLockWriteGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.value.as_ref().expect("a guard holds its value until dropped")
+    }
+}
+
+impl<T: Message> core::ops::DerefMut for RwLockWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.value.as_mut().expect("a guard holds its value until dropped")
+    }
+}
+
+impl<T: Message> Drop for RwLockWriteGuard<'_, T> {
+    fn drop(&mut self) {
+        // The value goes back before any reader is let in, and readers go in before the next writer: Go's
+        // order, which keeps readers that queued behind this writer from waiting out the next one too.
+        drop(self.value.take());
+        self.lock.unlock_write();
+        drop(self.turn.take());
+    }
+}
+
+impl<T> Clone for RwLock<T> {
+    fn clone(&self) -> Self {
+        RwLock {
+            value: self.value.clone(),
+            writers: self.writers.clone(),
+            readers: self.readers.clone(),
+            departing: self.departing.clone(),
+            reader_sem: self.reader_sem.clone(),
+            writer_sem: self.writer_sem.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for RwLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RwLock").field("handle", &self.value.take.handle()).finish()
+    }
+}
+
+/// A lock travels as its handles; the receiving G locks the same value.
+impl<T> Message for RwLock<T> {
+    fn encode(&self, enc: &mut Encoder) {
+        self.value.encode(enc);
+        self.writers.encode(enc);
+        self.readers.encode(enc);
+        self.departing.encode(enc);
+        self.reader_sem.encode(enc);
+        self.writer_sem.encode(enc);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(RwLock {
+            value: Mutex::decode(dec)?,
+            writers: Mutex::decode(dec)?,
+            readers: AtomicI64::decode(dec)?,
+            departing: AtomicI64::decode(dec)?,
+            reader_sem: Semaphore::decode(dec)?,
+            writer_sem: Semaphore::decode(dec)?,
+        })
+    }
+}
+
+/// A place for Gs to wait until another G says a condition may have changed: Go's `sync.Cond`, used with a
+/// [`Mutex`] as Rust's `Condvar` is.
+///
+/// [`wait`](Cond::wait) takes the guard of a locked mutex, unlocks it while it waits, and locks it again
+/// before it returns. [`signal`](Cond::signal) wakes the G that has waited longest, [`broadcast`](Cond::broadcast)
+/// every waiting G; as in Go, a G that starts waiting after a signal is not woken by it, and the caller need
+/// not hold the lock. A woken G finds the condition as some G left it, so it checks again in a loop (or
+/// calls [`wait_while`](Cond::wait_while)).
+///
+/// ```
+/// use gmp::sync::{Cond, Mutex};
+///
+/// let queue = Mutex::new(Vec::<u32>::new());
+/// let ready = Cond::new();
+/// let (done_tx, done) = gmp::chan::<u32>(0);
+/// {
+///     let (queue, ready) = (queue.clone(), ready.clone());
+///     gmp::go!(queue, ready, done_tx => {
+///         let mut items = ready.wait_while(queue.lock(), |q| q.is_empty());
+///         done_tx.send(items.pop().unwrap());
+///     });
+/// }
+/// queue.lock().push(7);
+/// ready.signal();
+/// assert_eq!(done.recv(), Some(7));
+/// ```
+#[derive(Clone)]
+pub struct Cond {
+    /// One wake-up channel per waiting G, in the order they began to wait.
+    waiters: Sender<Sender<()>>,
+    next: Receiver<Sender<()>>,
+}
+
+impl Cond {
+    /// A condition no G waits on.
+    pub fn new() -> Self {
+        let (waiters, next) = chan(DELTA_BUFFER);
+        Cond { waiters, next }
+    }
+
+    /// Unlocks `guard`'s mutex, waits for a [`signal`](Cond::signal) or [`broadcast`](Cond::broadcast), and
+    /// locks it again (Go's `Wait`).
+    pub fn wait<'a, T: Message>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        let mutex = guard.mutex;
+        // Queue this G's wake-up before unlocking, so that a signal sent once the lock is free finds it.
+        let (wake, woken) = chan::<()>(1);
+        self.waiters.send(wake);
+        drop(guard);
+        woken.recv().expect("gmp: a Cond's wake-up channel was closed");
+        mutex.lock()
+    }
+
+    /// Waits, as [`wait`](Cond::wait) does, for as long as `condition` holds of the value; returns with the
+    /// lock held and the condition false.
+    pub fn wait_while<'a, T: Message>(
+        &self,
+        mut guard: MutexGuard<'a, T>,
+        mut condition: impl FnMut(&mut T) -> bool,
+    ) -> MutexGuard<'a, T> {
+        while condition(&mut guard) {
+            guard = self.wait(guard);
+        }
+        guard
+    }
+
+    /// Wakes the G that has waited longest, if any G waits (Go's `Signal`).
+    pub fn signal(&self) {
+        if let Ok(wake) = self.next.try_recv() {
+            // Capacity one, and each wake-up channel is used once: this never waits.
+            wake.send(());
+        }
+    }
+
+    /// Wakes every G that waits now (Go's `Broadcast`).
+    pub fn broadcast(&self) {
+        while let Ok(wake) = self.next.try_recv() {
+            wake.send(());
+        }
+    }
+}
+
+impl Default for Cond {
+    fn default() -> Self {
+        Cond::new()
+    }
+}
+
+impl fmt::Debug for Cond {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cond").field("waiting", &self.next.len()).finish()
+    }
+}
+
+/// A condition travels as its handles; the receiving G waits on and signals the same one.
+impl Message for Cond {
+    fn encode(&self, enc: &mut Encoder) {
+        self.waiters.encode(enc);
+        self.next.encode(enc);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(Cond { waiters: Sender::decode(dec)?, next: Receiver::decode(dec)? })
     }
 }
 
