@@ -48,9 +48,23 @@ fn waiting_on_a_pending_timer_is_not_a_deadlock() {
     assert_eq!((r.code, r.stdout.as_str()), (0, "fired\n"), "{r:?}");
 }
 
+/// A timer stopped with `stop`, or by dropping every copy of it (the runtime stops a timer no G holds), is
+/// no longer a wake-up source.
 #[test]
 fn waiting_on_a_stopped_timer_is_a_deadlock() {
-    let r = run("stopped_timer", 1, &[]);
-    assert_eq!((r.code, r.stdout.as_str()), (2, "stopped\n"), "{r:?}");
-    assert!(r.report.unwrap().starts_with("fatal error: all goroutines are asleep - deadlock!"));
+    for args in [&[][..], &["drop"]] {
+        let r = run("stopped_timer", 1, args);
+        assert_eq!((r.code, r.stdout.as_str()), (2, "stopped\n"), "{args:?}: {r:?}");
+        assert!(r.report.unwrap().starts_with("fatal error: all goroutines are asleep - deadlock!"), "{args:?}");
+    }
+}
+
+/// `Timer` and `Ticker` are messages: sent, cloned, stopped from another G, stopped once no G holds one.
+#[test]
+fn timers_are_values_shared_by_gs() {
+    for procs in [1, 2] {
+        let r = run("timer_values", procs, &[]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert_eq!(r.stdout, "sent: fired\nclone: ticking\ndropped: stopped\nremote stop: ok\n", "at {procs} Ps");
+    }
 }

@@ -528,8 +528,9 @@ unsafe extern "C" {
 
     /// A timer that sends one 8-byte message (the clock when it fired, little-endian) `ns` nanoseconds from
     /// now, or with `period` > 0 a ticker that then sends every `period` ns, dropping ticks the channel has no
-    /// room for. Writes the channel's handle to `chan_out` and returns the timer's handle; closing either
-    /// handle does not stop the timer, [`timer_stop`] does. Prefer [`time`](crate::time).
+    /// room for. Writes the channel's handle to `chan_out` and returns the timer's handle. [`timer_stop`]
+    /// stops the timer, and so does closing the last handle to it (copies from [`handle_dup`] and in messages
+    /// count); closing the channel's handle does not. Prefer [`time`](crate::time).
     ///
     /// # Safety
     /// `chan_out` must be writable for 4 bytes that nothing else uses.
@@ -548,6 +549,23 @@ unsafe extern "C" {
     /// gmp::sys::handle_close(chan);
     /// ```
     pub fn timer_new(ns: u64, period: u64, chan_out: *mut u32) -> u32;
+
+    /// A timer that sends one 8-byte message, as [`timer_new`]'s does, `ns` nanoseconds from now, on the
+    /// channel whose handle it returns. It has no handle of its own, so nothing stops it. Prefer
+    /// [`time::after`](crate::time::after).
+    ///
+    /// ```
+    /// let chan = gmp::sys::timer_after(1_000_000);
+    /// let mut fired = 0u64;
+    /// let mut info = gmp::sys::RecvInfo::default();
+    /// let (buf, hbuf) = ((&raw mut fired).cast(), core::ptr::null_mut());
+    /// // SAFETY: `fired` is writable for the 8 bytes passed; no handle buffer; `info` is writable.
+    /// let status = unsafe { gmp::sys::chan_recv(chan, buf, 8, hbuf, 0, &mut info) };
+    /// assert_eq!((status, info.len), (gmp::sys::RECV_OK, 8));
+    /// assert!(fired >= 1_000_000);
+    /// gmp::sys::handle_close(chan);
+    /// ```
+    pub safe fn timer_after(ns: u64) -> u32;
 
     /// Stops a timer or ticker: returns 1 if it was pending (a timer that had not fired yet, or a ticker), 0
     /// otherwise. Nothing is sent on its channel afterwards.

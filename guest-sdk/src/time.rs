@@ -25,10 +25,10 @@
 //! }
 //! ```
 //!
-//! Who stops a timer: closing its handles does not (the runtime's rule), so [`after`] lets go of the timer
-//! handle at once and the timer fires regardless, then stops by itself if nobody holds its channel any more.
-//! [`Timer`] and [`Ticker`] stop theirs when dropped, so that a forgotten one, a ticker above all, does not
-//! stay in the runtime's timer heap.
+//! Who stops a timer: [`Timer`] and [`Ticker`] are [`Message`]s, so clones and copies sent to other Gs are
+//! the same timer; `stop` on any copy stops it, and the runtime stops it when the last copy is dropped (as Go
+//! stops a timer nothing references), so that a forgotten one, a ticker above all, does not stay in the
+//! runtime's timer heap. [`after`] has no timer to hold: it fires once and goes.
 //!
 //! Durations are passed to the runtime as signed 64-bit nanoseconds; longer ones (about 292 years) are cut to
 //! that.
@@ -242,10 +242,8 @@ pub fn sleep(d: Duration) {
 /// }
 /// ```
 pub fn after(d: Duration) -> Receiver<Instant> {
-    let (timer, rx) = timer_new(d, Duration::ZERO);
-    // Closing the timer's handle leaves it running: it still fires on the channel we keep.
-    sys::handle_close(timer);
-    rx
+    // Timers send 8-byte little-endian clock readings, which is `Instant`'s encoding.
+    Receiver::from_handle(sys::timer_after(nanos(d)))
 }
 
 /// A ticker that sends the time every `period`, the first tick one `period` from now (Go's `time.Tick`, but
@@ -269,8 +267,9 @@ pub fn tick(period: Duration) -> Ticker {
 /// A one-shot timer: its [`receiver`](Timer::receiver) gets the time once the delay has passed, unless
 /// [`stop`](Timer::stop) comes first (Go's `time.Timer`).
 ///
-/// Dropping the timer stops it. To keep waiting on its channel elsewhere, use [`after`] rather than a clone of
-/// the receiver, which would never fire once the timer is dropped.
+/// A timer is a [`Message`]: clones, and copies sent to other Gs, are the same timer, and it stops once the
+/// last of them is dropped. (A clone of the receiver alone does not keep it running: hold a copy of the
+/// timer, or use [`after`].)
 ///
 /// ```
 /// use std::time::Duration;
@@ -325,10 +324,9 @@ impl Timer {
     }
 }
 
-/// Stops the timer and releases its handles.
+/// Releases the handle; the runtime stops the timer when no G holds it any more.
 impl Drop for Timer {
     fn drop(&mut self) {
-        sys::timer_stop(self.handle);
         sys::handle_close(self.handle);
     }
 }
@@ -336,6 +334,35 @@ impl Drop for Timer {
 impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timer").field("handle", &self.handle).field("receiver", &self.rx).finish()
+    }
+}
+
+/// The same timer, through new handles.
+impl Clone for Timer {
+    fn clone(&self) -> Self {
+        Timer { handle: sys::handle_dup(self.handle), rx: self.rx.clone() }
+    }
+}
+
+/// Travels as its two handles: the receiving G can wait on the timer's channel and stop it.
+///
+/// ```
+/// use std::time::Duration;
+/// use gmp::time::Timer;
+///
+/// let timer = Timer::new(Duration::from_millis(10));
+/// let (tx, rx) = gmp::chan::<bool>(0);
+/// gmp::go!(timer, tx => tx.send(timer.receiver().recv().is_some()));
+/// assert_eq!(rx.recv(), Some(true)); // fired, though this G dropped its copy when it sent it
+/// ```
+impl Message for Timer {
+    fn encode(&self, enc: &mut Encoder) {
+        enc.push_handle(self.handle);
+        self.rx.encode(enc);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(Timer { handle: dec.take_handle()?, rx: Receiver::decode(dec)? })
     }
 }
 
@@ -398,11 +425,29 @@ impl Ticker {
     }
 }
 
-/// Stops the ticker and releases its handles.
+/// Releases the handle; the runtime stops the ticker when no G holds it any more.
 impl Drop for Ticker {
     fn drop(&mut self) {
-        sys::timer_stop(self.handle);
         sys::handle_close(self.handle);
+    }
+}
+
+/// The same ticker, through new handles.
+impl Clone for Ticker {
+    fn clone(&self) -> Self {
+        Ticker { handle: sys::handle_dup(self.handle), rx: self.rx.clone() }
+    }
+}
+
+/// Travels as its two handles: the receiving G gets the ticks and can stop it.
+impl Message for Ticker {
+    fn encode(&self, enc: &mut Encoder) {
+        enc.push_handle(self.handle);
+        self.rx.encode(enc);
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(Ticker { handle: dec.take_handle()?, rx: Receiver::decode(dec)? })
     }
 }
 

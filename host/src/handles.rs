@@ -137,7 +137,7 @@ pub enum Object {
     /// A channel.
     Chan(ChanRef),
     /// A timer or ticker (its channel is a separate handle).
-    Timer(gmp_sched::Timer),
+    Timer(Arc<HeldTimer>),
     /// A listening TCP socket.
     TcpListener(crate::net::TcpListenerRef),
     /// A connected TCP socket.
@@ -146,6 +146,21 @@ pub enum Object {
     Udp(crate::net::UdpRef),
     /// An atomic integer (`wit/sync.wit`).
     Atomic(Arc<std::sync::atomic::AtomicU64>),
+}
+
+/// A timer as handles name it: stopped once the last handle, and the last message carrying one, lets go, as
+/// Go (since 1.23) stops a timer nothing references. Without this, a `Timer` sent to another G could not stop
+/// itself when dropped (a copy elsewhere may still want it), and a forgotten ticker would tick forever.
+///
+/// The stop may run wherever an object is dropped. It takes only the timer heap's lock (a leaf) and, for the
+/// last pending timer of a program, the deadlock check, which defers its teardown when called from inside a
+/// G's poll, where messages are dropped (`Group::finish`).
+pub struct HeldTimer(pub gmp_sched::Timer);
+
+impl Drop for HeldTimer {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
 }
 
 impl Object {
@@ -325,7 +340,7 @@ impl HandleTable {
     /// The timer behind `h`.
     pub fn timer(&self, h: u32) -> Result<&gmp_sched::Timer, HandleError> {
         match self.get(h)? {
-            Object::Timer(t) => Ok(t),
+            Object::Timer(t) => Ok(&t.0),
             other => Err(wrong_kind(h, "timer", other)),
         }
     }
