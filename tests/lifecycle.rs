@@ -27,8 +27,35 @@ fn a_trap_prints_a_go_panic_with_the_g_and_backtrace() {
         report.starts_with("panic: wasm trap: wasm `unreachable` instruction executed\n\ngoroutine 2 [running]:\n"),
         "{report}"
     );
-    assert!(report.contains("gmp_entry"), "the backtrace must show the G's frames: {report}");
+    // The G's own frame, by name, and none of the SDK's spawn machinery below it.
+    assert!(report.contains("\ntrap::trap_here\n\t"), "the backtrace must show the G's frames: {report}");
+    assert!(!report.contains("gmp_entry"), "{report}");
     assert!(r.stderr.contains(&report));
+}
+
+/// A Rust panic reads as Go's: `panic: <message>`, then the G's stack from the function that panicked with
+/// the panic's location under it; none of std's panic machinery, no `thread '<unnamed>' panicked`, and the
+/// same text in `Exit::report` as on stderr.
+#[test]
+fn a_rust_panic_is_reported_as_go_reports_a_panic() {
+    for (args, gid, first, location) in [
+        (&[][..], 2, "panic_report::", "panic_report.rs:7:9"),
+        (&["main"][..], 1, "panic_report::main\n", "panic_report.rs:14:17"),
+    ] {
+        let r = run("panic_report", 2, args);
+        assert_eq!(r.code, 2, "{r:?}");
+        let report = r.report.clone().unwrap();
+        let want = if gid == 2 { "boom 7: the answer was wrong" } else { "main wanted a value" };
+        let head = format!("panic: {want}\n\ngoroutine {gid} [running]:\n{first}");
+        assert!(report.starts_with(&head), "{args:?}: {report}");
+        let second = report.lines().nth(4).unwrap_or_default();
+        assert!(second.starts_with('\t') && second.ends_with(location), "{args:?}: the location: {report}");
+        for machinery in ["panicking", "rust_begin_unwind", "abort", "gmp::panic", "lang_start", "gmp_entry", "_ZN"] {
+            assert!(!report.contains(machinery), "{args:?}: {machinery} in {report}");
+        }
+        assert!(!r.stderr.contains("thread '"), "{args:?}: std's own report: {}", r.stderr);
+        assert!(r.stderr.contains(&report), "{args:?}");
+    }
 }
 
 #[test]

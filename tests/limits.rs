@@ -21,6 +21,7 @@ const IMPORTS: &str = r#"
     (import "gmp" "handle_dup" (func $dup (param i32) (result i32)))
     (import "gmp" "handle_close" (func $close (param i32)))
     (import "gmp" "timer_new" (func $timer_new (param i64 i64 i32) (result i32)))
+    (import "gmp" "timer_after" (func $timer_after (param i64) (result i32)))
     (import "limits_test" "buffered" (func $buffered (result i64)))
 "#;
 
@@ -124,11 +125,13 @@ fn a_handle_dup_loop_is_stopped_by_the_default_handle_limit() {
 }
 
 /// Timers whose handles are closed stay in the timer heap until they fire: an hour from now.
+/// One-hour `time.After`s in a loop: each stays pending with no handle (closing its channel's handle does
+/// not stop it), so only the timer limit stops the loop. (A `timer_new` loop closing its handles would
+/// not: the last handle closed stops a timer.)
 const TIMER_LOOP: &str = r#"
     (func (export "_start")
         (loop $l
-            (call $close (call $timer_new (i64.const 3600000000000) (i64.const 0) (i32.const 0)))
-            (call $close (i32.load (i32.const 0)))   ;; the timer's channel
+            (call $close (call $timer_after (i64.const 3600000000000)))   ;; the timer's channel
             (br $l)))
     (func (export "gmp_entry") (param i32 i32 i32))"#;
 
@@ -137,7 +140,7 @@ fn a_timer_new_loop_is_stopped_by_the_default_timer_limit() {
     stopped_by_a_default_limit(
         "a_timer_new_loop_is_stopped_by_the_default_timer_limit",
         TIMER_LOOP,
-        &["fatal error: gmp.timer_new: the program has 1000000 timers, the limit for the program (G 1 asked) \
+        &["fatal error: gmp.timer_after: the program has 1000000 timers, the limit for the program (G 1 asked) \
            (Limits::max_timers, --max-timers)"],
     );
 }
@@ -303,19 +306,42 @@ fn closed_handles_and_those_of_ended_gs_stop_counting() {
 #[test]
 fn timers_are_stopped_by_their_limit() {
     let r = run("timers", TIMER_LOOP, 1, Limits { max_timers: 1000, ..Limits::default() });
+    assert_fatal(&r, &["fatal error: gmp.timer_after: the program has 1000 timers", "--max-timers"]);
+    // Timers held by their handles count as well.
+    let held = r#"
+        (func (export "_start")
+            (loop $l
+                (drop (call $timer_new (i64.const 3600000000000) (i64.const 0) (i32.const 0)))
+                (br $l)))
+        (func (export "gmp_entry") (param i32 i32 i32))"#;
+    let r = run("timers_held", held, 1, Limits { max_timers: 1000, ..Limits::default() });
     assert_fatal(&r, &["fatal error: gmp.timer_new: the program has 1000 timers", "--max-timers"]);
 }
 
-/// Timers that fired and whose handles are closed stop counting: 2,000 immediate timers, one at a time,
-/// under a limit of 10.
+/// Closing a timer's last handle stops it, and it stops counting: 5,000 one-hour timers made and closed one
+/// at a time, under a limit of 1,000.
+#[test]
+fn closed_timers_stop_counting() {
+    let body = r#"
+        (func (export "_start") (local $i i32)
+            (loop $l
+                (call $close (call $timer_new (i64.const 3600000000000) (i64.const 0) (i32.const 0)))
+                (call $close (i32.load (i32.const 0)))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get $i) (i32.const 5000)))))
+        (func (export "gmp_entry") (param i32 i32 i32))"#;
+    let r = run("timers_closed", body, 1, Limits { max_timers: 1000, ..Limits::default() });
+    assert_eq!((r.code, r.report), (0, None));
+}
+
+/// Timers that fired stop counting: 2,000 immediate `time.After`s, one at a time, under a limit of 10.
 #[test]
 fn fired_and_closed_timers_stop_counting() {
     let body = r#"
         (import "gmp" "chan_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
         (func (export "_start") (local $i i32) (local $ch i32)
             (loop $l
-                (call $close (call $timer_new (i64.const 0) (i64.const 0) (i32.const 0)))
-                (local.set $ch (i32.load (i32.const 0)))
+                (local.set $ch (call $timer_after (i64.const 0)))
                 (drop (call $recv (local.get $ch) (i32.const 16) (i32.const 8) (i32.const 0) (i32.const 0) (i32.const 32)))
                 (call $close (local.get $ch))
                 (local.set $i (i32.add (local.get $i) (i32.const 1)))

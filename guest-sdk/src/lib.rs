@@ -92,6 +92,7 @@ mod channel;
 pub mod context;
 mod message;
 pub mod net;
+mod panic;
 mod sched;
 mod select;
 mod spawn;

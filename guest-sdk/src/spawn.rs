@@ -120,6 +120,9 @@ fn read_index(bytes: &[u8]) -> usize {
 /// ```
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gmp_entry(entry: u32, arg_len: u32, nhandles: u32) {
+    // The constructor installed it already where the linker wraps exports in constructor calls; where it
+    // did not, this does.
+    crate::panic::install();
     let (bytes, handles) = crate::channel::take_pending_raw(arg_len, nhandles);
     // SAFETY: the caller guarantees `entry` is the table index of a `Trampoline` (a `fn` pointer on wasm32 is
     // its table index, the same in every instance of the module), paired with this spawn message.

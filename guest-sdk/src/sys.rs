@@ -183,6 +183,19 @@ unsafe extern "C" {
     /// ```
     pub safe fn exit(code: i32) -> !;
 
+    /// Ends the program with Go's panic report: `panic: <msg>`, then the G's stack with `loc` under its
+    /// first frame. The SDK's panic hook calls it for every Rust panic; prefer `panic!`.
+    ///
+    /// # Safety
+    /// `msg` and `loc` must be readable for `msg_len` and `loc_len` bytes.
+    ///
+    /// ```no_run
+    /// let (msg, loc) = ("boom", "src/main.rs:1:1");
+    /// // SAFETY: both are live string slices.
+    /// unsafe { gmp::sys::panic(msg.as_ptr(), msg.len(), loc.as_ptr(), loc.len()) };
+    /// ```
+    pub fn panic(msg: *const u8, msg_len: usize, loc: *const u8, loc_len: usize) -> !;
+
     /// Copies the G's pending message out: `buf_len` and `nhandles` must equal the sizes the runtime reported.
     ///
     /// # Safety

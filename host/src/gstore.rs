@@ -143,6 +143,26 @@ impl std::fmt::Display for GuestPanic {
 
 impl std::error::Error for GuestPanic {}
 
+/// A panic in guest code, reported by the guest SDK's panic hook (`gmp.panic`): the program's own message
+/// and where it was raised, for Go's `panic: <message>` report instead of the trap that follows a Rust panic.
+#[derive(Debug)]
+pub(crate) struct GuestPanicMessage {
+    pub message: String,
+    /// `file:line:column`, or empty.
+    pub location: String,
+}
+
+/// The most of a panic message (and of its location) the report keeps.
+pub(crate) const MAX_PANIC_TEXT: usize = 16 << 10;
+
+impl std::fmt::Display for GuestPanicMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for GuestPanicMessage {}
+
 /// The future of one G. `slot` is its reserved place in the engine's pool, freed when the future ends.
 pub(crate) fn g_future(run: Arc<RunShared>, gid: u64, kind: GKind, slot: Slot) -> gmp_sched::GFuture {
     Box::pin(async move {
@@ -271,25 +291,98 @@ fn finish(run: &RunShared, gid: u64, is_main: bool, result: wasmtime::Result<()>
 /// Go's panic report: the message, the G, and the wasm backtrace.
 pub(crate) fn panic_report(gid: u64, err: &wasmtime::Error) -> String {
     let msg = err.root_cause().to_string();
-    with_backtrace(format!("panic: {msg}\n\ngoroutine {gid} [running]:\n"), err)
+    let location = err.downcast_ref::<GuestPanicMessage>().map(|p| p.location.as_str());
+    with_backtrace(format!("panic: {msg}\n\ngoroutine {gid} [running]:\n"), err, location)
 }
 
 /// A G that crossed a limit: reported as Go reports running out of memory, a fatal error (nothing a
 /// program could recover from), with the G's backtrace.
 fn fatal_report(gid: u64, limit: &LimitExceeded, err: &wasmtime::Error) -> String {
-    with_backtrace(format!("fatal error: {limit}\n\ngoroutine {gid} [running]:\n"), err)
+    with_backtrace(format!("fatal error: {limit}\n\ngoroutine {gid} [running]:\n"), err, None)
 }
 
-/// `s` followed by the wasm backtrace of `err`.
-fn with_backtrace(mut s: String, err: &wasmtime::Error) -> String {
-    match err.downcast_ref::<WasmBacktrace>() {
-        Some(bt) if !bt.frames().is_empty() => {
-            for line in bt.to_string().lines().filter(|l| l.starts_with(char::is_whitespace)) {
-                s.push_str(line);
-                s.push('\n');
-            }
-        }
-        _ => s.push_str("    (no wasm frames)\n"),
+/// `s` followed by the wasm backtrace of `err` as Go prints a goroutine's stack: one frame per line, the
+/// callee first, each followed by an indented line saying where. The frames of a Rust panic's machinery
+/// (the panic hook, `core::panicking`, `std::panicking`, the abort) and of the program's startup come off
+/// both ends, so the stack starts at the function that panicked; `location`, where the panic was raised,
+/// goes under that first frame.
+fn with_backtrace(mut s: String, err: &wasmtime::Error, location: Option<&str>) -> String {
+    let Some(bt) = err.downcast_ref::<WasmBacktrace>().filter(|bt| !bt.frames().is_empty()) else {
+        s.push_str("    (no wasm frames)\n");
+        return s;
+    };
+    let frames: Vec<(String, String)> = bt
+        .frames()
+        .iter()
+        .map(|f| {
+            let name = f.func_name().map_or_else(|| format!("<wasm function {}>", f.func_index()), clean_symbol);
+            let module = f.module().name().unwrap_or("<module>");
+            let at = f.module_offset().map_or_else(String::new, |o| format!(" +{o:#x}"));
+            let source = f.symbols().iter().find_map(|sym| {
+                let file = sym.file()?;
+                Some(match (sym.line(), sym.column()) {
+                    (Some(l), Some(c)) => format!("{file}:{l}:{c}"),
+                    (Some(l), None) => format!("{file}:{l}"),
+                    _ => file.to_string(),
+                })
+            });
+            (name, source.unwrap_or_else(|| format!("{module}{at}")))
+        })
+        .collect();
+    let top = frames.iter().take_while(|(name, _)| is_panic_machinery(name)).count();
+    let bottom = frames.iter().rev().take_while(|(name, _)| is_startup(name)).count();
+    // A stack that is nothing but machinery or startup is shown whole rather than not at all.
+    let shown = if top + bottom < frames.len() { &frames[top..frames.len() - bottom] } else { &frames[..] };
+    for (i, (name, source)) in shown.iter().enumerate() {
+        let source = match location {
+            Some(loc) if i == 0 && !loc.is_empty() => loc,
+            _ => source,
+        };
+        s.push_str(&format!("{name}\n\t{source}\n"));
     }
     s
+}
+
+/// A symbol as a reader wants it: demangled, without the hashes that only tell builds apart
+/// (`_ZN3app4main17hc9ed297bf364748eE` → `app::main`).
+fn clean_symbol(name: &str) -> String {
+    format!("{:#}", rustc_demangle::demangle(name))
+}
+
+/// Frames a Rust panic passes through between the panicking function and the trap.
+fn is_panic_machinery(name: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "gmp::panic::",
+        "core::panicking::",
+        "std::panicking::",
+        "std::panic::",
+        "__rustc::",
+        "__rust_",
+        "rust_begin_unwind",
+        "rust_panic",
+        "std::sys::backtrace::__rust_end_short_backtrace",
+        "std::sys::pal::",
+        "std::process::abort",
+        "std::alloc::",
+        "alloc::alloc::handle_alloc_error",
+        "core::result::unwrap_failed",
+        "core::option::unwrap_failed",
+        "core::option::expect_failed",
+        "core::cell::panic_already",
+        "abort",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// Frames of the program's startup below `main`, or of the SDK's spawn below a G's function.
+fn is_startup(name: &str) -> bool {
+    const EXACT: &[&str] = &["_start", "__main_void", "__original_main", "main", "gmp_entry"];
+    const PREFIXES: &[&str] = &[
+        "std::rt::lang_start",
+        "std::sys::backtrace::__rust_begin_short_backtrace",
+        "core::ops::function::",
+        "<fn",
+        "gmp::spawn::",
+    ];
+    EXACT.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
 }

@@ -6,7 +6,7 @@ use wasmtime::{Caller, Linker};
 
 use super::{MODULE, abi_error, install, mem_and_data, read_msg, region};
 use crate::engine::Slot;
-use crate::gstore::{ExitRequest, GData, GKind, g_future};
+use crate::gstore::{ExitRequest, GData, GKind, GuestPanicMessage, MAX_PANIC_TEXT, g_future};
 use crate::limits::{LimitExceeded, LimitKind};
 use crate::run::RunShared;
 
@@ -144,6 +144,23 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
         }
         Err(wasmtime::Error::new(ExitRequest(code)))
     })?;
+    linker.func_wrap(
+        MODULE,
+        "panic",
+        |mut caller: Caller<'_, GData>, msg: i32, msg_len: i32, loc: i32, loc_len: i32| -> wasmtime::Result<()> {
+            let call = "panic";
+            let (mem, _) = mem_and_data(&mut caller, call)?;
+            let text = |ptr: i32, len: i32, what: &str| -> wasmtime::Result<String> {
+                // A message longer than this is cut: it is one report line, and the guest controls its size.
+                let len = len.clamp(0, MAX_PANIC_TEXT as i32);
+                let r = region(mem.len(), ptr, len, 1, call, what)?;
+                Ok(String::from_utf8_lossy(&mem[r]).into_owned())
+            };
+            let message = text(msg, msg_len, "the message")?;
+            let location = text(loc, loc_len, "the location")?;
+            Err(wasmtime::Error::new(GuestPanicMessage { message, location }))
+        },
+    )?;
     linker.func_wrap(
         MODULE,
         "msg_take",
