@@ -469,3 +469,40 @@ fn a_large_shadow_stack_is_warned_about_once() {
     assert!(!s(&out.stderr).contains("warning"), "{}", s(&out.stderr));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `wasm-gmp new` makes a crate that `cargo run` builds for wasm32-wasip1, with the small shadow stack, and
+/// runs under `wasm-gmp run` (the runner its config names); it refuses a folder that exists.
+#[test]
+fn new_makes_a_crate_that_cargo_runs_under_wasm_gmp() {
+    let dir = scratch("new");
+    let app = dir.join("hello-gmp");
+    let new = std::process::Command::new(gmp_tests::bin()).arg("new").arg(&app).output().unwrap();
+    assert!(new.status.success(), "{}", s(&new.stderr));
+    let again = std::process::Command::new(gmp_tests::bin()).arg("new").arg(&app).output().unwrap();
+    assert_eq!(again.status.code(), Some(1), "{}", s(&again.stderr));
+    assert!(s(&again.stderr).contains("already exists"), "{}", s(&again.stderr));
+
+    // `wasm-gmp` on PATH for the runner; the guests' target folder, whose dependencies it can reuse.
+    let bin_dir = gmp_tests::bin().parent().unwrap().to_path_buf();
+    let path =
+        std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())))
+            .unwrap();
+    let out = gmp_tests::cargo()
+        .args(["run", "--quiet"])
+        .current_dir(&app)
+        .env("PATH", path)
+        .env("CARGO_TARGET_DIR", gmp_tests::root().join("target/wasm"))
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", s(&out.stderr));
+    assert_eq!(
+        s(&out.stdout),
+        "hello from G 2 (worker 1)\nhello from G 3 (worker 2)\nhello from G 4 (worker 3)\n",
+        "{}",
+        s(&out.stderr)
+    );
+    assert!(!s(&out.stderr).contains("shadow stack"), "the config sets the small stack: {}", s(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

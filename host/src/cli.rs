@@ -52,6 +52,22 @@ enum Command {
     /// --allow-precompiled` then loads without compiling. Run it with the same --max-memory and
     /// --no-preempt it was compiled with.
     Compile(CompileArgs),
+    /// Create a guest crate NAME: Cargo.toml with the gmp SDK, .cargo/config.toml with the wasm32-wasip1
+    /// target, the small shadow stack Gs want and `wasm-gmp run` as the runner (so `cargo run` runs it),
+    /// and a hello-world src/main.rs.
+    New(NewArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct NewArgs {
+    /// Where the guest SDK (the `gmp` crate) is. Default: the guest-sdk folder of the wasm-gmp source this
+    /// binary was built from, if it is still there.
+    #[arg(long, value_name = "DIR")]
+    sdk: Option<PathBuf>,
+
+    /// The crate's folder; its last component, with `-` for any character a crate name cannot have, names
+    /// the crate.
+    name: PathBuf,
 }
 
 /// Flags that change the compiled code: `run` and `compile` take the same.
@@ -344,6 +360,10 @@ pub fn main() -> i32 {
                 Err(e) => cannot_start(e),
             }
         }
+        Command::New(a) => match new_crate(&a) {
+            Ok(()) => 0,
+            Err(e) => cannot_start(e),
+        },
         Command::Compile(a) => {
             let out = a.output.clone().unwrap_or_else(|| a.app.with_extension("cwasm"));
             let program = Program::from_file(&a.code.engine(), &a.app).map(|p| warned(p, &a.app));
@@ -356,6 +376,63 @@ pub fn main() -> i32 {
             }
         }
     }
+}
+
+/// The hello-world program of a new crate.
+const TEMPLATE_MAIN: &str = include_str!("template/main.rs");
+
+/// `wasm-gmp new`: writes the crate, refusing to touch a folder that exists.
+fn new_crate(a: &NewArgs) -> anyhow::Result<()> {
+    let dir = &a.name;
+    if dir.exists() {
+        anyhow::bail!("{}: already exists", dir.display());
+    }
+    let sdk = match &a.sdk {
+        Some(s) => s.clone(),
+        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-sdk")),
+    };
+    let sdk = std::fs::canonicalize(&sdk).ok().filter(|s| s.join("Cargo.toml").is_file()).ok_or_else(|| {
+        anyhow::anyhow!("{}: no guest SDK (the gmp crate) there; say where with --sdk", sdk.display())
+    })?;
+    let name: String = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| anyhow::anyhow!("{}: not a folder name", dir.display()))?
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' })
+        .collect();
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        anyhow::bail!("{name}: a crate name starts with a letter");
+    }
+    let cargo_toml = format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n\
+         gmp = {{ path = {sdk:?} }}\n\n\
+         # A crate of its own, even inside another workspace.\n[workspace]\n",
+        sdk = sdk.display().to_string(),
+    );
+    // TOML strings and Rust's Debug agree for the paths we write (quotes, backslashes and escapes).
+    let config = "[build]\ntarget = \"wasm32-wasip1\"\n\n\
+        [target.wasm32-wasip1]\n\
+        # Each G is an instance with its own shadow stack: 64 KiB rather than Rust's default 1 MiB keeps Gs small.\n\
+        rustflags = [\"-C\", \"link-arg=-zstack-size=65536\"]\n\
+        # `cargo run` runs the program under wasm-gmp (on PATH); arguments after `--` reach the program.\n\
+        runner = \"wasm-gmp run\"\n";
+    let write = |path: &std::path::Path, text: &str| -> anyhow::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", parent.display()))?;
+        }
+        std::fs::write(path, text).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
+    };
+    write(&dir.join("Cargo.toml"), &cargo_toml)?;
+    write(&dir.join(".cargo/config.toml"), config)?;
+    write(&dir.join("src/main.rs"), TEMPLATE_MAIN)?;
+    write(&dir.join(".gitignore"), "/target\n")?;
+    eprintln!(
+        "created {name} in {}: `rustup target add wasm32-wasip1` once, then `cargo run` there (with wasm-gmp on \
+         PATH), or `cargo build --release` and `wasm-gmp run target/wasm32-wasip1/release/{name}.wasm`",
+        dir.display()
+    );
+    Ok(())
 }
 
 #[cfg(test)]
