@@ -12,7 +12,7 @@ fn timers_order_fire_and_stop() {
         assert_eq!(r.code, 0, "{r:?}");
         assert_eq!(
             r.stdout,
-            "order: 10 20 30 40 50\nafter: ok\nselect timeout: ok\nselect value: 7\nticks: 3\nthread sleep: ok\nstop: ok\n",
+            "order: 25 50 75 100 125\nafter: ok\nselect timeout: ok\nselect value: 7\nticks: 3\nthread sleep: ok\nstop: ok\n",
             "at {procs} Ps"
         );
     }

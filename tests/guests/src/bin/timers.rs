@@ -1,5 +1,5 @@
 //! The time API end to end: sleeps wake in deadline order, `after`, `select!` with a timeout, a ticker,
-//! `std::thread::sleep` on the runtime's timers, and stopping a timer. Prints `order: 10 20 30 40 50`,
+//! `std::thread::sleep` on the runtime's timers, and stopping a timer. Prints `order: 25 50 75 100 125`,
 //! `after: ok`, `select timeout: ok`, `select value: 7`, `ticks: 3`, `thread sleep: ok`, `stop: ok`; a line
 //! that says something else names what went wrong.
 
@@ -14,7 +14,9 @@ fn ms(n: u64) -> Duration {
 fn main() {
     // (a) Sleepers started in one order wake in the order of their deadlines.
     let (tx, rx) = gmp::chan::<u64>(5);
-    for n in [50u64, 10, 40, 20, 30] {
+    // 25 ms apart: timers due together ready their Gs together, and the last readied runs first (Go's
+    // runnext), so deadlines closer than a descheduled M's delay on a loaded machine could come out swapped.
+    for n in [125u64, 25, 100, 50, 75] {
         let tx = tx.clone();
         gmp::go!(tx, n => {
             time::sleep(ms(n));
