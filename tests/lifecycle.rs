@@ -137,6 +137,51 @@ fn a_trap_in_a_wat_guest_is_reported_with_its_g() {
     assert!(report.starts_with("panic: wasm trap: integer divide by zero\n\ngoroutine 2 [running]:"), "{report}");
 }
 
+/// A Rust program that aborts says why on stderr, then traps in `abort`: the report (and so an embedder's
+/// `Exit::report`) starts with what it said. Here a WAT guest writes std's words, as a program out of memory
+/// does, or as one without the SDK's panic hook does when it panics, and traps; with output discarded
+/// (`Output::Null`) too, and not for a trap after some unrelated line.
+#[test]
+fn an_abort_reports_what_the_program_said_on_stderr() {
+    let said_oom = "memory allocation of 1073741824 bytes failed\n";
+    let said_panic =
+        "thread 'main' (1) panicked at src/main.rs:4:5:\nboom\nsecond line\nnote: run with `RUST_BACKTRACE=1`\n";
+    for (said, stderr, want) in [
+        (said_oom, true, "panic: memory allocation of 1073741824 bytes failed [wasm trap: wasm `unreachable`"),
+        (said_oom, false, "panic: memory allocation of 1073741824 bytes failed [wasm trap: wasm `unreachable`"),
+        (said_panic, true, "panic: boom\nsecond line [wasm trap: wasm `unreachable`"),
+        ("just a log line\n", true, "panic: wasm trap: wasm `unreachable`"),
+    ] {
+        let data: String = said.bytes().map(|b| format!("\\{b:02x}")).collect();
+        let wat = format!(
+            r#"(module
+                (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+                (memory (export "memory") 1)
+                (data (i32.const 64) "{data}")
+                (func (export "_start")
+                    (i32.store (i32.const 0) (i32.const 64))
+                    (i32.store (i32.const 4) (i32.const {len}))
+                    (drop (call $write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
+                    (unreachable)))"#,
+            len = said.len()
+        );
+        let program = Program::from_bytes(&EngineConfig::default(), wat.as_bytes()).unwrap();
+        let err = wasm_gmp::Capture::new();
+        let out = if stderr { wasm_gmp::Output::Capture(err.clone()) } else { wasm_gmp::Output::Null };
+        let rt = wasm_gmp::Runtime::new(wasm_gmp::Config { procs: 1, ..Default::default() }).unwrap();
+        let exit = rt.run(&program, wasm_gmp::RunOptions::default().stderr(out)).unwrap();
+        assert_eq!(exit.code, 2);
+        let report = exit.report.unwrap();
+        assert!(report.starts_with(want), "{said:?}: {report}");
+        if said == said_panic {
+            assert!(report.contains("\n\tsrc/main.rs:4:5\n"), "the location under the first frame: {report}");
+        }
+        if stderr {
+            assert!(err.contents().contains(&report), "stderr has the report too");
+        }
+    }
+}
+
 /// A panic in host code (here an embedder's host function) stops the program with a report and status 2;
 /// it does not leave the program hanging or take the embedding process down.
 #[test]

@@ -38,10 +38,10 @@ pub fn chan<T: Message>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// None if there is none. Values are encoded the same way on both sides, so the host's `Chan<Job>` is a
 /// channel of `Job` here. Every call gives new handles to the same channel.
 ///
-/// ```no_run
-/// let (_results, jobs) = gmp::host_chan::<u64>("jobs").expect("run by a host that hands us \"jobs\"");
-/// for job in jobs.iter() {
-///     println!("job {job}");
+/// ```
+/// match gmp::host_chan::<u64>("jobs") {
+///     Some((_results, jobs)) => jobs.iter().for_each(|job| println!("job {job}")),
+///     None => println!("not run by a host that hands us \"jobs\""), // as here, under `wasm-gmp run`
 /// }
 /// ```
 pub fn host_chan<T: Message>(name: &str) -> Option<(Sender<T>, Receiver<T>)> {

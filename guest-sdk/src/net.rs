@@ -6,7 +6,7 @@
 //! socket on its netpoller, so "would block" never reaches the program, and serving many connections is a G
 //! per connection, as in Go:
 //!
-//! ```no_run
+//! ```
 //! use std::io::{Read, Write};
 //! use gmp::net::{TcpListener, TcpStream};
 //!
@@ -58,7 +58,7 @@ const MAX_IO: usize = i32::MAX as usize;
 /// The runtime takes addresses as text and resolves no host names but `localhost`; a malformed address fails
 /// with `InvalidInput`.
 ///
-/// ```no_run
+/// ```
 /// use std::net::{Ipv4Addr, SocketAddr};
 /// use gmp::net::{TcpListener, ToAddr};
 ///
@@ -71,7 +71,7 @@ const MAX_IO: usize = i32::MAX as usize;
 pub trait ToAddr {
     /// The address as the text the runtime reads.
     ///
-    /// ```no_run
+    /// ```
     /// use gmp::net::ToAddr;
     ///
     /// assert_eq!(("localhost", 8080).to_addr(), "localhost:8080");
@@ -212,11 +212,13 @@ fn dup(h: u32) -> io::Result<u32> {
 
 /// A TCP socket listening for connections.
 ///
-/// ```no_run
+/// ```
 /// use std::io::Write;
 ///
-/// let listener = gmp::net::TcpListener::bind("127.0.0.1:8080")?;
-/// for conn in listener.incoming() {
+/// let listener = gmp::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let addr = listener.local_addr()?.to_string();
+/// # gmp::go_with(addr, |addr| for _ in 0..3 { let mut c = gmp::net::TcpStream::connect(&addr).unwrap(); let mut s = String::new(); std::io::Read::read_to_string(&mut c, &mut s).unwrap(); assert_eq!(s, "hello\n"); });
+/// for conn in listener.incoming().take(3) {
 ///     gmp::go_with(conn?, |mut conn| {
 ///         let _ = conn.write_all(b"hello\n");
 ///     });
@@ -234,7 +236,7 @@ impl TcpListener {
     /// `AddrInUse` if something else listens there, `PermissionDenied` if the runtime does not allow the
     /// address, `InvalidInput` if it is malformed.
     ///
-    /// ```no_run
+    /// ```
     /// let listener = gmp::net::TcpListener::bind("127.0.0.1:0")?;
     /// println!("listening on {}", listener.local_addr()?);
     /// # Ok::<(), std::io::Error>(())
@@ -249,10 +251,12 @@ impl TcpListener {
 
     /// Waits for a connection (parking this G) and returns it with the peer's address.
     ///
-    /// ```no_run
+    /// ```
     /// let listener = gmp::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # gmp::go_with(listener.local_addr()?.to_string(), |a| drop(gmp::net::TcpStream::connect(a)));
     /// let (conn, peer) = listener.accept()?;
     /// println!("connection from {peer}");
+    /// assert_eq!(conn.peer_addr()?, peer);
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
@@ -267,9 +271,10 @@ impl TcpListener {
 
     /// An endless iterator of [`accept`](TcpListener::accept)ed connections (without the peer addresses).
     ///
-    /// ```no_run
+    /// ```
     /// let listener = gmp::net::TcpListener::bind("127.0.0.1:0")?;
-    /// for conn in listener.incoming() {
+    /// # gmp::go_with(listener.local_addr()?.to_string(), |a| for _ in 0..2 { drop(gmp::net::TcpStream::connect(&a)) });
+    /// for conn in listener.incoming().take(2) {
     ///     let conn = conn?;
     ///     println!("connection from {}", conn.peer_addr()?);
     /// }
@@ -281,7 +286,7 @@ impl TcpListener {
 
     /// The address the listener is bound to, with the actual port when it was bound to port 0.
     ///
-    /// ```no_run
+    /// ```
     /// let listener = gmp::net::TcpListener::bind("127.0.0.1:0")?;
     /// assert_ne!(listener.local_addr()?.port(), 0);
     /// # Ok::<(), std::io::Error>(())
@@ -292,7 +297,7 @@ impl TcpListener {
 
     /// A second handle to the same listener, for accepting in two places.
     ///
-    /// ```no_run
+    /// ```
     /// let listener = gmp::net::TcpListener::bind("127.0.0.1:0")?;
     /// let other = listener.try_clone()?;
     /// assert_eq!(other.local_addr()?, listener.local_addr()?);
@@ -305,8 +310,9 @@ impl TcpListener {
 
 /// The iterator from [`TcpListener::incoming`]: each item is one `accept`; it never ends.
 ///
-/// ```no_run
+/// ```
 /// let listener = gmp::net::TcpListener::bind("127.0.0.1:0")?;
+/// # gmp::go_with(listener.local_addr()?.to_string(), |a| drop(gmp::net::TcpStream::connect(a)));
 /// let mut incoming: gmp::net::Incoming<'_> = listener.incoming();
 /// let first = incoming.next().unwrap()?;
 /// # Ok::<(), std::io::Error>(())
@@ -328,10 +334,13 @@ impl Iterator for Incoming<'_> {
 /// reference to it (`&TcpStream`), as with `std::net::TcpStream`; writes are not buffered, so `flush` does
 /// nothing.
 ///
-/// ```no_run
+/// ```
 /// use std::io::{BufRead, BufReader, Write};
 ///
-/// let mut conn = gmp::net::TcpStream::connect("127.0.0.1:8080")?;
+/// # let server = gmp::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let addr = server.local_addr()?.to_string();
+/// # gmp::go_with(server, |s| { let (mut c, _) = s.accept().unwrap(); c.write_all(b"HTTP/1.0 200 OK\r\n\r\n").unwrap(); });
+/// let mut conn = gmp::net::TcpStream::connect(&addr)?; // a server's address, such as "127.0.0.1:8080"
 /// conn.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
 /// let mut status = String::new();
 /// BufReader::new(&conn).read_line(&mut status)?;
@@ -349,7 +358,7 @@ impl TcpStream {
     /// `ConnectionRefused` when nothing listens there, `PermissionDenied` if the runtime does not allow the
     /// address, `InvalidInput` if it is malformed; others as the network reports them.
     ///
-    /// ```no_run
+    /// ```
     /// match gmp::net::TcpStream::connect("127.0.0.1:1") {
     ///     Ok(_) => println!("connected"),
     ///     Err(e) => println!("{:?}: {e}", e.kind()), // ConnectionRefused: connect 127.0.0.1:1: connection refused
@@ -365,9 +374,12 @@ impl TcpStream {
 
     /// The address of the other end.
     ///
-    /// ```no_run
-    /// let conn = gmp::net::TcpStream::connect("127.0.0.1:8080")?;
-    /// assert_eq!(conn.peer_addr()?.port(), 8080);
+    /// ```
+    /// # let server = gmp::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let addr = server.local_addr()?.to_string();
+    /// # gmp::go_with(server, |s| { let (mut c, _) = s.accept().unwrap(); let _ = std::io::copy(&mut c.try_clone().unwrap(), &mut c); });
+    /// let conn = gmp::net::TcpStream::connect(&addr)?;
+    /// assert_eq!(conn.peer_addr()?.to_string(), addr);
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
@@ -376,8 +388,11 @@ impl TcpStream {
 
     /// The address of this end.
     ///
-    /// ```no_run
-    /// let conn = gmp::net::TcpStream::connect("127.0.0.1:8080")?;
+    /// ```
+    /// # let server = gmp::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let addr = server.local_addr()?.to_string();
+    /// # gmp::go_with(server, |s| { let (mut c, _) = s.accept().unwrap(); let _ = std::io::copy(&mut c.try_clone().unwrap(), &mut c); });
+    /// let conn = gmp::net::TcpStream::connect(&addr)?;
     /// println!("from {}", conn.local_addr()?);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -388,15 +403,19 @@ impl TcpStream {
     /// Shuts down reading, writing or both, for every handle to the connection. After `Shutdown::Write` the
     /// peer reads end of stream, while this end can still read its answer.
     ///
-    /// ```no_run
+    /// ```
     /// use std::io::{Read, Write};
     /// use std::net::Shutdown;
     ///
-    /// let mut conn = gmp::net::TcpStream::connect("127.0.0.1:8080")?;
+    /// # let server = gmp::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let addr = server.local_addr()?.to_string();
+    /// # gmp::go_with(server, |s| { let (mut c, _) = s.accept().unwrap(); let _ = std::io::copy(&mut c.try_clone().unwrap(), &mut c); });
+    /// let mut conn = gmp::net::TcpStream::connect(&addr)?;
     /// conn.write_all(b"request")?;
-    /// conn.shutdown(Shutdown::Write)?;
+    /// conn.shutdown(Shutdown::Write)?; // the peer reads to the end, answers, closes
     /// let mut answer = Vec::new();
     /// conn.read_to_end(&mut answer)?;
+    /// assert_eq!(answer, b"request"); // this peer echoes
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
@@ -411,8 +430,11 @@ impl TcpStream {
     /// Sets `TCP_NODELAY`: `true` sends small writes at once instead of letting the stack batch them
     /// (Nagle's algorithm), for request/response traffic that waits on each reply.
     ///
-    /// ```no_run
-    /// let conn = gmp::net::TcpStream::connect("127.0.0.1:8080")?;
+    /// ```
+    /// # let server = gmp::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let addr = server.local_addr()?.to_string();
+    /// # gmp::go_with(server, |s| { let (mut c, _) = s.accept().unwrap(); let _ = std::io::copy(&mut c.try_clone().unwrap(), &mut c); });
+    /// let conn = gmp::net::TcpStream::connect(&addr)?;
     /// conn.set_nodelay(true)?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -422,14 +444,20 @@ impl TcpStream {
 
     /// A second handle to the same connection, for example to read in one G and write in another.
     ///
-    /// ```no_run
-    /// use std::io::Write;
+    /// ```
+    /// use std::io::{BufRead, BufReader, Write};
     ///
-    /// let conn = gmp::net::TcpStream::connect("127.0.0.1:8080")?;
+    /// # let server = gmp::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let addr = server.local_addr()?.to_string();
+    /// # gmp::go_with(server, |s| { let (mut c, _) = s.accept().unwrap(); let _ = std::io::copy(&mut c.try_clone().unwrap(), &mut c); });
+    /// let conn = gmp::net::TcpStream::connect(&addr)?;
     /// let writer = conn.try_clone()?;
     /// gmp::go_with(writer, |mut w| {
     ///     let _ = w.write_all(b"ping\n");
     /// });
+    /// let mut line = String::new();
+    /// BufReader::new(&conn).read_line(&mut line)?; // this peer echoes
+    /// assert_eq!(line, "ping\n");
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn try_clone(&self) -> io::Result<TcpStream> {
@@ -497,9 +525,12 @@ impl Write for &TcpStream {
 
 /// A UDP socket.
 ///
-/// ```no_run
+/// ```
+/// # let peer = gmp::net::UdpSocket::bind("127.0.0.1:0")?;
+/// # let peer_addr = peer.local_addr()?.to_string();
+/// # gmp::go_with(peer, |p| { let mut b = [0u8; 64]; let (n, from) = p.recv_from(&mut b).unwrap(); p.send_to(&b[..n], from).unwrap(); });
 /// let socket = gmp::net::UdpSocket::bind("127.0.0.1:0")?;
-/// socket.send_to(b"ping", "127.0.0.1:9999")?;
+/// socket.send_to(b"ping", &peer_addr)?; // an echo server, such as "127.0.0.1:9999"
 /// let mut buf = [0u8; 1500];
 /// let (n, from) = socket.recv_from(&mut buf)?;
 /// println!("{n} bytes from {from}");
@@ -515,7 +546,7 @@ impl UdpSocket {
     /// # Errors
     /// `AddrInUse`, `PermissionDenied` or `InvalidInput`, as for [`TcpListener::bind`].
     ///
-    /// ```no_run
+    /// ```
     /// let socket = gmp::net::UdpSocket::bind("127.0.0.1:0")?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -529,9 +560,9 @@ impl UdpSocket {
 
     /// Sends `buf` as one datagram to `addr`; returns how many bytes were sent.
     ///
-    /// ```no_run
+    /// ```
     /// let socket = gmp::net::UdpSocket::bind("127.0.0.1:0")?;
-    /// let n = socket.send_to(b"ping", "127.0.0.1:9999")?;
+    /// let n = socket.send_to(b"ping", "127.0.0.1:9999")?; // UDP: sent, whether or not anyone listens
     /// assert_eq!(n, 4);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -548,11 +579,14 @@ impl UdpSocket {
     /// Waits for a datagram (parking this G) and copies it into `buf`; returns its length and sender. Bytes
     /// past `buf`'s length are dropped, as with `std::net::UdpSocket`.
     ///
-    /// ```no_run
+    /// ```
     /// let socket = gmp::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// # let sender = gmp::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// # sender.send_to(b"hello", socket.local_addr()?)?;
     /// let mut buf = [0u8; 1500];
     /// let (n, from) = socket.recv_from(&mut buf)?;
     /// socket.send_to(&buf[..n], from)?; // echo it
+    /// # assert_eq!(sender.recv_from(&mut buf)?.0, 5);
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
@@ -570,7 +604,7 @@ impl UdpSocket {
 
     /// The address the socket is bound to, with the actual port when it was bound to port 0.
     ///
-    /// ```no_run
+    /// ```
     /// let socket = gmp::net::UdpSocket::bind("127.0.0.1:0")?;
     /// println!("bound to {}", socket.local_addr()?);
     /// # Ok::<(), std::io::Error>(())
@@ -581,7 +615,7 @@ impl UdpSocket {
 
     /// A second handle to the same socket.
     ///
-    /// ```no_run
+    /// ```
     /// let socket = gmp::net::UdpSocket::bind("127.0.0.1:0")?;
     /// let other = socket.try_clone()?;
     /// # Ok::<(), std::io::Error>(())

@@ -13,7 +13,7 @@
 //! negation of one of the `NET_E*` codes when it is; an address is a UTF-8 string `ip:port` passed as a
 //! pointer and a length, or written by the runtime to a buffer the caller passes.
 //!
-//! ```no_run
+//! ```
 //! // A channel used through the raw ABI only: one byte sent into its buffer and received back.
 //! let h = gmp::sys::chan_new(1);
 //! let byte = 42u8;
@@ -29,42 +29,42 @@
 
 /// `chan_recv`, `chan_try_recv` and a select receive case: the message was written to the buffers.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::RECV_OK, 0);
 /// ```
 pub const RECV_OK: i32 = 0;
 
 /// The message did not fit the buffers and is now the G's pending message: fetch it with [`msg_take`].
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::RECV_PENDING, 1);
 /// ```
 pub const RECV_PENDING: i32 = 1;
 
 /// The channel is closed and its buffer drained.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::RECV_CLOSED, 2);
 /// ```
 pub const RECV_CLOSED: i32 = 2;
 
 /// Only from [`chan_try_recv`]: nothing to receive now.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::RECV_WOULD_BLOCK, 3);
 /// ```
 pub const RECV_WOULD_BLOCK: i32 = 3;
 
 /// [`SelectCase::kind`] of a send case.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::CASE_SEND, 0);
 /// ```
 pub const CASE_SEND: u32 = 0;
 
 /// [`SelectCase::kind`] of a receive case.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::CASE_RECV, 1);
 /// ```
 pub const CASE_RECV: u32 = 1;
@@ -72,7 +72,7 @@ pub const CASE_RECV: u32 = 1;
 /// What [`chan_recv`] and [`chan_try_recv`] write to their `info` pointer for [`RECV_OK`] and
 /// [`RECV_PENDING`] (8 bytes).
 ///
-/// ```no_run
+/// ```
 /// let info = gmp::sys::RecvInfo::default();
 /// assert_eq!((info.len, info.nhandles), (0, 0));
 /// ```
@@ -88,7 +88,7 @@ pub struct RecvInfo {
 /// One case of [`select`] (24 bytes). Fields are `u32` rather than pointers so the layout is the ABI's on
 /// every target.
 ///
-/// ```no_run
+/// ```
 /// let rx = gmp::sys::chan_new(0);
 /// let case = gmp::sys::SelectCase { handle: rx, kind: gmp::sys::CASE_RECV, ..Default::default() };
 /// assert_eq!(core::mem::size_of_val(&case), 24);
@@ -112,7 +112,7 @@ pub struct SelectCase {
 
 /// What [`select`] writes to its `info` pointer when it chooses a receive case (12 bytes).
 ///
-/// ```no_run
+/// ```
 /// let info = gmp::sys::SelectInfo::default();
 /// assert_eq!(info.status, gmp::sys::RECV_OK);
 /// ```
@@ -137,7 +137,7 @@ unsafe extern "C" {
     /// `gmp_entry` trusts `entry`: with this crate's [`gmp_entry`](crate::gmp_entry) it must be what
     /// [`go`](fn@crate::go) would pass, so use [`go`](fn@crate::go) or [`go_with`](crate::go_with) instead.
     ///
-    /// ```no_run
+    /// ```
     /// # fn entry(_: &[u8], _: &[u32]) {}
     /// // What `gmp::go_with` does, minus the encoding: the entry is a function-table index.
     /// let trampoline: fn(&[u8], &[u32]) = entry;
@@ -150,21 +150,21 @@ unsafe extern "C" {
 
     /// Gosched: lets other Gs run. Prefer [`yield_now`](crate::yield_now).
     ///
-    /// ```no_run
+    /// ```
     /// gmp::sys::r#yield();
     /// ```
     pub safe fn r#yield();
 
     /// The calling G's id (the main G is 1). Prefer [`goid`](crate::goid).
     ///
-    /// ```no_run
+    /// ```
     /// assert!(gmp::sys::goid() >= 1);
     /// ```
     pub safe fn goid() -> u64;
 
     /// The number of Ps. Prefer [`gomaxprocs`](crate::gomaxprocs).
     ///
-    /// ```no_run
+    /// ```
     /// assert!(gmp::sys::gomaxprocs() >= 1);
     /// ```
     pub safe fn gomaxprocs() -> u32;
@@ -201,7 +201,7 @@ unsafe extern "C" {
     /// # Safety
     /// `buf_ptr`/`buf_len` and `handles_ptr`/`nhandles` must describe writable memory nothing else uses.
     ///
-    /// ```no_run
+    /// ```
     /// let h = gmp::sys::chan_new(1);
     /// let msg = [7u8; 100];
     /// // SAFETY: `msg` is readable for its length.
@@ -223,7 +223,7 @@ unsafe extern "C" {
     /// # Safety
     /// `name_ptr`/`name_len` must describe readable memory.
     ///
-    /// ```no_run
+    /// ```
     /// let name = "jobs";
     /// // SAFETY: the name is readable for its length.
     /// let h = unsafe { gmp::sys::chan_lookup(name.as_ptr(), name.len()) };
@@ -234,7 +234,7 @@ unsafe extern "C" {
     /// A new channel with buffer capacity `cap` (0 = unbuffered); returns its handle. Prefer
     /// [`chan`](crate::chan).
     ///
-    /// ```no_run
+    /// ```
     /// let h = gmp::sys::chan_new(4);
     /// assert_eq!(gmp::sys::chan_cap(h), 4);
     /// ```
@@ -245,7 +245,7 @@ unsafe extern "C" {
     /// # Safety
     /// `ptr`/`len` and `handles_ptr`/`nhandles` must describe readable memory.
     ///
-    /// ```no_run
+    /// ```
     /// let h = gmp::sys::chan_new(1);
     /// // SAFETY: an empty message reads nothing.
     /// unsafe { gmp::sys::chan_send(h, core::ptr::null(), 0, core::ptr::null(), 0) };
@@ -257,7 +257,7 @@ unsafe extern "C" {
     /// # Safety
     /// As for [`chan_send`].
     ///
-    /// ```no_run
+    /// ```
     /// let h = gmp::sys::chan_new(0);
     /// // SAFETY: an empty message reads nothing.
     /// let sent = unsafe { gmp::sys::chan_try_send(h, core::ptr::null(), 0, core::ptr::null(), 0) };
@@ -272,7 +272,7 @@ unsafe extern "C" {
     /// `buf_ptr`/`buf_cap`, `hbuf_ptr`/`hbuf_cap` (in handles) and `info` must describe writable memory
     /// nothing else uses.
     ///
-    /// ```no_run
+    /// ```
     /// let h = gmp::sys::chan_new(1);
     /// gmp::sys::chan_close(h);
     /// let mut info = gmp::sys::RecvInfo::default();
@@ -296,7 +296,7 @@ unsafe extern "C" {
     /// # Safety
     /// As for [`chan_recv`].
     ///
-    /// ```no_run
+    /// ```
     /// let h = gmp::sys::chan_new(1);
     /// let mut info = gmp::sys::RecvInfo::default();
     /// let (buf, hbuf) = (core::ptr::null_mut(), core::ptr::null_mut());
@@ -315,21 +315,21 @@ unsafe extern "C" {
 
     /// Closes the channel: blocked receivers get [`RECV_CLOSED`]; closing twice traps.
     ///
-    /// ```no_run
+    /// ```
     /// gmp::sys::chan_close(gmp::sys::chan_new(0));
     /// ```
     pub safe fn chan_close(h: u32);
 
     /// Messages in the channel's buffer now.
     ///
-    /// ```no_run
+    /// ```
     /// assert_eq!(gmp::sys::chan_len(gmp::sys::chan_new(3)), 0);
     /// ```
     pub safe fn chan_len(h: u32) -> u32;
 
     /// The channel's buffer capacity.
     ///
-    /// ```no_run
+    /// ```
     /// assert_eq!(gmp::sys::chan_cap(gmp::sys::chan_new(3)), 3);
     /// ```
     pub safe fn chan_cap(h: u32) -> u32;
@@ -351,7 +351,7 @@ unsafe extern "C" {
     /// `cases`/`ncases` must be readable, each case's buffers must be valid as for [`chan_send`] (send) or
     /// [`chan_recv`] (receive), and `info` writable.
     ///
-    /// ```no_run
+    /// ```
     /// let h = gmp::sys::chan_new(0);
     /// let case = gmp::sys::SelectCase { handle: h, kind: gmp::sys::CASE_RECV, ..Default::default() };
     /// let mut info = gmp::sys::SelectInfo::default();
@@ -363,7 +363,7 @@ unsafe extern "C" {
 
     /// A second handle to the object `h` refers to.
     ///
-    /// ```no_run
+    /// ```
     /// let h = gmp::sys::chan_new(0);
     /// assert_ne!(gmp::sys::handle_dup(h), h);
     /// ```
@@ -371,7 +371,7 @@ unsafe extern "C" {
 
     /// Releases the handle `h`; the object lives on while anything else refers to it.
     ///
-    /// ```no_run
+    /// ```
     /// gmp::sys::handle_close(gmp::sys::chan_new(0));
     /// ```
     pub safe fn handle_close(h: u32);
@@ -416,105 +416,105 @@ pub const ATOMIC_OR: u32 = 6;
 
 /// [`tcp_shutdown`]'s `how`: no more reading.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::SHUTDOWN_READ, 0);
 /// ```
 pub const SHUTDOWN_READ: u32 = 0;
 
 /// [`tcp_shutdown`]'s `how`: no more writing (the peer reads end of stream).
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::SHUTDOWN_WRITE, 1);
 /// ```
 pub const SHUTDOWN_WRITE: u32 = 1;
 
 /// [`tcp_shutdown`]'s `how`: neither.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::SHUTDOWN_BOTH, 2);
 /// ```
 pub const SHUTDOWN_BOTH: u32 = 2;
 
 /// Socket error code (returned negated): the runtime's `--net` rules do not allow the address.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::NET_ERR_PERMISSION_DENIED, 1);
 /// ```
 pub const NET_ERR_PERMISSION_DENIED: i32 = 1;
 
 /// Socket error code (returned negated): nothing listens at the address.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::NET_ERR_CONNECTION_REFUSED, 2);
 /// ```
 pub const NET_ERR_CONNECTION_REFUSED: i32 = 2;
 
 /// Socket error code (returned negated): the peer reset the connection.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::NET_ERR_CONNECTION_RESET, 3);
 /// ```
 pub const NET_ERR_CONNECTION_RESET: i32 = 3;
 
 /// Socket error code (returned negated): the connection was aborted on this side.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::NET_ERR_CONNECTION_ABORTED, 4);
 /// ```
 pub const NET_ERR_CONNECTION_ABORTED: i32 = 4;
 
 /// Socket error code (returned negated): the socket is not connected.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::NET_ERR_NOT_CONNECTED, 5);
 /// ```
 pub const NET_ERR_NOT_CONNECTED: i32 = 5;
 
 /// Socket error code (returned negated): something else is bound to the address.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::NET_ERR_ADDR_IN_USE, 6);
 /// ```
 pub const NET_ERR_ADDR_IN_USE: i32 = 6;
 
 /// Socket error code (returned negated): the address is not one of this machine's.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::NET_ERR_ADDR_NOT_AVAILABLE, 7);
 /// ```
 pub const NET_ERR_ADDR_NOT_AVAILABLE: i32 = 7;
 
 /// Socket error code (returned negated): writing to a connection the peer has closed.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::NET_ERR_BROKEN_PIPE, 8);
 /// ```
 pub const NET_ERR_BROKEN_PIPE: i32 = 8;
 
 /// Socket error code (returned negated): a malformed address or argument.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::NET_ERR_INVALID_INPUT, 9);
 /// ```
 pub const NET_ERR_INVALID_INPUT: i32 = 9;
 
 /// Socket error code (returned negated): the operation timed out in the network stack.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::NET_ERR_TIMED_OUT, 10);
 /// ```
 pub const NET_ERR_TIMED_OUT: i32 = 10;
 
 /// Socket error code (returned negated): no route to the host or its network.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::NET_ERR_UNREACHABLE, 11);
 /// ```
 pub const NET_ERR_UNREACHABLE: i32 = 11;
 
 /// Socket error code (returned negated): any other failure.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(gmp::sys::NET_ERR_OTHER, 12);
 /// ```
 pub const NET_ERR_OTHER: i32 = 12;
@@ -525,7 +525,7 @@ unsafe extern "C" {
     /// The runtime's monotonic clock in nanoseconds, 0 being the program's start. Prefer
     /// [`time::Instant::now`](crate::time::Instant::now).
     ///
-    /// ```no_run
+    /// ```
     /// let (a, b) = (gmp::sys::now(), gmp::sys::now());
     /// assert!(b >= a);
     /// ```
@@ -534,7 +534,7 @@ unsafe extern "C" {
     /// Parks the calling G for `ns` nanoseconds (0 returns at once); it holds no thread meanwhile. Prefer
     /// [`time::sleep`](crate::time::sleep).
     ///
-    /// ```no_run
+    /// ```
     /// gmp::sys::sleep(1_000_000); // 1 ms
     /// ```
     pub safe fn sleep(ns: u64);
@@ -548,7 +548,7 @@ unsafe extern "C" {
     /// # Safety
     /// `chan_out` must be writable for 4 bytes that nothing else uses.
     ///
-    /// ```no_run
+    /// ```
     /// let mut chan = 0u32;
     /// // SAFETY: `chan` is a writable local.
     /// let timer = unsafe { gmp::sys::timer_new(5_000_000, 0, &mut chan) };
@@ -583,7 +583,7 @@ unsafe extern "C" {
     /// Stops a timer or ticker: returns 1 if it was pending (a timer that had not fired yet, or a ticker), 0
     /// otherwise. Nothing is sent on its channel afterwards.
     ///
-    /// ```no_run
+    /// ```
     /// let mut chan = 0u32;
     /// // SAFETY: `chan` is a writable local.
     /// let timer = unsafe { gmp::sys::timer_new(3_600_000_000_000, 0, &mut chan) };
@@ -603,7 +603,7 @@ unsafe extern "C" {
     /// # Safety
     /// `addr_ptr`/`addr_len` must describe readable memory.
     ///
-    /// ```no_run
+    /// ```
     /// let addr = "127.0.0.1:0";
     /// // SAFETY: the pointer and length describe `addr`.
     /// let h = unsafe { gmp::sys::tcp_listen(addr.as_ptr(), addr.len(), 128) };
@@ -618,10 +618,13 @@ unsafe extern "C" {
     /// # Safety
     /// `addr_buf`/`addr_cap` and `addr_len_out` (4 bytes) must describe writable memory nothing else uses.
     ///
-    /// ```no_run
+    /// ```
     /// let addr = "127.0.0.1:0";
     /// // SAFETY: the pointer and length describe `addr`.
     /// let listener = unsafe { gmp::sys::tcp_listen(addr.as_ptr(), addr.len(), 128) } as u32;
+    /// # let mut a = [0u8; 64];
+    /// # let alen = unsafe { gmp::sys::sock_local_addr(listener, a.as_mut_ptr(), a.len()) } as usize;
+    /// # let _client = unsafe { gmp::sys::tcp_connect(a.as_ptr(), alen) };
     /// let mut peer = [0u8; 64];
     /// let mut len = 0u32;
     /// // SAFETY: `peer` and `len` are writable locals of the sizes passed.
@@ -635,7 +638,7 @@ unsafe extern "C" {
     /// # Safety
     /// `addr_ptr`/`addr_len` must describe readable memory.
     ///
-    /// ```no_run
+    /// ```
     /// let addr = "127.0.0.1:1";
     /// // SAFETY: the pointer and length describe `addr`.
     /// let h = unsafe { gmp::sys::tcp_connect(addr.as_ptr(), addr.len()) };
@@ -649,8 +652,14 @@ unsafe extern "C" {
     /// # Safety
     /// `buf`/`len` must describe writable memory nothing else uses.
     ///
-    /// ```no_run
-    /// # let h = 1;
+    /// ```
+    /// # let any = "127.0.0.1:0";
+    /// # let l = unsafe { gmp::sys::tcp_listen(any.as_ptr(), any.len(), 8) } as u32;
+    /// # let (mut a, mut n) = ([0u8; 64], 0u32);
+    /// # let alen = unsafe { gmp::sys::sock_local_addr(l, a.as_mut_ptr(), a.len()) } as usize;
+    /// # let h = unsafe { gmp::sys::tcp_connect(a.as_ptr(), alen) } as u32;
+    /// # let peer = unsafe { gmp::sys::tcp_accept(l, a.as_mut_ptr(), a.len(), &mut n) } as u32;
+    /// # unsafe { gmp::sys::sock_write(peer, b"hi".as_ptr(), 2) };
     /// let mut buf = [0u8; 512];
     /// // SAFETY: `buf` is a writable local of the length passed.
     /// let n = unsafe { gmp::sys::sock_read(h, buf.as_mut_ptr(), buf.len()) };
@@ -662,8 +671,14 @@ unsafe extern "C" {
     /// # Safety
     /// `buf`/`len` must describe readable memory.
     ///
-    /// ```no_run
-    /// # let h = 1;
+    /// ```
+    /// # let any = "127.0.0.1:0";
+    /// # let l = unsafe { gmp::sys::tcp_listen(any.as_ptr(), any.len(), 8) } as u32;
+    /// # let (mut a, mut n) = ([0u8; 64], 0u32);
+    /// # let alen = unsafe { gmp::sys::sock_local_addr(l, a.as_mut_ptr(), a.len()) } as usize;
+    /// # let h = unsafe { gmp::sys::tcp_connect(a.as_ptr(), alen) } as u32;
+    /// # let peer = unsafe { gmp::sys::tcp_accept(l, a.as_mut_ptr(), a.len(), &mut n) } as u32;
+    /// # unsafe { gmp::sys::sock_write(peer, b"hi".as_ptr(), 2) };
     /// let msg = b"hello";
     /// // SAFETY: the pointer and length describe `msg`.
     /// let n = unsafe { gmp::sys::sock_write(h, msg.as_ptr(), msg.len()) };
@@ -673,8 +688,14 @@ unsafe extern "C" {
     /// Shuts down reading ([`SHUTDOWN_READ`]), writing ([`SHUTDOWN_WRITE`]) or both ([`SHUTDOWN_BOTH`]) of
     /// stream `h`; returns 0.
     ///
-    /// ```no_run
-    /// # let h = 1;
+    /// ```
+    /// # let any = "127.0.0.1:0";
+    /// # let l = unsafe { gmp::sys::tcp_listen(any.as_ptr(), any.len(), 8) } as u32;
+    /// # let (mut a, mut n) = ([0u8; 64], 0u32);
+    /// # let alen = unsafe { gmp::sys::sock_local_addr(l, a.as_mut_ptr(), a.len()) } as usize;
+    /// # let h = unsafe { gmp::sys::tcp_connect(a.as_ptr(), alen) } as u32;
+    /// # let peer = unsafe { gmp::sys::tcp_accept(l, a.as_mut_ptr(), a.len(), &mut n) } as u32;
+    /// # unsafe { gmp::sys::sock_write(peer, b"hi".as_ptr(), 2) };
     /// gmp::sys::tcp_shutdown(h, gmp::sys::SHUTDOWN_WRITE);
     /// ```
     pub safe fn tcp_shutdown(h: u32, how: u32) -> i32;
@@ -682,8 +703,14 @@ unsafe extern "C" {
     /// Sets `TCP_NODELAY` on stream `h`: `on` = 1 sends small writes at once (Nagle's algorithm off), 0
     /// lets the stack batch them; returns 0.
     ///
-    /// ```no_run
-    /// # let h = 1;
+    /// ```
+    /// # let any = "127.0.0.1:0";
+    /// # let l = unsafe { gmp::sys::tcp_listen(any.as_ptr(), any.len(), 8) } as u32;
+    /// # let (mut a, mut n) = ([0u8; 64], 0u32);
+    /// # let alen = unsafe { gmp::sys::sock_local_addr(l, a.as_mut_ptr(), a.len()) } as usize;
+    /// # let h = unsafe { gmp::sys::tcp_connect(a.as_ptr(), alen) } as u32;
+    /// # let peer = unsafe { gmp::sys::tcp_accept(l, a.as_mut_ptr(), a.len(), &mut n) } as u32;
+    /// # unsafe { gmp::sys::sock_write(peer, b"hi".as_ptr(), 2) };
     /// gmp::sys::tcp_set_nodelay(h, 1);
     /// ```
     pub safe fn tcp_set_nodelay(h: u32, on: u32) -> i32;
@@ -693,8 +720,14 @@ unsafe extern "C" {
     /// # Safety
     /// `buf`/`cap` must describe writable memory nothing else uses.
     ///
-    /// ```no_run
-    /// # let h = 1;
+    /// ```
+    /// # let any = "127.0.0.1:0";
+    /// # let l = unsafe { gmp::sys::tcp_listen(any.as_ptr(), any.len(), 8) } as u32;
+    /// # let (mut a, mut n) = ([0u8; 64], 0u32);
+    /// # let alen = unsafe { gmp::sys::sock_local_addr(l, a.as_mut_ptr(), a.len()) } as usize;
+    /// # let h = unsafe { gmp::sys::tcp_connect(a.as_ptr(), alen) } as u32;
+    /// # let peer = unsafe { gmp::sys::tcp_accept(l, a.as_mut_ptr(), a.len(), &mut n) } as u32;
+    /// # unsafe { gmp::sys::sock_write(peer, b"hi".as_ptr(), 2) };
     /// let mut buf = [0u8; 64];
     /// // SAFETY: `buf` is a writable local of the length passed.
     /// let n = unsafe { gmp::sys::sock_local_addr(h, buf.as_mut_ptr(), buf.len()) };
@@ -707,8 +740,14 @@ unsafe extern "C" {
     /// # Safety
     /// As for [`sock_local_addr`].
     ///
-    /// ```no_run
-    /// # let h = 1;
+    /// ```
+    /// # let any = "127.0.0.1:0";
+    /// # let l = unsafe { gmp::sys::tcp_listen(any.as_ptr(), any.len(), 8) } as u32;
+    /// # let (mut a, mut n) = ([0u8; 64], 0u32);
+    /// # let alen = unsafe { gmp::sys::sock_local_addr(l, a.as_mut_ptr(), a.len()) } as usize;
+    /// # let h = unsafe { gmp::sys::tcp_connect(a.as_ptr(), alen) } as u32;
+    /// # let peer = unsafe { gmp::sys::tcp_accept(l, a.as_mut_ptr(), a.len(), &mut n) } as u32;
+    /// # unsafe { gmp::sys::sock_write(peer, b"hi".as_ptr(), 2) };
     /// let mut buf = [0u8; 64];
     /// // SAFETY: `buf` is a writable local of the length passed.
     /// let n = unsafe { gmp::sys::sock_peer_addr(h, buf.as_mut_ptr(), buf.len()) };
@@ -720,7 +759,7 @@ unsafe extern "C" {
     /// # Safety
     /// `addr_ptr`/`addr_len` must describe readable memory.
     ///
-    /// ```no_run
+    /// ```
     /// let addr = "127.0.0.1:0";
     /// // SAFETY: the pointer and length describe `addr`.
     /// let h = unsafe { gmp::sys::udp_bind(addr.as_ptr(), addr.len()) };
@@ -734,8 +773,13 @@ unsafe extern "C" {
     /// # Safety
     /// Both pointer/length pairs must describe readable memory.
     ///
-    /// ```no_run
-    /// # let h = 1;
+    /// ```
+    /// # let any = "127.0.0.1:0";
+    /// # let h = unsafe { gmp::sys::udp_bind(any.as_ptr(), any.len()) } as u32;
+    /// # let other = unsafe { gmp::sys::udp_bind(any.as_ptr(), any.len()) } as u32;
+    /// # let mut a = [0u8; 64];
+    /// # let alen = unsafe { gmp::sys::sock_local_addr(h, a.as_mut_ptr(), a.len()) } as usize;
+    /// # unsafe { gmp::sys::udp_send_to(other, b"hi".as_ptr(), 2, a.as_ptr(), alen) };
     /// let (msg, to) = (b"ping", "127.0.0.1:9999");
     /// // SAFETY: both pairs describe locals that outlive the call.
     /// let n = unsafe { gmp::sys::udp_send_to(h, msg.as_ptr(), msg.len(), to.as_ptr(), to.len()) };
@@ -749,8 +793,13 @@ unsafe extern "C" {
     /// `buf`/`len`, `addr_buf`/`addr_cap` and `addr_len_out` (4 bytes) must describe writable memory nothing
     /// else uses.
     ///
-    /// ```no_run
-    /// # let h = 1;
+    /// ```
+    /// # let any = "127.0.0.1:0";
+    /// # let h = unsafe { gmp::sys::udp_bind(any.as_ptr(), any.len()) } as u32;
+    /// # let other = unsafe { gmp::sys::udp_bind(any.as_ptr(), any.len()) } as u32;
+    /// # let mut a = [0u8; 64];
+    /// # let alen = unsafe { gmp::sys::sock_local_addr(h, a.as_mut_ptr(), a.len()) } as usize;
+    /// # unsafe { gmp::sys::udp_send_to(other, b"hi".as_ptr(), 2, a.as_ptr(), alen) };
     /// let (mut buf, mut from, mut from_len) = ([0u8; 1500], [0u8; 64], 0u32);
     /// // SAFETY: the buffers are writable locals of the sizes passed.
     /// let n = unsafe {

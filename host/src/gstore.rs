@@ -38,6 +38,8 @@ pub struct GData {
     /// Created on the G's first WASI call: most Gs only talk over channels, and a WASI context (arguments,
     /// environment, stdio, clocks, random, preopens) is kilobytes and a microsecond per G.
     wasi: Option<WasiP1Ctx>,
+    /// The end of what the G wrote to stderr, once it has a WASI context (see `wasi.rs`).
+    stderr_tail: Option<crate::wasi::StderrTail>,
     pub(crate) gid: u64,
     pub(crate) handles: HandleTable,
     /// A received message the G has not copied out yet (see `msg_take` in `wit/sched.wit`).
@@ -105,8 +107,12 @@ impl GData {
 
     /// The G's WASI context, created on first use.
     pub(crate) fn wasi(&mut self) -> &mut WasiP1Ctx {
-        let run = &self.run;
-        self.wasi.get_or_insert_with(|| crate::wasi::ctx(run))
+        if self.wasi.is_none() {
+            let (ctx, tail) = crate::wasi::ctx(&self.run);
+            self.stderr_tail = Some(tail);
+            self.wasi = Some(ctx);
+        }
+        self.wasi.as_mut().expect("just made")
     }
 }
 
@@ -143,8 +149,9 @@ impl std::fmt::Display for GuestPanic {
 
 impl std::error::Error for GuestPanic {}
 
-/// A panic in guest code, reported by the guest SDK's panic hook (`gmp.panic`): the program's own message
-/// and where it was raised, for Go's `panic: <message>` report instead of the trap that follows a Rust panic.
+/// A panic in guest code, with the program's own message and where it was raised, for Go's `panic: <message>`
+/// report instead of the trap that follows a Rust panic: the error of `gmp.panic`, which the guest SDK's panic
+/// hook calls, or the context of a trap in `abort`, read from what the program printed to stderr.
 #[derive(Debug)]
 pub(crate) struct GuestPanicMessage {
     pub message: String,
@@ -180,6 +187,7 @@ pub(crate) fn g_future(run: Arc<RunShared>, gid: u64, kind: GKind, slot: Slot) -
 async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<()> {
     let data = GData {
         wasi: None,
+        stderr_tail: None,
         gid,
         handles: HandleTable::new(run.limits.clone()),
         pending: None,
@@ -215,14 +223,44 @@ async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<
     let instance = instantiate(run, &mut store).await?;
     store.data_mut().mem_account.instantiated();
     store.data_mut().memory = Some(run.program.memory(&instance, &mut store)?);
-    match kind {
+    let result = match kind {
         GKind::Main => run.program.start(&instance, &mut store)?.call_async(&mut store, ()).await,
         GKind::Spawned { entry, arg } => {
             let (len, nh) = (arg.bytes.len() as i32, arg.objs.len() as i32);
             store.data_mut().pending = Some(arg);
             run.program.entry(&instance, &mut store)?.call_async(&mut store, (entry as i32, len, nh)).await
         }
-    }
+    };
+    result.map_err(|e| {
+        // A Rust program that aborts said why on stderr just before (see `wasi::StderrTail`).
+        if e.downcast_ref::<wasmtime::Trap>() != Some(&wasmtime::Trap::UnreachableCodeReached) {
+            return e;
+        }
+        let said = store.data().stderr_tail.as_ref().and_then(|t| abort_message(&String::from_utf8_lossy(&t.lock())));
+        match said {
+            Some(said) => e.context(said),
+            None => e,
+        }
+    })
+}
+
+/// What a Rust program printed to stderr before aborting, read back from the end of its stderr: std's own
+/// panic report (`thread '..' panicked at LOCATION:` and the message, from a module without the SDK's hook),
+/// an allocation failure (`memory allocation of N bytes failed`) or another of std's fatal errors.
+fn abort_message(tail: &str) -> Option<GuestPanicMessage> {
+    let lines: Vec<&str> = tail.lines().collect();
+    let (i, line) = lines.iter().enumerate().rev().find(|(_, l)| {
+        l.starts_with("memory allocation of ")
+            || l.starts_with("fatal runtime error: ")
+            || (l.starts_with("thread '") && l.contains(" panicked at "))
+    })?;
+    let Some((_, at)) = line.split_once(" panicked at ") else {
+        return Some(GuestPanicMessage { message: line.to_string(), location: String::new() });
+    };
+    let message: Vec<&str> = lines[i + 1..].iter().take_while(|l| !l.starts_with("note: ")).copied().collect();
+    let message = message.join("\n");
+    let location = at.strip_suffix(':').unwrap_or(at).to_string();
+    Some(GuestPanicMessage { message: if message.is_empty() { "(no message)".into() } else { message }, location })
 }
 
 /// How often a G retries an instantiation the pool refused for want of a free slot (see [`instantiate`]).
@@ -290,8 +328,15 @@ fn finish(run: &RunShared, gid: u64, is_main: bool, result: wasmtime::Result<()>
 
 /// Go's panic report: the message, the G, and the wasm backtrace.
 pub(crate) fn panic_report(gid: u64, err: &wasmtime::Error) -> String {
-    let msg = err.root_cause().to_string();
-    let location = err.downcast_ref::<GuestPanicMessage>().map(|p| p.location.as_str());
+    let root = err.root_cause();
+    let said = err.downcast_ref::<GuestPanicMessage>();
+    let msg = match said {
+        // Read from stderr before a trap: the message, then the trap it ended in.
+        Some(p) if root.downcast_ref::<GuestPanicMessage>().is_none() => format!("{} [{root}]", p.message),
+        Some(p) => p.message.clone(),
+        None => root.to_string(),
+    };
+    let location = said.map(|p| p.location.as_str());
     with_backtrace(format!("panic: {msg}\n\ngoroutine {gid} [running]:\n"), err, location)
 }
 
@@ -329,7 +374,10 @@ fn with_backtrace(mut s: String, err: &wasmtime::Error, location: Option<&str>) 
             (name, source.unwrap_or_else(|| format!("{module}{at}")))
         })
         .collect();
-    let top = frames.iter().take_while(|(name, _)| is_panic_machinery(name)).count();
+    // Whatever is above the panic's core frames is its hook (ours, or a harness's that wraps it) or the
+    // abort; below them come the helpers that raised it (`expect_failed`, `handle_alloc_error`...).
+    let core = frames.iter().rposition(|(name, _)| is_panic_core(name)).map_or(0, |i| i + 1);
+    let top = core + frames[core..].iter().take_while(|(name, _)| is_panic_machinery(name)).count();
     let bottom = frames.iter().rev().take_while(|(name, _)| is_startup(name)).count();
     // A stack that is nothing but machinery or startup is shown whole rather than not at all.
     let shown = if top + bottom < frames.len() { &frames[top..frames.len() - bottom] } else { &frames[..] };
@@ -349,6 +397,13 @@ fn clean_symbol(name: &str) -> String {
     format!("{:#}", rustc_demangle::demangle(name))
 }
 
+/// The frames every Rust panic passes through, whatever hook it runs.
+fn is_panic_core(name: &str) -> bool {
+    ["core::panicking::", "std::panicking::", "__rustc::rust_begin_unwind", "rust_begin_unwind"]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
+
 /// Frames a Rust panic passes through between the panicking function and the trap.
 fn is_panic_machinery(name: &str) -> bool {
     const PREFIXES: &[&str] = &[
@@ -365,6 +420,7 @@ fn is_panic_machinery(name: &str) -> bool {
         "std::process::abort",
         "std::alloc::",
         "alloc::alloc::handle_alloc_error",
+        "alloc::raw_vec::handle_error",
         "core::result::unwrap_failed",
         "core::option::unwrap_failed",
         "core::option::expect_failed",

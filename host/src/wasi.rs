@@ -16,6 +16,7 @@
 //! inside [`gmp_sched::blocking`], Go's `entersyscall`: if the write lasts, sysmon hands the P to another M.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -140,12 +141,95 @@ impl tokio::io::AsyncWrite for BlockingStdio {
     }
 }
 
+/// The end of what one G wrote to stderr, for its report: a Rust program that aborts (out of memory, or a
+/// plain WASI module's own panic) says why on stderr and then traps in `abort`, and the report, which
+/// `Exit::report` hands to an embedder, should say it too. Only the last [`TAIL_BYTES`] are kept, and nothing
+/// is allocated for a G that never writes to stderr.
+pub(crate) type StderrTail = Arc<parking_lot::Mutex<Vec<u8>>>;
+
+/// How much of a G's stderr its tail keeps.
+pub(crate) const TAIL_BYTES: usize = 4096;
+
+/// A G's stderr: what `inner` (none for [`Output::Null`]) writes, with the tail kept.
+struct Tapped {
+    inner: Option<Box<dyn StdoutStream + Sync>>,
+    tail: StderrTail,
+}
+
+fn keep_tail(tail: &StderrTail, bytes: &[u8]) {
+    let mut t = tail.lock();
+    if bytes.len() >= TAIL_BYTES {
+        t.clear();
+        t.extend_from_slice(&bytes[bytes.len() - TAIL_BYTES..]);
+        return;
+    }
+    t.extend_from_slice(bytes);
+    // Trimmed once it holds twice the tail, so a stream of small writes moves each byte a bounded number of
+    // times.
+    if t.len() > 2 * TAIL_BYTES {
+        let cut = t.len() - TAIL_BYTES;
+        t.drain(..cut);
+    }
+}
+
+impl IsTerminal for Tapped {
+    fn is_terminal(&self) -> bool {
+        self.inner.as_ref().is_some_and(|s| s.is_terminal())
+    }
+}
+
+impl StdoutStream for Tapped {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(TappedStream { inner: self.inner.as_ref().map(|s| s.p2_stream()), tail: self.tail.clone() })
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        // Only WASI preview 3 writes through this, and guests are preview 1: untapped.
+        match &self.inner {
+            Some(s) => s.async_stream(),
+            None => Box::new(tokio::io::sink()),
+        }
+    }
+}
+
+struct TappedStream {
+    inner: Option<Box<dyn OutputStream>>,
+    tail: StderrTail,
+}
+
+impl OutputStream for TappedStream {
+    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
+        keep_tail(&self.tail, &bytes);
+        match &mut self.inner {
+            Some(s) => s.write(bytes),
+            None => Ok(()),
+        }
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        self.inner.as_mut().map_or(Ok(()), |s| s.flush())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        self.inner.as_mut().map_or(Ok(1 << 20), |s| s.check_write())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for TappedStream {
+    async fn ready(&mut self) {
+        if let Some(s) = &mut self.inner {
+            s.ready().await;
+        }
+    }
+}
+
 /// A WASI context for a G: the run's arguments, environment, directories and stdio. Every G may read
 /// stdin, as any goroutine may read `os.Stdin`; all of a run's Gs read one stream.
 ///
 /// A `--dir` that cannot be opened any more (removed while the program runs; `Runtime::start` checked it at
 /// start) is left out of this G's preopens with a warning, rather than failing a G that may not even need it.
-pub(crate) fn ctx(run: &RunShared) -> WasiP1Ctx {
+pub(crate) fn ctx(run: &RunShared) -> (WasiP1Ctx, StderrTail) {
     let opts = &run.opts;
     let mut b = WasiCtxBuilder::new();
     b.args(&opts.args).envs(&opts.env);
@@ -172,13 +256,12 @@ pub(crate) fn ctx(run: &RunShared) -> WasiP1Ctx {
     if let Some(s) = sink(&opts.stdout, BlockingStdio::Stdout) {
         b.stdout(s);
     }
-    if let Some(s) = sink(&opts.stderr, BlockingStdio::Stderr) {
-        b.stderr(s);
-    }
+    let tail = StderrTail::default();
+    b.stderr(Tapped { inner: sink(&opts.stderr, BlockingStdio::Stderr), tail: tail.clone() });
     for (host, guest) in &opts.dirs {
         if let Err(e) = b.preopened_dir(host, guest, FsPerms::ReadWrite) {
             eprintln!("wasm-gmp: --dir {}: {e}; not available to this G", host.display());
         }
     }
-    b.build_p1()
+    (b.build_p1(), tail)
 }
