@@ -30,7 +30,10 @@ fn main() {
     // Once the last copy goes (here, the one buffered in a channel), the runtime stops it.
     drop(copy_rx.recv());
     drop((copy_tx, copy_rx));
-    while ticks.try_recv().is_ok() {} // a tick sent before the drop may wait in the channel
+    // A tick sent before the drop may wait in the channel, or be on its way from a timer that fired on another
+    // M just as it was stopped: let that land, then drain.
+    time::sleep(ms(10));
+    while ticks.try_recv().is_ok() {}
     time::sleep(ms(50));
     match ticks.try_recv() {
         Err(TryRecvError::Empty) => println!("dropped: stopped"),
