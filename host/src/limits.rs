@@ -22,7 +22,7 @@
 //! | `max_memory_per_g`, `max_memory_total` | `MemAccount::memory_growing`: instantiation (the initial size) and every `memory.grow` | the G's store dropped (`MemAccount`'s drop) |
 //! | `max_handles_per_g`, `max_handles_total` | `HandleTable::insert` (every way a handle is made) | `HandleTable::remove`, the table dropped with its G |
 //! | `max_buffered_bytes` | `read_msg`: the bytes are copied out of the sender's memory | the message dropped, wherever: delivered, unchosen select case, closed channel, freed buffer ([`MsgCharge`]'s drop) |
-//! | `max_timers` | `timer_new` | the scheduler and every handle let go of the timer ([`TimerCharge`], owned by the timer's action) |
+//! | `max_timers` | `timer_new`, `timer_after` | the scheduler and every handle let go of the timer ([`TimerCharge`], owned by the timer's action) |
 //! | `max_message` | `read_msg` | — |
 //!
 //! A message is counted from the moment the host holds a copy, not only while it sits in a buffer: a
@@ -86,8 +86,9 @@ pub struct Limits {
     /// [`MSG_OVERHEAD`] plus [`OBJ_OVERHEAD`] per attached handle. Default 1 GiB: 64 messages of the
     /// largest size (16 MiB), or some 5 million small ones, in flight at once.
     pub max_buffered_bytes: u64,
-    /// Timers and tickers of the program that the host still holds: created by `timer_new` and not yet
-    /// both done (fired, or stopped and dropped from the timer heap) and closed. Default 1,000,000: a timer
+    /// Timers and tickers of the program that the host still holds: created by `timer_new` or `timer_after`
+    /// and not yet both done (fired, or stopped and dropped from the timer heap) and closed (closing the last
+    /// handle of a `timer_new` timer stops it). Default 1,000,000: a timer
     /// costs about 350 bytes with its channel, so at most some 350 MiB; Go-style code that calls `after`
     /// in a loop keeps a timer per iteration until it fires (its handles closed), so this is ten times the
     /// handle limit per G.
