@@ -353,6 +353,18 @@ pub(crate) struct Enqueued {
     pub(crate) key: WaitKey,
 }
 
+/// Count a send on the current P (see `metrics.rs`; operations outside any M are not counted).
+#[inline]
+fn count_send() {
+    crate::m::Current::count(|c| crate::metrics::Counters::bump(&c.chan_sends, 1));
+}
+
+/// Count a receive on the current P.
+#[inline]
+fn count_recv() {
+    crate::m::Current::count(|c| crate::metrics::Counters::bump(&c.chan_recvs, 1));
+}
+
 fn ready(wake: Option<GRef>) {
     if let Some(g) = wake {
         g.ready();
@@ -404,6 +416,7 @@ impl<T> Chan<T> {
     /// # Errors
     /// [`TrySendError::Full`] if it would block, [`TrySendError::Closed`] if the channel is closed.
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        count_send();
         let mut wake = None;
         let r = self.inner.lock().try_send(self.cap, msg, &mut wake);
         ready(wake);
@@ -415,6 +428,7 @@ impl<T> Chan<T> {
     /// # Errors
     /// [`TryRecvError::Empty`] if nothing is there, [`TryRecvError::Closed`] if closed and drained.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        count_recv();
         let mut wake = None;
         let r = self.inner.lock().try_recv(self.cap, &mut wake);
         ready(wake);
@@ -533,6 +547,7 @@ impl<T> Future for Send<'_, T> {
         let chan = self.chan;
         match std::mem::replace(&mut self.state, OpState::Finished) {
             OpState::Start(msg) => {
+                count_send();
                 let msg = msg.expect("chan::send: started without a message");
                 let mut wake = None;
                 let mut inner = chan.inner.lock();
@@ -589,6 +604,7 @@ impl<T> Future for Recv<'_, T> {
         let chan = self.chan;
         match std::mem::replace(&mut self.state, OpState::Finished) {
             OpState::Start(_) => {
+                count_recv();
                 let mut wake = None;
                 let mut inner = chan.inner.lock();
                 match inner.try_recv(chan.cap, &mut wake) {

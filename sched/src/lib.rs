@@ -32,6 +32,7 @@
 //! - Timers ([`timers`]) and the netpoller ([`netpoll`]) ready Gs when time passes or sockets become ready;
 //!   an idle M sleeps in the netpoller until the next timer.
 //! - Blocking calls ([`syscall`]) give their P away so the Gs queued behind them keep running.
+//! - Metrics ([`metrics`]): counters kept per P by its holder, summed when read ([`Sched::metrics`]).
 //!
 //! # Scheduling, in Go's order (`find_runnable`, see [`m`])
 //! 1. Every 61st tick of the P, the global queue first, so a busy local queue cannot starve it.
@@ -109,6 +110,7 @@ pub mod group;
 pub mod idle;
 mod loom;
 pub mod m;
+pub mod metrics;
 pub mod netpoll;
 pub mod p;
 pub mod runq;
@@ -122,7 +124,8 @@ pub mod timers;
 pub use chan::{Chan, Closed, RecvError, TryRecvError, TrySendError};
 pub use g::{G, GFuture, GRef, WaitReason};
 pub use group::{Group, GroupHold};
-pub use m::{current, current_poll_time, exiting, preempt_requested, yield_now};
+pub use m::{current, current_poll_time, exiting, preempt_requested, preempt_yield, yield_now};
+pub use metrics::{Metrics, PMetrics};
 pub use netpoll::{Dir, Netpoll, PollDesc, io_wait};
 pub use sched::{Config, GDump, Hooks, Outcome, Sched};
 pub use select::{Case, Select, Selected, select};

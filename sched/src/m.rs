@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use crate::g::{GRef, WaitReason};
 use crate::group::{Group, is_sleep};
 use crate::idle::M;
+use crate::metrics::Counters;
 use crate::p::P;
 use crate::sched::Sched;
 
@@ -111,6 +112,15 @@ impl Current {
         CURRENT_G.with(|c| c.borrow().as_ref().map(f))
     }
 
+    /// Count an event on the P this thread's M holds (see `metrics.rs`): one thread-local read and a branch
+    /// when there is none (a host thread, a nested poll outside an M), a Relaxed load and store when there is.
+    #[inline]
+    pub(crate) fn count(f: impl FnOnce(&crate::metrics::Counters)) {
+        if let Some(p) = Current::p_shared() {
+            f(&p.stats);
+        }
+    }
+
     fn p_shared() -> Option<&'static crate::p::PShared> {
         let cur = CURRENT.with(|c| c.get());
         if cur.ml.is_null() {
@@ -157,12 +167,19 @@ pub(crate) fn in_poll() -> bool {
 /// Gosched: a future that puts the running G on the global queue once and then completes. Also how a
 /// preempted G leaves its M (the epoch callback awaits it).
 pub fn yield_now() -> YieldNow {
-    YieldNow { yielded: false }
+    YieldNow { yielded: false, preempted: false }
+}
+
+/// [`yield_now`] for a G whose slice sysmon flagged ([`preempt_requested`]): the same, counted as a
+/// preemption in the metrics (and the trace). The wasm side's epoch callback awaits it.
+pub fn preempt_yield() -> YieldNow {
+    YieldNow { yielded: false, preempted: true }
 }
 
 /// See [`yield_now`].
 pub struct YieldNow {
     yielded: bool,
+    preempted: bool,
 }
 
 impl Future for YieldNow {
@@ -174,6 +191,9 @@ impl Future for YieldNow {
         match Current::with_g(|g| g.yielded.store(true, Ordering::Relaxed)) {
             Some(()) => {
                 self.yielded = true;
+                if self.preempted {
+                    Current::count(|c| crate::metrics::Counters::bump(&c.preemptions, 1));
+                }
                 Poll::Pending
             }
             // Not inside a G: nothing to yield to.
@@ -256,6 +276,7 @@ impl Sched {
             if self.netpoll.waiters.load(Ordering::SeqCst) > 0 && !self.netpoll.claim.is_blocked() {
                 let woken = self.netpoll.poll(Some(Duration::ZERO), self.now_ns(), false);
                 if !woken.is_empty() {
+                    Counters::bump(&self.ps[p.id].stats.netpoll_wakes, woken.len() as u64);
                     let _cur = Current::enter(self, ml, None);
                     woken.into_iter().for_each(Waker::wake);
                     continue 'top;
@@ -348,6 +369,9 @@ impl Sched {
         } else {
             self.netpoll.poll(timeout, now, true)
         };
+        if !woken.is_empty() {
+            Counters::add_shared(&self.outside.netpoll_wakes, woken.len() as u64);
+        }
         self.netpoll.claim.release();
         let p = {
             let mut idle = self.idle.lock();
@@ -401,7 +425,9 @@ impl Sched {
             poll
         };
         let end = Instant::now();
-        g.group.add_cpu(pid, end.saturating_duration_since(start).as_nanos() as u64);
+        let busy = end.saturating_duration_since(start).as_nanos() as u64;
+        g.group.add_cpu(pid, busy);
+        Counters::bump(&self.ps[pid].stats.busy_ns, busy);
         ml.stamp = Some(end);
         self.after_poll(ml, g, poll);
         Group::reap_owed_here();

@@ -14,6 +14,9 @@ use crate::loom::AtomicU8;
 use crate::runq::{LocalQueue, RunNext};
 use crate::syscall::SyscallSlot;
 use crossbeam_deque::Stealer;
+use crossbeam_utils::CachePadded;
+
+use crate::metrics::Counters;
 
 /// The owner's part of a P.
 pub struct P {
@@ -63,6 +66,10 @@ pub struct PShared {
     pub status: AtomicU8,
     /// While the holder is in a blocking call: the P itself, parked so that sysmon can hand it to another M.
     pub(crate) syscall: SyscallSlot,
+    /// What happened on this P, for [`crate::Sched::metrics`]: written by the P's holder only, on a cache
+    /// line of its own so that neither thieves reading `stealer` nor sysmon reading `schedtick` share it
+    /// (see `metrics.rs`).
+    pub(crate) stats: CachePadded<Counters>,
 }
 
 /// No M holds the P: it is in the idle list.
@@ -81,6 +88,7 @@ impl PShared {
             preempt: AtomicBool::new(false),
             status: AtomicU8::new(P_IDLE),
             syscall: SyscallSlot::default(),
+            stats: CachePadded::new(Counters::default()),
         }
     }
 

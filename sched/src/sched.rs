@@ -150,7 +150,11 @@ pub struct Sched {
     /// [`Sched::hold`]; while any exists there is no deadlock.
     pub(crate) nholds: AtomicUsize,
     pub(crate) live: AtomicUsize,
-    next_gid: AtomicU64,
+    /// The most Gs alive at once (`Metrics::gs_peak`): raised by a spawn that passes it.
+    pub(crate) peak_live: AtomicUsize,
+    /// Events outside any P (sysmon, an M in the poller without a P); see `metrics.rs`.
+    pub(crate) outside: crate::metrics::Counters,
+    pub(crate) next_gid: AtomicU64,
     next_group: AtomicU64,
     /// The group of Gs spawned from outside without one (see `group.rs`).
     default_group: std::sync::OnceLock<Arc<Group>>,
@@ -192,6 +196,8 @@ impl Sched {
             nsyscall_wait: AtomicUsize::new(0),
             nholds: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
+            peak_live: AtomicUsize::new(0),
+            outside: crate::metrics::Counters::default(),
             next_gid: AtomicU64::new(1),
             next_group: AtomicU64::new(1),
             default_group: std::sync::OnceLock::new(),
@@ -249,7 +255,11 @@ impl Sched {
     fn spawn_g(self: &Arc<Self>, group: &Arc<Group>, make: impl FnOnce(u64) -> GFuture) -> u64 {
         let id = self.next_gid.fetch_add(1, Ordering::Relaxed);
         let g = Arc::new(G::new(id, make(id), self.clone(), group.clone()));
-        self.live.fetch_add(1, Ordering::Relaxed);
+        let live = self.live.fetch_add(1, Ordering::Relaxed) + 1;
+        // A load first: the peak is read-mostly, so spawns on several Ps share its line without bouncing it.
+        if live > self.peak_live.load(Ordering::Relaxed) {
+            self.peak_live.fetch_max(live, Ordering::Relaxed);
+        }
         self.allgs.insert(g.clone());
         group.add_g(&g);
         self.ready(g);

@@ -102,6 +102,7 @@ impl<'a, T> Select<'a, T> {
     }
 
     fn start(&mut self) -> Poll<Selected<T>> {
+        crate::m::Current::count(|c| crate::metrics::Counters::bump(&c.selects, 1));
         let n = self.slots.len();
         if n == 0 {
             if !self.block {

@@ -33,7 +33,9 @@ impl Sched {
             for _ in 0..n {
                 if i != p.id {
                     let victim = &self.ps[i];
+                    let before = p.runq.len();
                     if let Some(g) = p.runq.steal_half_from(&victim.stealer) {
+                        self.count_steal(p, 1 + p.runq.len().saturating_sub(before));
                         return Some(g);
                     }
                     if last && victim.runnext.is_occupied() {
@@ -47,6 +49,7 @@ impl Sched {
                             }
                         }
                         if let Some(g) = victim.runnext.take() {
+                            self.count_steal(p, 1);
                             return Some(g);
                         }
                     }
@@ -55,6 +58,15 @@ impl Sched {
             }
         }
         None
+    }
+}
+
+impl Sched {
+    /// A steal by the holder of `p` took `n` Gs (see `metrics.rs`).
+    fn count_steal(&self, p: &P, n: usize) {
+        let c = &self.ps[p.id].stats;
+        crate::metrics::Counters::bump(&c.steals, 1);
+        crate::metrics::Counters::bump(&c.stolen, n as u64);
     }
 }
 

@@ -100,6 +100,8 @@ impl Sched {
     fn entersyscall(&self, p: Box<P>) -> usize {
         let id = p.id;
         let ps = &self.ps[id];
+        // Counted while we still hold the P (its counters are its holder's to write).
+        crate::metrics::Counters::bump(&ps.stats.syscalls, 1);
         ps.syscall.park(p, &ps.status, self.now_ns());
         self.sysmon.on_syscall();
         id
@@ -173,6 +175,7 @@ impl Sched {
             any = true;
             let p = ps.syscall.retake(&ps.status, now);
             if let Some(p) = p {
+                crate::metrics::Counters::add_shared(&self.outside.handoffs, 1);
                 self.handoff_p(p);
             }
         }

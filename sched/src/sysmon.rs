@@ -187,7 +187,9 @@ impl Sched {
         {
             return;
         }
-        for w in np.poll(Some(Duration::ZERO), now, false) {
+        let woken = np.poll(Some(Duration::ZERO), now, false);
+        crate::metrics::Counters::add_shared(&self.outside.netpoll_wakes, woken.len() as u64);
+        for w in woken {
             w.wake();
         }
     }

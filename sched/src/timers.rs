@@ -49,6 +49,7 @@ use parking_lot::Mutex;
 use crate::g::{GRef, WaitReason};
 use crate::group::Group;
 use crate::loom::{AtomicU64, AtomicUsize};
+use crate::m::Current;
 use crate::sched::Sched;
 
 /// Stopped entries the heap may hold before `stop` considers a rebuild (see *Stopped entries*): below
@@ -283,6 +284,13 @@ impl Sched {
             t.next_when.store(heap.peek().map_or(u64::MAX, |e| e.when), Ordering::SeqCst);
         }
         let n = due.len();
+        if n > 0 {
+            // On the P of the M that fires them, else (sysmon, an M in the poller without a P) the shared set.
+            let fired = |c: &crate::metrics::Counters| crate::metrics::Counters::bump(&c.timers_fired, n as u64);
+            if !Current::with_p(self, |p| fired(&self.ps[p.id].stats)) {
+                crate::metrics::Counters::add_shared(&self.outside.timers_fired, n as u64);
+            }
+        }
         let mut readied = 0;
         for (timer, one_shot) in due {
             let keep = match &timer.action {
