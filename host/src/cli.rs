@@ -196,6 +196,13 @@ struct RunArgs {
     #[arg(long, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     max_gs: Option<usize>,
 
+    /// At exit, print the runtime's metrics to stderr, one `name value` line each, named after Go's
+    /// runtime/metrics where Go has the metric: Gs started, alive and at most, run queues, steals,
+    /// preemptions, blocking calls and P hand-offs, netpoll wake-ups, timers fired, channel operations, busy
+    /// time per P, the program's linear memory and message bytes.
+    #[arg(long)]
+    stats: bool,
+
     #[command(flatten)]
     code: CodeArgs,
 
@@ -355,8 +362,17 @@ pub fn main() -> i32 {
                 builder = unsafe { builder.allow_precompiled() };
             }
             // The program first: a bad module file is reported before the engine's pool is reserved.
-            match builder.file(a.app()).and_then(|p| Runtime::new(cfg)?.run(&warned(p, a.app()), opts)) {
-                Ok(exit) => exit.code,
+            let run = |p: Program| -> anyhow::Result<i32> {
+                let rt = Runtime::new(cfg)?;
+                let run = rt.start(&warned(p, a.app()), opts)?;
+                let exit = run.wait();
+                if a.stats {
+                    eprint!("{}", run.metrics().report());
+                }
+                Ok(exit.code)
+            };
+            match builder.file(a.app()).and_then(run) {
+                Ok(code) => code,
                 Err(e) => cannot_start(e),
             }
         }

@@ -213,7 +213,7 @@ async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<
                 }
             }
             Ok(if gmp_sched::preempt_requested() {
-                UpdateDeadline::YieldCustom(1, Box::pin(gmp_sched::yield_now()))
+                UpdateDeadline::YieldCustom(1, Box::pin(gmp_sched::preempt_yield()))
             } else {
                 UpdateDeadline::Continue(1)
             })

@@ -46,6 +46,7 @@ mod gstore;
 mod handles;
 mod hostchan;
 mod limits;
+mod metrics;
 mod net;
 mod program;
 mod run;
@@ -60,10 +61,13 @@ pub use engine::{
 pub use gc::ChanStats;
 pub use gmp_message as message;
 pub use gmp_message::{Message, message};
-pub use gmp_sched::blocking;
+/// The scheduler's metrics ([`Runtime::metrics`], [`Metrics::sched`]).
+pub use gmp_sched::Metrics as SchedMetrics;
+pub use gmp_sched::{PMetrics, blocking};
 pub use gstore::GData;
 pub use hostchan::{Chan, NamedChan, RecvError, SendError, TryRecvError, TrySendError};
 pub use limits::{LimitExceeded, LimitKind, Limits, MSG_OVERHEAD, OBJ_OVERHEAD, Usage};
+pub use metrics::{Metrics, ProgramMetrics};
 pub use net::NetPolicy;
 pub use program::{LARGE_SHADOW_STACK, MAX_MODULE_FILE, Program, ProgramBuilder};
 pub use run::{Capture, Exit, ExitKind, Input, Output, RunHandle, RunOptions, SharedWriter};

@@ -340,6 +340,17 @@ pub(crate) struct LimitState {
     buffered: AtomicU64,
     /// Timers the host holds (see [`TimerCharge`]).
     timers: AtomicUsize,
+    /// The most `memory` and `buffered` have been, for the metrics: raised after a successful charge, by a
+    /// load first (so a counter that is not at its peak costs no extra locked instruction).
+    memory_peak: AtomicU64,
+    buffered_peak: AtomicU64,
+}
+
+/// Raise `peak` to `v` if `v` is higher.
+fn raise(peak: &AtomicU64, v: u64) {
+    if v > peak.load(Ordering::Relaxed) {
+        peak.fetch_max(v, Ordering::Relaxed);
+    }
 }
 
 impl LimitState {
@@ -350,6 +361,8 @@ impl LimitState {
             handles: AtomicUsize::new(0),
             buffered: AtomicU64::new(0),
             timers: AtomicUsize::new(0),
+            memory_peak: AtomicU64::new(0),
+            buffered_peak: AtomicU64::new(0),
         })
     }
 
@@ -385,6 +398,7 @@ impl LimitState {
             self.buffered.fetch_sub(bytes, Ordering::Relaxed);
             return Err(LimitExceeded::new(LimitKind::BufferedBytes, prev + bytes, l.max_buffered_bytes));
         }
+        raise(&self.buffered_peak, prev + bytes);
         Ok(MsgCharge { state: Some(self.clone()), bytes })
     }
 
@@ -397,6 +411,11 @@ impl LimitState {
             return Err(LimitExceeded::new(LimitKind::Timers, prev as u64, max as u64));
         }
         Ok(TimerCharge(self.clone()))
+    }
+
+    /// The most linear memory and message bytes the program has held at once (for metrics).
+    pub(crate) fn peaks(&self) -> (u64, u64) {
+        (self.memory_peak.load(Ordering::Relaxed), self.buffered_peak.load(Ordering::Relaxed))
     }
 
     /// The counts now: linear memory bytes, handles, message bytes, timers (for tests and metrics).
@@ -505,6 +524,7 @@ impl wasmtime::ResourceLimiter for MemAccount {
             total.fetch_sub(grow, Ordering::Relaxed);
             return Err(self.exceeded(LimitKind::MemoryTotal, prev + grow, l.max_memory_total));
         }
+        raise(&self.state.memory_peak, prev + grow);
         self.counted = desired;
         Ok(true)
     }

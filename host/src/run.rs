@@ -349,6 +349,8 @@ pub(crate) struct RunShared {
     places: std::sync::atomic::AtomicUsize,
     /// The program's limits and what it holds against them (see `limits.rs`).
     pub(crate) limits: Arc<LimitState>,
+    /// Its Gs started and the most alive at once, for [`RunHandle::metrics`] (see `metrics.rs`).
+    pub(crate) gcounts: crate::metrics::GCounts,
 }
 
 impl RunShared {
@@ -372,6 +374,7 @@ impl RunShared {
             deadline: Mutex::new(None),
             places: std::sync::atomic::AtomicUsize::new(0),
             limits,
+            gcounts: Default::default(),
         }
     }
 

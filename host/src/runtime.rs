@@ -195,6 +195,7 @@ impl Runtime {
         self.sched
             .spawn_in(&group, move |gid| g_future(r2, gid, GKind::Main, slot))
             .expect("a new group is not ending");
+        run.gcounts.spawned(group.live());
         let mut runs = self.runs.lock();
         runs.retain(|r| r.strong_count() > 0);
         runs.push(Arc::downgrade(&run));
@@ -222,6 +223,10 @@ impl Runtime {
     /// and for the programs it is handed to ([`RunOptions::chan`]).
     pub fn chan<T: crate::Message + Send + 'static>(&self, cap: usize) -> crate::Chan<T> {
         crate::Chan::new(cap, &self.sched)
+    }
+
+    pub(crate) fn sched(&self) -> &Arc<Sched> {
+        &self.sched
     }
 
     /// Gs alive now, over every program of the runtime.

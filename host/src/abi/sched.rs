@@ -107,7 +107,10 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                 let entry = entry as u32;
                 let r2 = run.clone();
                 match run.sched.spawn_in(&run.group, |gid| g_future(r2, gid, GKind::Spawned { entry, arg }, slot)) {
-                    Some(gid) => Ok(gid as i64),
+                    Some(gid) => {
+                        run.gcounts.spawned(run.group.live());
+                        Ok(gid as i64)
+                    }
                     None => {
                         // The program is ending: the spawner itself stops at its next check. (The closure and
                         // the slot it holds were dropped unused; its place in the program goes back too.)
