@@ -191,6 +191,9 @@ pub struct G {
     /// Parked on a channel: asleep in its group's count until readied. Written by the parking M before it
     /// publishes `PARKED` (Release), cleared by the waker that wins `PARKED → RUNNABLE` (Acquire).
     pub(crate) asleep: AtomicBool,
+    /// While tracing: the id of the flow from whoever made the G runnable to its next run slice (0: none).
+    /// Written by the waker that queued it, taken by the M that runs it; the run queue orders the two.
+    pub(crate) trace_flow: AtomicU64,
 }
 
 // SAFETY: every field but `future` is Sync. `future` is only touched by the one M that owns the G in status
@@ -203,6 +206,7 @@ impl G {
         G {
             group,
             asleep: AtomicBool::new(false),
+            trace_flow: AtomicU64::new(0),
             id,
             state: GState::new(),
             yielded: AtomicBool::new(false),
@@ -226,6 +230,13 @@ impl G {
     pub fn ready(self: &Arc<Self>) {
         if self.state.transition_to_runnable() {
             self.note_woken();
+            if let Some(t) = &self.sched.tracer {
+                let by = Sched::trace_waker();
+                self.sched.trace_here(t, |track, flow| {
+                    self.trace_flow.store(flow, Ordering::Relaxed);
+                    crate::trace::Ev::Unblock { track, g: self.id, by, flow }
+                });
+            }
             self.sched.ready(self.clone());
         }
     }

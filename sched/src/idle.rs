@@ -225,7 +225,7 @@ impl Sched {
             let mut body = Some((sched, p));
             (hooks_of.hooks.m_context)(&mut || {
                 if let Some((sched, p)) = body.take() {
-                    sched.mstart(M::new(), p, spinning);
+                    sched.mstart(M::new(), id as u32, p, spinning);
                 }
             });
         });

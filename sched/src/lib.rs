@@ -32,6 +32,7 @@
 //! - Timers ([`timers`]) and the netpoller ([`netpoll`]) ready Gs when time passes or sockets become ready;
 //!   an idle M sleeps in the netpoller until the next timer.
 //! - Blocking calls ([`syscall`]) give their P away so the Gs queued behind them keep running.
+//! - The execution trace ([`trace`]): per-M event buffers, written as Trace Event Format JSON at the end.
 //! - Metrics ([`metrics`]): counters kept per P by its holder, summed when read ([`Sched::metrics`]).
 //!
 //! # Scheduling, in Go's order (`find_runnable`, see [`m`])
@@ -120,6 +121,7 @@ mod steal;
 pub mod syscall;
 pub mod sysmon;
 pub mod timers;
+pub mod trace;
 
 pub use chan::{Chan, Closed, RecvError, TryRecvError, TrySendError};
 pub use g::{G, GFuture, GRef, WaitReason};
@@ -131,3 +133,4 @@ pub use sched::{Config, GDump, Hooks, Outcome, Sched};
 pub use select::{Case, Select, Selected, select};
 pub use syscall::blocking;
 pub use timers::{Action, Timer, sleep};
+pub use trace::Trace;

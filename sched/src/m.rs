@@ -108,6 +108,17 @@ impl Current {
         Some(f(unsafe { &*cur.sched }, unsafe { &mut *cur.ml }))
     }
 
+    /// [`Current::with_ml`], if this thread is an M of `sched` (a G of one scheduler may ready a G of
+    /// another, through a host channel).
+    pub(crate) fn with_ml_of<R>(sched: &Sched, f: impl FnOnce(&mut MLocal) -> R) -> Option<R> {
+        let cur = CURRENT.with(|c| c.get());
+        if cur.ml.is_null() || !ptr::eq(cur.sched, sched) {
+            return None;
+        }
+        // SAFETY: as in `with_ml`.
+        Some(f(unsafe { &mut *cur.ml }))
+    }
+
     pub(crate) fn with_g<R>(f: impl FnOnce(&GRef) -> R) -> Option<R> {
         CURRENT_G.with(|c| c.borrow().as_ref().map(f))
     }
@@ -193,6 +204,12 @@ impl Future for YieldNow {
                 self.yielded = true;
                 if self.preempted {
                     Current::count(|c| crate::metrics::Counters::bump(&c.preemptions, 1));
+                    Current::with_ml(|sched, ml| {
+                        if let (Some(t), Some(p), Some(g)) = (&sched.tracer, &ml.p, Current::with_g(|g| g.id())) {
+                            let ev = crate::trace::Ev::Preempt { p: p.id as u32, g };
+                            ml.trace(t, sched.now_ns(), ev);
+                        }
+                    });
                 }
                 Poll::Pending
             }
@@ -204,8 +221,8 @@ impl Future for YieldNow {
 
 impl Sched {
     /// The body of an M thread: run Gs until the program ends, then give the P back.
-    pub(crate) fn mstart(self: Arc<Self>, m: Arc<M>, p: Box<P>, spinning: bool) {
-        let mut ml = MLocal { m, p: Some(p), spinning, spin_until: None, stamp: None };
+    pub(crate) fn mstart(self: Arc<Self>, m: Arc<M>, id: u32, p: Box<P>, spinning: bool) {
+        let mut ml = MLocal::new(m, id, Some(p), spinning);
         while let Some((g, inherit)) = self.find_runnable(&mut ml) {
             ml.spin_until = None;
             if ml.spinning {
@@ -220,6 +237,9 @@ impl Sched {
         }
         if ml.spinning {
             self.spin.stop_spinning();
+        }
+        if let Some(t) = &self.tracer {
+            t.hand_in(&mut ml.trace);
         }
     }
 
@@ -277,7 +297,12 @@ impl Sched {
                 let woken = self.netpoll.poll(Some(Duration::ZERO), self.now_ns(), false);
                 if !woken.is_empty() {
                     Counters::bump(&self.ps[p.id].stats.netpoll_wakes, woken.len() as u64);
+                    if let Some(t) = &self.tracer {
+                        let ev = crate::trace::Ev::NetpollWake { track: ml.track(), n: woken.len() as u32 };
+                        ml.trace(t, self.now_ns(), ev);
+                    }
                     let _cur = Current::enter(self, ml, None);
+                    let _by = crate::trace::WakingAs::new(self, crate::trace::By::Poller);
                     woken.into_iter().for_each(Waker::wake);
                     continue 'top;
                 }
@@ -285,7 +310,11 @@ impl Sched {
             let p = ml.p.as_mut().expect("find_runnable: M without a P");
             if ml.spinning || self.spin.try_spin() {
                 ml.spinning = true;
-                if let Some(g) = self.steal_work(p) {
+                if let Some((g, victim, n)) = self.steal_work(p) {
+                    if let Some(t) = &self.tracer {
+                        let ev = crate::trace::Ev::Steal { p: ml.track_p(), victim: victim as u32, n: n as u32 };
+                        ml.trace(t, self.now_ns(), ev);
+                    }
                     return Some((g, false));
                 }
                 // Linger a little before parking: work tends to come in bursts (a ping-pong pair readies a G
@@ -371,7 +400,11 @@ impl Sched {
         };
         if !woken.is_empty() {
             Counters::add_shared(&self.outside.netpoll_wakes, woken.len() as u64);
+            if let Some(t) = &self.tracer {
+                ml.trace(t, self.now_ns(), crate::trace::Ev::NetpollWake { track: ml.track(), n: woken.len() as u32 });
+            }
         }
+        let _by = crate::trace::WakingAs::new(self, crate::trace::By::Poller);
         self.netpoll.claim.release();
         let p = {
             let mut idle = self.idle.lock();
@@ -413,6 +446,8 @@ impl Sched {
             self.gexit(&g);
             return;
         }
+        // While tracing: the flow from whoever readied the G ends at this slice.
+        let flow = self.tracer.as_ref().map_or(0, |_| g.trace_flow.swap(0, Ordering::Relaxed));
         let waker = Waker::from(g.clone());
         let mut cx = Context::from_waker(&waker);
         // One clock read per poll (see *CPU time* in `MLocal::stamp`).
@@ -429,6 +464,17 @@ impl Sched {
         g.group.add_cpu(pid, busy);
         Counters::bump(&self.ps[pid].stats.busy_ns, busy);
         ml.stamp = Some(end);
+        if let Some(t) = &self.tracer {
+            use crate::trace::{End, Ev};
+            let end = match &poll {
+                Err(_) => End::Panic,
+                Ok(Poll::Ready(())) => End::Exit,
+                Ok(Poll::Pending) if g.yielded.load(Ordering::Relaxed) => End::Yield,
+                Ok(Poll::Pending) => End::Pending,
+            };
+            let ev = Ev::Slice { p: pid as u32, m: ml.id, g: g.id(), dur: busy, flow, end };
+            ml.trace(t, self.ns_at(start), ev);
+        }
         self.after_poll(ml, g, poll);
         Group::reap_owed_here();
     }
@@ -484,6 +530,11 @@ impl Sched {
                     }
                     return;
                 }
+                if let (Some(t), Some(p)) = (&self.tracer, ml.p.as_deref()) {
+                    let ts = ml.stamp.map_or_else(|| self.now_ns(), |t| self.ns_at(t));
+                    let ev = crate::trace::Ev::Block { p: p.id as u32, g: g.id(), reason, obj: g.wait().1 };
+                    ml.trace(t, ts, ev);
+                }
                 if sleeping {
                     g.group.g_slept();
                 }
@@ -522,6 +573,12 @@ impl Sched {
 /// The M's own state, on its thread's stack.
 pub(crate) struct MLocal {
     pub(crate) m: Arc<M>,
+    /// The M's number (its thread is `gmp-m{id}`), for the trace.
+    pub(crate) id: u32,
+    /// Trace events not yet handed to the tracer (empty unless tracing; see `trace.rs`).
+    pub(crate) trace: Vec<crate::trace::Event>,
+    /// The last flow id this M made (see `trace.rs`).
+    pub(crate) trace_seq: u64,
     pub(crate) p: Option<Box<P>>,
     pub(crate) spinning: bool,
     /// While spinning without finding work: when to give up and park.
@@ -536,6 +593,17 @@ pub(crate) struct MLocal {
     /// wait (spin, steal, poll the network, park, lose its P) the stamp is dropped and the next poll reads
     /// the clock afresh, so waiting is never charged. Due timers use the stamp as "now" as well.
     pub(crate) stamp: Option<Instant>,
+}
+
+impl MLocal {
+    pub(crate) fn new(m: Arc<M>, id: u32, p: Option<Box<P>>, spinning: bool) -> MLocal {
+        MLocal { m, id, trace: Vec::new(), trace_seq: 0, p, spinning, spin_until: None, stamp: None }
+    }
+
+    /// The id of the P this M holds, for trace events on its track. Only while it holds one.
+    fn track_p(&self) -> u32 {
+        self.p.as_ref().map_or(u32::MAX, |p| p.id as u32)
+    }
 }
 
 #[cfg(all(test, not(gmp_loom)))]
@@ -562,7 +630,7 @@ mod tests {
 
     fn take_m(s: &Arc<Sched>) -> MLocal {
         let p = s.pidle_get(&mut s.idle.lock()).unwrap();
-        MLocal { m: M::new(), p: Some(p), spinning: false, spin_until: None, stamp: None }
+        MLocal::new(M::new(), 0, Some(p), false)
     }
 
     /// With a local queue that never runs dry, a G on the global queue still runs within 61 fresh slices.
@@ -630,7 +698,8 @@ mod tests {
         for i in 0..100 {
             victim.p.as_ref().unwrap().runq.push(dummy(&s, i));
         }
-        let got = s.steal_work(thief.p.as_mut().unwrap()).expect("nothing stolen");
+        let (got, victim_id, n) = s.steal_work(thief.p.as_mut().unwrap()).expect("nothing stolen");
+        assert_eq!((victim_id, n), (victim.p.as_ref().unwrap().id, 50));
         let thief_p = thief.p.as_ref().unwrap();
         assert_eq!(thief_p.runq.len() + 1, 50, "thief holds half");
         assert_eq!(victim.p.as_ref().unwrap().runq.len(), 50, "victim keeps half");

@@ -58,6 +58,9 @@ pub struct Config {
     /// checkdead). Off for an embedder that runs several programs as [`Group`]s: each group reports its own
     /// deadlock, and one program's must not end the others.
     pub checkdead: bool,
+    /// Record an execution trace (see [`crate::trace`]); read it with [`Sched::take_trace`] after
+    /// [`Sched::shutdown`]. Off: one untaken branch per event site.
+    pub trace: bool,
 }
 
 impl Default for Config {
@@ -68,6 +71,7 @@ impl Default for Config {
             tick: Duration::from_millis(1),       // 1 ms: a slice overrun is noticed within a tick
             schedtrace: None,
             checkdead: true,
+            trace: false,
         }
     }
 }
@@ -166,6 +170,9 @@ pub struct Sched {
     pub(crate) timers: crate::timers::Timers,
     pub(crate) netpoll: crate::netpoll::Netpoll,
     pub(crate) hooks: Hooks,
+    /// The trace collector, when [`Config::trace`] is on; never changes after `start`, so every event site
+    /// is one predictable branch when it is off.
+    pub(crate) tracer: Option<Box<crate::trace::Tracer>>,
     pub(crate) epoch: Instant,
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -186,6 +193,7 @@ impl Sched {
         }
         // Pop order is LIFO; reverse so P0 is handed out first, as Go does.
         owned.reverse();
+        let tracer = cfg.trace.then(Box::default);
         let sched = Arc::new(Sched {
             spin: crate::idle::SpinCounts::new(cfg.procs),
             cfg,
@@ -209,6 +217,7 @@ impl Sched {
             timers: crate::timers::Timers::default(),
             netpoll: crate::netpoll::Netpoll::new().expect("Sched::start: cannot create the netpoller (out of fds?)"),
             hooks,
+            tracer,
             epoch: Instant::now(),
             threads: Mutex::new(Vec::new()),
         });
@@ -255,6 +264,13 @@ impl Sched {
     fn spawn_g(self: &Arc<Self>, group: &Arc<Group>, make: impl FnOnce(u64) -> GFuture) -> u64 {
         let id = self.next_gid.fetch_add(1, Ordering::Relaxed);
         let g = Arc::new(G::new(id, make(id), self.clone(), group.clone()));
+        if let Some(t) = &self.tracer {
+            let by = Current::with_g(|g| g.id());
+            self.trace_here(t, |track, flow| {
+                g.trace_flow.store(flow, Ordering::Relaxed);
+                crate::trace::Ev::Spawn { track, g: id, by, flow }
+            });
+        }
         let live = self.live.fetch_add(1, Ordering::Relaxed) + 1;
         // A load first: the peak is read-mostly, so spawns on several Ps share its line without bouncing it.
         if live > self.peak_live.load(Ordering::Relaxed) {

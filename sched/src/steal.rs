@@ -20,7 +20,8 @@ const STEAL_TRIES: usize = 4;
 
 impl Sched {
     /// A spinning M with P `p`: find a G to run on another P.
-    pub(crate) fn steal_work(&self, p: &mut P) -> Option<GRef> {
+    /// Returns the G to run, the victim's id and how many Gs were taken.
+    pub(crate) fn steal_work(&self, p: &mut P) -> Option<(GRef, usize, usize)> {
         let n = self.cfg.procs;
         if n == 1 {
             return None;
@@ -35,8 +36,9 @@ impl Sched {
                     let victim = &self.ps[i];
                     let before = p.runq.len();
                     if let Some(g) = p.runq.steal_half_from(&victim.stealer) {
-                        self.count_steal(p, 1 + p.runq.len().saturating_sub(before));
-                        return Some(g);
+                        let n = 1 + p.runq.len().saturating_sub(before);
+                        self.count_steal(p, n);
+                        return Some((g, i, n));
                     }
                     if last && victim.runnext.is_occupied() {
                         // Go's grace: the victim's M is probably about to run its runnext (a G it just
@@ -50,7 +52,7 @@ impl Sched {
                         }
                         if let Some(g) = victim.runnext.take() {
                             self.count_steal(p, 1);
-                            return Some(g);
+                            return Some((g, i, 1));
                         }
                     }
                 }

@@ -40,10 +40,20 @@ pub const RETAKE_NS: u64 = 20_000;
 /// Run `f`, which may block its thread, without holding up the Gs queued on this M's P. Outside an M (or in
 /// a nested `blocking`) it just runs `f`.
 pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
-    let entered = Current::with_ml(|sched, ml| ml.p.take().map(|p| sched.entersyscall(p))).flatten();
+    let entered = Current::with_ml(|sched, ml| {
+        let traced = sched.tracer.as_ref().map(|_| sched.now_ns());
+        ml.p.take().map(|p| (sched.entersyscall(p), traced))
+    })
+    .flatten();
     let r = f();
-    if let Some(id) = entered {
-        Current::with_ml(|sched, ml| ml.p = sched.exitsyscall(id, &ml.m));
+    if let Some((id, traced)) = entered {
+        Current::with_ml(|sched, ml| {
+            ml.p = sched.exitsyscall(id, &ml.m);
+            if let (Some(t), Some(start)) = (&sched.tracer, traced) {
+                let ev = crate::trace::Ev::Syscall { m: ml.id, dur: sched.now_ns().saturating_sub(start) };
+                ml.trace(t, start, ev);
+            }
+        });
     }
     r
 }
@@ -176,6 +186,9 @@ impl Sched {
             let p = ps.syscall.retake(&ps.status, now);
             if let Some(p) = p {
                 crate::metrics::Counters::add_shared(&self.outside.handoffs, 1);
+                if let Some(t) = &self.tracer {
+                    self.trace_here(t, |_, _| crate::trace::Ev::Handoff { p: p.id as u32 });
+                }
                 self.handoff_p(p);
             }
         }

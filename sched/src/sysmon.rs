@@ -189,6 +189,13 @@ impl Sched {
         }
         let woken = np.poll(Some(Duration::ZERO), now, false);
         crate::metrics::Counters::add_shared(&self.outside.netpoll_wakes, woken.len() as u64);
+        if let Some(t) = &self.tracer
+            && !woken.is_empty()
+        {
+            let n = woken.len() as u32;
+            self.trace_here(t, |track, _| crate::trace::Ev::NetpollWake { track, n });
+        }
+        let _by = crate::trace::WakingAs::new(self, crate::trace::By::Poller);
         for w in woken {
             w.wake();
         }

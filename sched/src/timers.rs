@@ -292,6 +292,7 @@ impl Sched {
             }
         }
         let mut readied = 0;
+        let _by = crate::trace::WakingAs::new(self, crate::trace::By::Timer);
         for (timer, one_shot) in due {
             let keep = match &timer.action {
                 Action::Ready(g) => {
