@@ -203,6 +203,13 @@ struct RunArgs {
     #[arg(long)]
     stats: bool,
 
+    /// Record an execution trace and write it to FILE at exit, as Trace Event Format JSON (open it in
+    /// https://ui.perfetto.dev or chrome://tracing): a track per P and per M with each G's run slices,
+    /// block and unblock with the wait reason, an arrow from whoever readied a G to its next slice, spawns,
+    /// steals, preemptions, blocking calls and netpoll wake-ups.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+
     #[command(flatten)]
     code: CodeArgs,
 
@@ -292,6 +299,7 @@ fn config(a: &RunArgs) -> Result<(Config, RunOptions), String> {
     cfg.timeslice = a.timeslice;
     cfg.schedtrace = a.schedtrace.or_else(env_schedtrace).map(Duration::from_millis);
     cfg.engine.max_gs = a.max_gs;
+    cfg.trace = a.trace.clone().map(crate::TraceOutput::File);
     let l = &mut opts.limits;
     l.max_message = a.max_message;
     l.max_memory_per_g = cfg.engine.max_memory; // the reservation is the limit: one flag for both

@@ -393,7 +393,7 @@ fn with_backtrace(mut s: String, err: &wasmtime::Error, location: Option<&str>) 
 
 /// A symbol as a reader wants it: demangled, without the hashes that only tell builds apart
 /// (`_ZN3app4main17hc9ed297bf364748eE` → `app::main`).
-fn clean_symbol(name: &str) -> String {
+pub(crate) fn clean_symbol(name: &str) -> String {
     format!("{:#}", rustc_demangle::demangle(name))
 }
 

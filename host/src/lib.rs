@@ -52,6 +52,7 @@ mod program;
 mod run;
 mod runtime;
 mod stdin;
+mod trace;
 mod wasi;
 
 pub use engine::{
@@ -73,3 +74,4 @@ pub use program::{LARGE_SHADOW_STACK, MAX_MODULE_FILE, Program, ProgramBuilder};
 pub use run::{Capture, Exit, ExitKind, Input, Output, RunHandle, RunOptions, SharedWriter};
 pub use runtime::{Config, MAX_PERIOD, MAX_PROCS, Runtime};
 pub use stdin::SharedReader;
+pub use trace::TraceOutput;

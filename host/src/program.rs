@@ -37,6 +37,8 @@ struct ProgramInner {
     memory: ModuleExport,
     /// What is wrong with the module without stopping it from running (see [`Program::warnings`]).
     warnings: Vec<String>,
+    /// What spawned Gs are called in the trace (see `trace.rs`); empty for a precompiled module.
+    entry_names: crate::trace::EntryNames,
 }
 
 impl Program {
@@ -112,6 +114,7 @@ impl Program {
         let name = name.unwrap_or_else(|| "main.wasm".to_string());
         let engine = engine::shared(cfg)?;
         let mut warnings = Vec::new();
+        let mut entry_names = crate::trace::EntryNames::default();
         let module = if wasmtime::Engine::detect_precompiled(bytes).is_some() {
             ensure!(
                 precompiled,
@@ -138,6 +141,7 @@ impl Program {
                     (stack - 65536) >> 10
                 ));
             }
+            entry_names = crate::trace::EntryNames::of(&binary);
             Module::from_binary(engine.engine(), &binary).map_err(|e| anyhow!("not a valid WebAssembly module: {e}"))?
         };
         let start = export(&module, "_start", &[])?;
@@ -167,12 +171,18 @@ impl Program {
                 entry,
                 memory,
                 warnings,
+                entry_names,
             }),
         })
     }
 
     pub(crate) fn engine(&self) -> &wasmtime::Engine {
         self.inner.engine.engine()
+    }
+
+    /// The trace's name for a G spawned at table index `entry` with argument `arg` (see `trace.rs`).
+    pub(crate) fn entry_name(&self, entry: u32, arg: &[u8]) -> String {
+        self.inner.entry_names.name(entry, arg)
     }
 
     pub(crate) fn shared_engine(&self) -> &Arc<SharedEngine> {

@@ -48,6 +48,9 @@ pub struct Config {
     pub schedtrace: Option<Duration>,
     /// The engine: memory per G, stack size, G limit, compilation cache.
     pub engine: EngineConfig,
+    /// Record an execution trace of everything the runtime runs and write it here, as Trace Event Format
+    /// JSON, when the runtime is dropped (see `trace.rs` for why it is the runtime's). Default: none.
+    pub trace: Option<crate::trace::TraceOutput>,
 }
 
 impl Config {
@@ -80,7 +83,13 @@ impl Config {
 impl Default for Config {
     fn default() -> Self {
         let sched = gmp_sched::Config::default();
-        Config { procs: sched.procs, timeslice: sched.timeslice, schedtrace: None, engine: EngineConfig::default() }
+        Config {
+            procs: sched.procs,
+            timeslice: sched.timeslice,
+            schedtrace: None,
+            engine: EngineConfig::default(),
+            trace: None,
+        }
     }
 }
 
@@ -136,6 +145,7 @@ impl Runtime {
                 schedtrace: cfg.schedtrace,
                 // Each program reports its own deadlock; one program's must not end the others.
                 checkdead: false,
+                trace: cfg.trace.is_some(),
                 ..gmp_sched::Config::default()
             },
             hooks,
@@ -192,10 +202,12 @@ impl Runtime {
             c.hold_for(&group);
         }
         let r2 = run.clone();
-        self.sched
+        let main_gid = self
+            .sched
             .spawn_in(&group, move |gid| g_future(r2, gid, GKind::Main, slot))
             .expect("a new group is not ending");
         run.gcounts.spawned(group.live());
+        self.sched.trace_label(main_gid, || "main".to_string());
         let mut runs = self.runs.lock();
         runs.retain(|r| r.strong_count() > 0);
         runs.push(Arc::downgrade(&run));
@@ -243,5 +255,10 @@ impl Drop for Runtime {
         }
         self.sched.exit(0);
         self.sched.shutdown();
+        if let (Some(out), Some(trace)) = (&self.cfg.trace, self.sched.take_trace())
+            && let Err(e) = out.write(&trace)
+        {
+            eprintln!("wasm-gmp: cannot write the trace to {out:?}: {e}");
+        }
     }
 }

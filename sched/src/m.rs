@@ -446,12 +446,15 @@ impl Sched {
             self.gexit(&g);
             return;
         }
-        // While tracing: the flow from whoever readied the G ends at this slice.
-        let flow = self.tracer.as_ref().map_or(0, |_| g.trace_flow.swap(0, Ordering::Relaxed));
         let waker = Waker::from(g.clone());
         let mut cx = Context::from_waker(&waker);
         // One clock read per poll (see *CPU time* in `MLocal::stamp`).
         let (pid, start) = (p.id, ml.stamp.take().unwrap_or_else(Instant::now));
+        // While tracing: the flow from whoever readied the G ends at this slice, which a blocking call inside
+        // the poll may cut in two (see `blocking`).
+        if self.tracer.is_some() {
+            ml.slice = (self.ns_at(start), g.trace_flow.swap(0, Ordering::Relaxed));
+        }
         let poll = {
             let _restore = Current::enter(self, ml, Some(&g));
             POLL_START.with(|s| s.set(Some(start)));
@@ -466,14 +469,21 @@ impl Sched {
         ml.stamp = Some(end);
         if let Some(t) = &self.tracer {
             use crate::trace::{End, Ev};
-            let end = match &poll {
+            let end_how = match &poll {
                 Err(_) => End::Panic,
                 Ok(Poll::Ready(())) => End::Exit,
                 Ok(Poll::Pending) if g.yielded.load(Ordering::Relaxed) => End::Yield,
                 Ok(Poll::Pending) => End::Pending,
             };
-            let ev = Ev::Slice { p: pid as u32, m: ml.id, g: g.id(), dur: busy, flow, end };
-            ml.trace(t, self.ns_at(start), ev);
+            // The slice since the poll began, or since it came back from a blocking call, on the P it holds
+            // now (maybe another; none if it lost its P at shutdown).
+            let (from, flow) = std::mem::take(&mut ml.slice);
+            if let Some(p) = ml.p.as_deref() {
+                let ts = self.ns_at(end);
+                let ev =
+                    Ev::Slice { p: p.id as u32, m: ml.id, g: g.id(), dur: ts.saturating_sub(from), flow, end: end_how };
+                ml.trace(t, from, ev);
+            }
         }
         self.after_poll(ml, g, poll);
         Group::reap_owed_here();
@@ -579,6 +589,9 @@ pub(crate) struct MLocal {
     pub(crate) trace: Vec<crate::trace::Event>,
     /// The last flow id this M made (see `trace.rs`).
     pub(crate) trace_seq: u64,
+    /// While tracing, during a poll: when the current part of the G's run slice began, and the flow that
+    /// ends at it (0 once a first part has taken it). A blocking call ends a part (see `syscall.rs`).
+    pub(crate) slice: (u64, u64),
     pub(crate) p: Option<Box<P>>,
     pub(crate) spinning: bool,
     /// While spinning without finding work: when to give up and park.
@@ -597,7 +610,7 @@ pub(crate) struct MLocal {
 
 impl MLocal {
     pub(crate) fn new(m: Arc<M>, id: u32, p: Option<Box<P>>, spinning: bool) -> MLocal {
-        MLocal { m, id, trace: Vec::new(), trace_seq: 0, p, spinning, spin_until: None, stamp: None }
+        MLocal { m, id, trace: Vec::new(), trace_seq: 0, slice: (0, 0), p, spinning, spin_until: None, stamp: None }
     }
 
     /// The id of the P this M holds, for trace events on its track. Only while it holds one.

@@ -41,7 +41,18 @@ pub const RETAKE_NS: u64 = 20_000;
 /// a nested `blocking`) it just runs `f`.
 pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
     let entered = Current::with_ml(|sched, ml| {
-        let traced = sched.tracer.as_ref().map(|_| sched.now_ns());
+        let traced = sched.tracer.as_ref().map(|t| {
+            // The G's run slice on this P ends here: the P may run other Gs while this one blocks.
+            let now = sched.now_ns();
+            if let (Some(p), Some(g)) = (ml.p.as_deref(), Current::with_g(|g| g.id())) {
+                let (from, flow) = std::mem::take(&mut ml.slice);
+                let end = crate::trace::End::Syscall;
+                let ev =
+                    crate::trace::Ev::Slice { p: p.id as u32, m: ml.id, g, dur: now.saturating_sub(from), flow, end };
+                ml.trace(t, from, ev);
+            }
+            now
+        });
         ml.p.take().map(|p| (sched.entersyscall(p), traced))
     })
     .flatten();
@@ -50,8 +61,10 @@ pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
         Current::with_ml(|sched, ml| {
             ml.p = sched.exitsyscall(id, &ml.m);
             if let (Some(t), Some(start)) = (&sched.tracer, traced) {
-                let ev = crate::trace::Ev::Syscall { m: ml.id, dur: sched.now_ns().saturating_sub(start) };
-                ml.trace(t, start, ev);
+                let now = sched.now_ns();
+                ml.trace(t, start, crate::trace::Ev::Syscall { m: ml.id, dur: now.saturating_sub(start) });
+                // The rest of the slice, from now, on whichever P the M holds now.
+                ml.slice = (now, 0);
             }
         });
     }

@@ -20,7 +20,7 @@
 //! # What is recorded
 //! | event | where | when |
 //! |---|---|---|
-//! | G run slice (`X`) | the P's track and the M's track | each poll of a G: start, duration, how it ended |
+//! | G run slice (`X`) | the P's track and the M's track | each poll of a G: start, duration, how it ended; a blocking call inside the poll ends one slice and starts another after it, on the P the M holds then |
 //! | block (`i`) | the P's track | the poll ended parked (`PARKED` won), with the [`WaitReason`] and object |
 //! | unblock (`i`) + flow start (`s`) | the waker's track: its P, its M, or *outside* | `PARKED → RUNNABLE` won, by a G, a timer, the poller, or the host |
 //! | flow end (`f`, `bp: e`) | the P's track, at the woken G's next slice | the slice starts |
@@ -87,6 +87,8 @@ pub(crate) enum End {
     Exit,
     /// The poll panicked.
     Panic,
+    /// The G entered a blocking call: the P went on without it (the slice goes on after the call).
+    Syscall,
 }
 
 #[derive(Debug)]
@@ -369,6 +371,7 @@ impl Trace {
                         End::Yield => "yield",
                         End::Exit => "exit",
                         End::Panic => "host panic",
+                        End::Syscall => "syscall",
                     };
                     let name = gname(*g);
                     lines.push(format!(
