@@ -88,7 +88,7 @@
 //!    a registry shard (the deadlock dump), sysmon's lock (`on_p_busy`).
 //! 3. The netpoller's poll lock, then its descriptor table, then a descriptor side's lock.
 //! 4. Leaves, never held while taking another: the timer heap (actions run after it is released), a P's
-//!    syscall slot, the poller's futex flag, the thread list.
+//!    syscall slot, the poller's futex flag, the thread list, the tracer's buffers (see `trace.rs`).
 //!
 //! # Termination
 //! The embedder decides what ends a program (the wasm side exits when the main G returns) and calls

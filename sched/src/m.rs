@@ -465,7 +465,11 @@ impl Sched {
         let end = Instant::now();
         let busy = end.saturating_duration_since(start).as_nanos() as u64;
         g.group.add_cpu(pid, busy);
-        Counters::bump(&self.ps[pid].stats.busy_ns, busy);
+        // On the P held now: a blocking call inside the poll may have handed the first one to another M,
+        // which writes that P's counters from then on.
+        if let Some(p) = ml.p.as_deref() {
+            Counters::bump(&self.ps[p.id].stats.busy_ns, busy);
+        }
         ml.stamp = Some(end);
         if let Some(t) = &self.tracer {
             use crate::trace::{End, Ev};
