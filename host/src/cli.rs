@@ -204,7 +204,7 @@ struct RunArgs {
     stats: bool,
 
     /// Record an execution trace and write it to FILE at exit, as Trace Event Format JSON (open it in
-    /// https://ui.perfetto.dev or chrome://tracing): a track per P and per M with each G's run slices,
+    /// <https://ui.perfetto.dev> or chrome://tracing): a track per P and per M with each G's run slices,
     /// block and unblock with the wait reason, an arrow from whoever readied a G to its next slice, spawns,
     /// steals, preemptions, blocking calls and netpoll wake-ups.
     #[arg(long, value_name = "FILE")]

@@ -10,7 +10,7 @@
 //! - **Per P**: every event that happens on an M holding a P (a channel operation by its G, a steal, a
 //!   preemption, a timer it fires, a G it finds in the poller, the time its polls take) goes to
 //!   [`Counters`] in that P's [`PShared`](crate::p::PShared), on a cache line of its own. Only the holder of
-//!   the P writes them, so an increment is a Relaxed load and store ([`Counters::bump`]), no locked
+//!   the P writes them, so an increment is a Relaxed load and store (`Counters::bump`), no locked
 //!   instruction; the next holder of the P sees the values through the hand-off of the P itself (the idle
 //!   lock, the syscall slot's lock), which orders everything its previous holder did.
 //! - **Outside any P**: sysmon (it fires timers, polls the network, hands off Ps taken from blocking calls)

@@ -2,7 +2,7 @@
 //! `chrome://tracing` open; Go's `go tool trace` shows the same things).
 //!
 //! # Types
-//! - [`Tracer`] (crate-private): the scheduler's collector, present only when [`Config::trace`] is on.
+//! - `Tracer` (crate-private): the scheduler's collector, present only when [`Config::trace`] is on.
 //! - `Event` / `Ev`: one recorded event, kept compact and turned into JSON only at the end.
 //! - [`Trace`]: every event of a finished run, from [`Sched::take_trace`]; [`Trace::write_json`] writes it.
 //!
@@ -12,7 +12,7 @@
 //! - **On**: an M records into its own buffer (`MLocal::trace`, a plain `Vec` on its stack frame), reached
 //!   directly on the scheduling paths and through the thread-local `Current` from inside a poll (a channel
 //!   readying a G, a spawn); no lock and no shared atomic per event. The buffer is handed to the tracer
-//!   when the M exits or every [`FLUSH_EVENTS`] events. Threads that are not Ms (sysmon, the embedder's,
+//!   when the M exits or every `FLUSH_EVENTS` events. Threads that are not Ms (sysmon, the embedder's,
 //!   wasmtime-wasi's) record into one locked buffer; they record rarely (a timer sysmon fires, a host send).
 //!   Timestamps are nanoseconds since the scheduler's epoch ([`Sched::now`]); the poll's own two clock
 //!   reads (kept for CPU time) give each run slice its start and end for free.
@@ -29,7 +29,7 @@
 //! | syscall (`X`) | the M's track | a `blocking` call, start to end |
 //! | syscall hand-off (`i`) | outside | sysmon took a P from a blocking call |
 //!
-//! A flow's id is the recording M's id (bits 40 and up; outside threads use [`OUTSIDE_TRACK`]) and a
+//! A flow's id is the recording M's id (bits 40 and up; outside threads use `OUTSIDE_TRACK`) and a
 //! counter of that M: unique without a shared counter, and below 2^53 so JavaScript viewers read it exactly.
 //!
 //! # Invariants of the file (checked by the integration test)
