@@ -26,12 +26,16 @@ impl Write for Buf {
 
 /// Run guest `name` at `procs` Ps with tracing on; the trace's events.
 fn traced(name: &str, procs: usize) -> Vec<Value> {
+    traced_with(name, procs, Output::Capture(Capture::new()))
+}
+
+/// [`traced`], with the program's stdout going to `stdout`.
+fn traced_with(name: &str, procs: usize, stdout: Output) -> Vec<Value> {
     let buf = Buf::default();
     let cfg = Config { procs, trace: Some(TraceOutput::writer(buf.clone())), ..Config::default() };
     {
         let rt = Runtime::new(cfg).unwrap();
-        let out = Capture::new();
-        let exit = rt.run(&program(name), RunOptions::default().stdout(Output::Capture(out))).unwrap();
+        let exit = rt.run(&program(name), RunOptions::default().stdout(stdout)).unwrap();
         assert!(exit.success(), "{name}: {exit:?}");
     } // dropping the runtime writes the trace
     let bytes = buf.0.lock().unwrap().clone();
@@ -144,6 +148,30 @@ fn spawned_gs_are_named_after_their_function() {
     check_invariants(&evs);
     let has = |name: &str| evs.iter().any(|e| s(e, "cat") == "g" && s(e, "name").ends_with(name));
     assert!(has(" sieve::generate") && has(" sieve::filter"), "slices are not named after their functions");
+}
+
+/// A writer slower than the program: each write blocks its thread for 2 ms.
+struct Slow;
+
+impl Write for Slow {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// stdout_flood at 1 P into a slow writer: the writing G blocks in its writes (a blocking call, the P handed
+/// to another M) while 100 workers run on the P. The writer's slices stop at each write and go on after it,
+/// so P0's track still never shows two Gs at once, and the M's track shows the blocking calls.
+#[test]
+fn a_blocking_call_ends_the_slice_on_its_p() {
+    let evs = traced_with("stdout_flood", 1, Output::writer(Slow));
+    check_invariants(&evs);
+    assert!(evs.iter().any(|e| s(e, "cat") == "g" && e["args"]["end"] == "syscall"), "no slice ended in a syscall");
+    assert!(evs.iter().any(|e| s(e, "name") == "syscall" && e["pid"] == 2), "no syscall on an M track");
 }
 
 /// `--trace FILE` writes the file at exit; the program's output is unchanged.
