@@ -45,8 +45,10 @@ fn metrics_count_what_the_program_did() {
                     }
                 });
             }
-            // Every sender runs and blocks on its first send before main receives (main yields until so).
-            while s2.metrics().chan_sends < SENDERS {
+            // Every sender runs and blocks on its first send before main receives (main yields until so; if
+            // sends were not counted, the asserts below say so after 10 s).
+            let t0 = Instant::now();
+            while s2.metrics().chan_sends < SENDERS && t0.elapsed() < Duration::from_secs(10) {
                 gmp_sched::yield_now().await;
             }
             *seen.lock() = Some(s2.metrics());
@@ -59,7 +61,7 @@ fn metrics_count_what_the_program_did() {
             sleep(Duration::from_millis(2)).await;
             // The spinner has had whole slices of its own by now (main yielded to it above at 2 Ps, or
             // waited behind it): wait until sysmon preempted it at least once.
-            while s2.metrics().preemptions == 0 {
+            while s2.metrics().preemptions == 0 && t0.elapsed() < Duration::from_secs(20) {
                 sleep(Duration::from_millis(1)).await;
             }
             stop.store(true, Ordering::Relaxed);
