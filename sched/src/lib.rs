@@ -107,6 +107,7 @@ pub mod chan;
 pub mod g;
 pub mod group;
 pub mod idle;
+pub mod inspect;
 mod loom;
 pub mod m;
 pub mod netpoll;
@@ -120,8 +121,9 @@ pub mod sysmon;
 pub mod timers;
 
 pub use chan::{Chan, Closed, RecvError, TryRecvError, TrySendError};
-pub use g::{G, GFuture, GRef, WaitReason};
+pub use g::{G, GFuture, GRef, GStatus, WaitReason};
 pub use group::{Group, GroupHold};
+pub use inspect::{Inspection, inspected, inspecting, park_inspectable};
 pub use m::{current, current_poll_time, exiting, preempt_requested, yield_now};
 pub use netpoll::{Dir, Netpoll, PollDesc, io_wait};
 pub use sched::{Config, GDump, Hooks, Outcome, Sched};

@@ -972,14 +972,13 @@ fn run_program(prog: &Arc<Program>, procs: usize, grouped: bool) -> Result<Ran, 
             let mut want: Vec<GDump> = prog
                 .blocked
                 .iter()
-                .map(|&(gi, reason, obj)| GDump {
-                    id: gid_of(gi),
-                    reason,
-                    obj: match obj {
+                .map(|&(gi, reason, obj)| {
+                    let obj = match obj {
                         Obj::None => 0,
                         Obj::Void(v) => run.voids[v].id(),
                         Obj::Join => run.joins[gi].id(),
-                    },
+                    };
+                    GDump::waiting_on(gid_of(gi), reason, obj)
                 })
                 .collect();
             want.sort_by_key(|d| d.id);
