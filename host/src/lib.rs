@@ -40,6 +40,7 @@
 mod abi;
 #[doc(hidden)]
 pub mod cli;
+mod dump;
 mod engine;
 mod gc;
 mod gstore;
@@ -53,6 +54,7 @@ mod runtime;
 mod stdin;
 mod wasi;
 
+pub use dump::Dump;
 pub use engine::{
     EngineConfig, LimitError, MAPS_PER_G, MAPS_PER_STACK_SLOT, MAPS_RESERVED, MAX_MEMORY, WASM_PAGE, default_cache_dir,
     max_gs_for_map_count, max_map_count,
@@ -60,12 +62,12 @@ pub use engine::{
 pub use gc::ChanStats;
 pub use gmp_message as message;
 pub use gmp_message::{Message, message};
-pub use gmp_sched::blocking;
+pub use gmp_sched::{GDump, GStatus, Inspection, WaitReason, blocking};
 pub use gstore::GData;
 pub use hostchan::{Chan, NamedChan, RecvError, SendError, TryRecvError, TrySendError};
 pub use limits::{LimitExceeded, LimitKind, Limits, MSG_OVERHEAD, OBJ_OVERHEAD, Usage};
 pub use net::NetPolicy;
 pub use program::{LARGE_SHADOW_STACK, MAX_MODULE_FILE, Program, ProgramBuilder};
-pub use run::{Capture, Exit, ExitKind, Input, Output, RunHandle, RunOptions, SharedWriter};
+pub use run::{Capture, Exit, ExitKind, Input, Output, RunHandle, RunOptions, SharedWriter, Traceback};
 pub use runtime::{Config, MAX_PERIOD, MAX_PROCS, Runtime};
 pub use stdin::SharedReader;

@@ -48,6 +48,9 @@ pub struct Inspection {
     /// The objects it holds, by id (the wasm side: every channel in its handle table): what the deadlock
     /// report needs to say who else could still complete a wait.
     pub holds: Vec<u64>,
+    /// The objects its wait could complete on, by id (every case of a `select`; the wait reason names only
+    /// the first).
+    pub waits_on: Vec<u64>,
 }
 
 thread_local! {

@@ -125,9 +125,16 @@ impl GDump {
         if status == GStatus::Dead {
             return None;
         }
-        let inspection = if inspect && status == GStatus::Waiting { g.sched.inspect(g) } else { None };
-        // Read after the inspection, which may have found the G woken in the meantime.
+        let mut inspection = if inspect && status == GStatus::Waiting { g.sched.inspect(g) } else { None };
+        // Read after the inspection: the G may have been woken (or have finished) since. What the
+        // inspection saw is then the past, and a dump shows each G as it is.
         let status = g.state.status();
+        if status == GStatus::Dead {
+            return None;
+        }
+        if status != GStatus::Waiting {
+            inspection = None;
+        }
         let (reason, obj) = if status == GStatus::Waiting { g.wait() } else { (WaitReason::None, 0) };
         let waiting = match status {
             GStatus::Waiting => Duration::from_nanos(now_ns.saturating_sub(g.parked_at.load(Ordering::Relaxed))),

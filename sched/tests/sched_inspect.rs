@@ -20,7 +20,7 @@ async fn answering<F: Future>(what: String, holds: Vec<u64>, fut: F) -> F::Outpu
     let mut fut = pin!(fut);
     std::future::poll_fn(|cx| {
         if inspecting() {
-            inspected(Inspection { stack: what.clone(), holds: holds.clone() });
+            inspected(Inspection { stack: what.clone(), holds: holds.clone(), waits_on: vec![] });
             return Poll::Pending;
         }
         let r = fut.as_mut().poll(cx);
@@ -67,7 +67,10 @@ fn a_parked_g_answers_and_stays_parked_and_then_receives() {
                 gmp_sched::yield_now().await;
             }
             let found = dumped.join().unwrap();
-            assert_eq!(found, Some(Inspection { stack: "in the receiver".into(), holds: vec![ch.id()] }));
+            assert_eq!(
+                found,
+                Some(Inspection { stack: "in the receiver".into(), holds: vec![ch.id()], waits_on: vec![] })
+            );
             // Still parked on the channel: the send completes the very receive that was inspected.
             ch.send(42).await.unwrap();
             while got.load(Ordering::SeqCst) == 0 {

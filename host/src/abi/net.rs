@@ -7,6 +7,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::ops::Range;
 
+use crate::dump::parked;
 use gmp_sched::Dir;
 use wasmtime::{Caller, Linker};
 
@@ -96,7 +97,7 @@ async fn stream_io(
         };
         match r {
             Ok(n) => return Ok(n as i32),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.wait(dir, seq).await,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => parked(caller, &[], s.wait(dir, seq)).await,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Ok(errno(&e)),
         }
@@ -148,7 +149,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                     let l = data.handles.tcp_listener(h as u32).map_err(|e| handle_error(call, data.gid, e))?.clone();
                     (l, AddrOut::check(mem.len(), abuf, acap, alen, call)?, data.run.sched.clone())
                 };
-                let (stream, peer) = match l.io(Dir::Read, |io| io.accept()).await {
+                let (stream, peer) = match parked(&mut caller, &[], l.io(Dir::Read, |io| io.accept())).await {
                     Ok(x) => x,
                     Err(e) => return Ok(errno(&e)),
                 };
@@ -190,7 +191,9 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                 }
                 match s.io.peer_addr() {
                     Ok(_) => break,
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => s.wait(Dir::Write, seq).await,
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                        parked(&mut caller, &[], s.wait(Dir::Write, seq)).await
+                    }
                     Err(e) => return Ok(errno(&e)),
                 }
             }
@@ -299,7 +302,9 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                     };
                     match r {
                         Ok(n) => return Ok(n as i32),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.wait(Dir::Write, seq).await,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            parked(&mut caller, &[], s.wait(Dir::Write, seq)).await
+                        }
                         Err(e) => return Ok(errno(&e)),
                     }
                 }
@@ -331,7 +336,9 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                     };
                     match r {
                         Ok((n, _)) => return Ok(n as i32),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.wait(Dir::Read, seq).await,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            parked(&mut caller, &[], s.wait(Dir::Read, seq)).await
+                        }
                         Err(e) => return Ok(errno(&e)),
                     }
                 }
