@@ -52,7 +52,18 @@ pub(crate) async fn parked<F: Future>(caller: &mut Caller<'_, GData>, waits_on: 
 /// What a parked G knows about itself, read inside its fiber.
 fn inspect(caller: &mut Caller<'_, GData>, waits_on: &[u64]) -> Inspection {
     let bt = WasmBacktrace::force_capture(&*caller);
-    let frames = crate::gstore::frames(&bt);
+    let run = caller.data().run.clone();
+    // Demangling is half the cost of a G's stack, and a dump of many Gs sees the same few functions.
+    let mut names = run.frame_names.lock();
+    let frames: Vec<(std::sync::Arc<str>, String)> = bt
+        .frames()
+        .iter()
+        .map(|f| {
+            let name = names.entry(f.func_index()).or_insert_with(|| crate::gstore::frame_name(f).into()).clone();
+            (name, crate::gstore::frame_source(f))
+        })
+        .collect();
+    drop(names);
     // The program's startup below `main` (or the SDK's spawn below a G's function) says nothing.
     let bottom = frames.iter().rev().take_while(|(name, _)| crate::gstore::is_startup(name)).count();
     let shown = if bottom < frames.len() { &frames[..frames.len() - bottom] } else { &frames[..] };

@@ -397,23 +397,29 @@ fn with_backtrace(mut s: String, err: &wasmtime::Error, location: Option<&str>) 
 /// Each frame of `bt` as (function, where): the demangled name (or the function's index), and the source
 /// line from the module's debug info (or the module and offset).
 pub(crate) fn frames(bt: &WasmBacktrace) -> Vec<(String, String)> {
-    bt.frames()
-        .iter()
-        .map(|f| {
-            let name = f.func_name().map_or_else(|| format!("<wasm function {}>", f.func_index()), clean_symbol);
-            let module = f.module().name().unwrap_or("<module>");
-            let at = f.module_offset().map_or_else(String::new, |o| format!(" +{o:#x}"));
-            let source = f.symbols().iter().find_map(|sym| {
-                let file = sym.file()?;
-                Some(match (sym.line(), sym.column()) {
-                    (Some(l), Some(c)) => format!("{file}:{l}:{c}"),
-                    (Some(l), None) => format!("{file}:{l}"),
-                    _ => file.to_string(),
-                })
-            });
-            (name, source.unwrap_or_else(|| format!("{module}{at}")))
+    bt.frames().iter().map(|f| (frame_name(f), frame_source(f))).collect()
+}
+
+/// A frame's function: its demangled name, or its index in a module without names.
+pub(crate) fn frame_name(f: &wasmtime::FrameInfo) -> String {
+    f.func_name().map_or_else(|| format!("<wasm function {}>", f.func_index()), clean_symbol)
+}
+
+/// Where a frame is: the source line from the module's debug info, or the module and offset.
+pub(crate) fn frame_source(f: &wasmtime::FrameInfo) -> String {
+    let source = f.symbols().iter().find_map(|sym| {
+        let file = sym.file()?;
+        Some(match (sym.line(), sym.column()) {
+            (Some(l), Some(c)) => format!("{file}:{l}:{c}"),
+            (Some(l), None) => format!("{file}:{l}"),
+            _ => file.to_string(),
         })
-        .collect()
+    });
+    source.unwrap_or_else(|| {
+        let module = f.module().name().unwrap_or("<module>");
+        let at = f.module_offset().map_or_else(String::new, |o| format!(" +{o:#x}"));
+        format!("{module}{at}")
+    })
 }
 
 /// A symbol as a reader wants it: demangled, without the hashes that only tell builds apart

@@ -385,6 +385,8 @@ pub(crate) struct RunShared {
     places: std::sync::atomic::AtomicUsize,
     /// The program's limits and what it holds against them (see `limits.rs`).
     pub(crate) limits: Arc<LimitState>,
+    /// Demangled function names by index, filled by goroutine dumps (see `dump.rs`).
+    pub(crate) frame_names: Mutex<std::collections::HashMap<u32, Arc<str>>>,
 }
 
 impl RunShared {
@@ -408,6 +410,7 @@ impl RunShared {
             deadline: Mutex::new(None),
             places: std::sync::atomic::AtomicUsize::new(0),
             limits,
+            frame_names: Mutex::default(),
         }
     }
 
