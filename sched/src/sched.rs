@@ -121,11 +121,9 @@ impl GDump {
 
     /// `g` as it is now; inspected too if `inspect` (see [`Sched::inspect`]).
     pub(crate) fn of(g: &GRef, now_ns: u64, inspect: bool) -> Option<GDump> {
-        let status = g.state.status();
-        if status == GStatus::Dead {
-            return None;
-        }
-        let mut inspection = if inspect && status == GStatus::Waiting { g.sched.inspect(g) } else { None };
+        // Inspected first, whatever the status looks like now: another inspector holding the G would make
+        // it look running, and `inspect` waits for that one.
+        let mut inspection = if inspect { g.sched.inspect(g) } else { None };
         // Read after the inspection: the G may have been woken (or have finished) since. What the
         // inspection saw is then the past, and a dump shows each G as it is.
         let status = g.state.status();
@@ -216,8 +214,7 @@ pub struct Sched {
     pub(crate) hooks: Hooks,
     pub(crate) epoch: Instant,
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
-    /// Serializes inspections (see `inspect.rs`). A leaf: nothing else is taken while it is held but the
-    /// locks a poll may take, and no poll of an M runs under it.
+    /// Serializes inspections (see `inspect.rs` and the lock order in `lib.rs`).
     pub(crate) inspecting: Mutex<()>,
 }
 
