@@ -146,9 +146,10 @@ struct RunArgs {
           value_parser = RangedU64ValueParser::<u64>::new().range(1..=MAX_PERIOD.as_millis() as u64))]
     schedtrace: Option<u64>,
 
-    /// Allow network addresses beyond loopback (the default): `listen=IP:PORT`, `connect=IP:PORT`, or
+    /// Grant network access. By default a program may listen on loopback and connect only to its own
+    /// listeners (and send UDP only to its own sockets). Rules: `listen=IP:PORT`, `connect=IP:PORT`, or
     /// `IP:PORT` for both, `*` for any IP or port; `--net '*'` allows everything, `--net none` nothing (not
-    /// even loopback). Repeatable. A denied address fails with "permission denied".
+    /// even a loopback listener). Repeatable. A denied address fails with "permission denied".
     #[arg(long = "net", value_name = "RULE")]
     net: Vec<String>,
 

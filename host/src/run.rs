@@ -145,7 +145,8 @@ pub struct RunOptions {
     pub env: Vec<(String, String)>,
     /// Host directories the program may use: (host path, path the guest sees).
     pub dirs: Vec<(PathBuf, String)>,
-    /// Which addresses the program may listen on and connect to (`--net`). Default: loopback only.
+    /// Which addresses the program may listen on and connect to (`--net`). Default: it may listen on
+    /// loopback and connect only to its own listeners; nothing else on the machine or beyond.
     pub net: NetPolicy,
     /// Where the program's stdin comes from.
     pub stdin: Input,
@@ -385,6 +386,9 @@ pub(crate) struct RunShared {
     places: std::sync::atomic::AtomicUsize,
     /// The program's limits and what it holds against them (see `limits.rs`).
     pub(crate) limits: Arc<LimitState>,
+    /// The addresses the program's listening sockets are bound to: it may connect to them without a
+    /// `--net` rule (see `net.rs`).
+    pub(crate) own_ports: Arc<crate::net::OwnPorts>,
     /// Demangled function names by index, filled by goroutine dumps (see `dump.rs`).
     pub(crate) frame_names: Mutex<std::collections::HashMap<u32, Arc<str>>>,
 }
@@ -410,6 +414,7 @@ impl RunShared {
             deadline: Mutex::new(None),
             places: std::sync::atomic::AtomicUsize::new(0),
             limits,
+            own_ports: Arc::default(),
             frame_names: Mutex::default(),
         }
     }
