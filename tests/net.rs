@@ -86,6 +86,8 @@ fn http_answers_curl_with_keep_alive() {
 fn socket_errors_have_go_kinds_and_the_g_keeps_running() {
     let (out, err) = (wasm_gmp::Capture::new(), wasm_gmp::Capture::new());
     let mut cfg = gmp_tests::config("net_errors", 2, &[]);
+    // Port 1 is no listener of the program's: connecting there needs a grant, to be refused by the kernel.
+    cfg.opts.net.add("connect=127.0.0.1:1").unwrap();
     cfg.opts.stdout = wasm_gmp::Output::Capture(out.clone());
     cfg.opts.stderr = wasm_gmp::Output::Capture(err.clone());
     let program = gmp_tests::program("net_errors");
@@ -121,6 +123,72 @@ fn a_connection_passed_to_another_g_keeps_working() {
         let r = run("sock_pass", procs, &[]);
         assert_eq!((r.code, r.stdout.as_str()), (0, "got: world\n"), "{r:?}");
     }
+}
+
+/// The default policy (issue 11): a service of the host listening on loopback, over TCP (127.0.0.1, its
+/// v4-mapped spelling, ::1) or UDP, is out of a guest's reach, and the denial names the flag that grants
+/// it; the guest's own listener and UDP socket are not. With `--net connect=...` for each, every one is
+/// reached, and the host sees the connections and the datagram arrive.
+#[test]
+fn a_host_service_on_loopback_is_out_of_reach_until_granted() {
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp6 = std::net::TcpListener::bind("[::1]:0").unwrap();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for s in [&tcp, &tcp6] {
+        s.set_nonblocking(true).unwrap();
+    }
+    udp.set_nonblocking(true).unwrap();
+    let (p, q, u) =
+        (tcp.local_addr().unwrap().port(), tcp6.local_addr().unwrap().port(), udp.local_addr().unwrap().port());
+    let targets = [
+        format!("127.0.0.1:{p}"),
+        format!("[::ffff:127.0.0.1]:{p}"),
+        format!("[::1]:{q}"),
+        format!("udp=127.0.0.1:{u}"),
+    ];
+    let guest = gmp_tests::wasm("net_policy");
+    let run = |grants: &[String]| {
+        let mut args: Vec<String> = vec!["run".into()];
+        for g in grants {
+            args.extend(["--net".to_string(), g.clone()]);
+        }
+        args.push(guest.to_str().unwrap().into());
+        args.extend(targets.iter().cloned());
+        let out = gmp_tests::cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let own = "own 127.0.0.1:PORT: ok\nown [::ffff:127.0.0.1]:PORT: ok\nown udp: ok\nclosed udp: PermissionDenied\n";
+    let with_own_port = |out: &str| {
+        let port = out.lines().find_map(|l| l.strip_prefix("own 127.0.0.1:")).and_then(|l| l.split(':').next());
+        out.replace(&format!(":{}:", port.expect("the own-listener line")), ":PORT:")
+    };
+
+    let denied = run(&[]);
+    assert_eq!(
+        with_own_port(&denied),
+        format!(
+            "127.0.0.1:{p}: PermissionDenied\n[::ffff:127.0.0.1]:{p}: PermissionDenied\n[::1]:{q}: PermissionDenied\n\
+             udp=127.0.0.1:{u}: PermissionDenied\nmessage: connect 127.0.0.1:{p}: permission denied by the runtime's \
+             network policy (wasm-gmp run --net connect=127.0.0.1:{p} grants it)\n{own}"
+        )
+    );
+    let mut b = [0u8; 8];
+    assert_eq!(tcp.accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock, "a denied connect reached the host");
+    assert_eq!(tcp6.accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    assert_eq!(udp.recv(&mut b).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+
+    let granted =
+        run(&[format!("connect=127.0.0.1:{p}"), format!("connect=[::1]:{q}"), format!("connect=127.0.0.1:{u}")]);
+    assert_eq!(
+        with_own_port(&granted),
+        format!("127.0.0.1:{p}: ok\n[::ffff:127.0.0.1]:{p}: ok\n[::1]:{q}: ok\nudp=127.0.0.1:{u}: ok\n{own}")
+    );
+    for _ in 0..2 {
+        tcp.accept().expect("the granted connections arrived");
+    }
+    tcp6.accept().expect("the granted ::1 connection arrived");
+    assert_eq!(udp.recv(&mut b).expect("the granted datagram arrived"), 1);
 }
 
 /// `--net none` denies even loopback.

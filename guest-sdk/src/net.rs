@@ -25,8 +25,9 @@
 //!
 //! Errors are `std::io::Error`s whose kind is the one the runtime's error code stands for (`wit/net.wit`) and
 //! whose message names the operation, as in `connect 127.0.0.1:1: connection refused`. Which addresses a
-//! program may use is the runtime's decision (`--net`, loopback only by default); the others fail with
-//! `PermissionDenied`. Addresses are `ip:port` strings, resolved by the runtime: no names but `localhost`.
+//! program may use is the runtime's decision: by default it may listen on loopback and connect only to its
+//! own listeners (and send UDP only to its own sockets); `wasm-gmp run --net` grants more. The others fail
+//! with `PermissionDenied`, and the message names the flag that would grant them. Addresses are `ip:port` strings, resolved by the runtime: no names but `localhost`.
 //!
 //! A socket is a handle, so it is a [`Message`]: a [`TcpStream`] sent to another G (with
 //! [`go_with`](crate::go_with) or over a channel) gives that G its own handle to the same connection, and the
@@ -180,6 +181,11 @@ fn error(code: u32, op: &str, addr: Option<&str>) -> io::Error {
         Cow::Owned(format!("{text} (runtime error code {code})"))
     };
     let message = match addr {
+        // Say which flag would grant it: the runtime's policy is the user's to widen, not the program's.
+        Some(addr) if kind == ErrorKind::PermissionDenied => {
+            let rule = if matches!(op, "listen" | "bind") { "listen" } else { "connect" };
+            format!("{op} {addr}: {text} by the runtime's network policy (wasm-gmp run --net {rule}={addr} grants it)")
+        }
         Some(addr) => format!("{op} {addr}: {text}"),
         None => format!("{op}: {text}"),
     };
@@ -560,9 +566,13 @@ impl UdpSocket {
 
     /// Sends `buf` as one datagram to `addr`; returns how many bytes were sent.
     ///
+    /// Sending to an address that is not one of the program's own sockets needs the runtime's grant
+    /// (`--net connect=ADDR`), as connecting does; without it the result is `PermissionDenied`.
+    ///
     /// ```
     /// let socket = gmp::net::UdpSocket::bind("127.0.0.1:0")?;
-    /// let n = socket.send_to(b"ping", "127.0.0.1:9999")?; // UDP: sent, whether or not anyone listens
+    /// let peer = gmp::net::UdpSocket::bind("127.0.0.1:0")?; // the program's own: no grant needed
+    /// let n = socket.send_to(b"ping", peer.local_addr()?)?;
     /// assert_eq!(n, 4);
     /// # Ok::<(), std::io::Error>(())
     /// ```

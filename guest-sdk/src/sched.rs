@@ -38,6 +38,9 @@ pub fn gomaxprocs() -> usize {
 /// How many Gs of this program are alive, this one included (Go's `runtime.NumGoroutine`).
 ///
 /// ```
+/// # // rustdoc runs every example in one program: let the Gs of earlier ones (peers of the socket
+/// # // examples finishing their connects) wind down first.
+/// # while gmp::num_goroutine() > 1 { gmp::time::sleep(std::time::Duration::from_millis(1)); }
 /// assert_eq!(gmp::num_goroutine(), 1);
 /// let (tx, rx) = gmp::chan::<()>(0);
 /// gmp::go!(rx => {

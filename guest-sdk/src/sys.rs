@@ -642,7 +642,8 @@ unsafe extern "C" {
     /// let addr = "127.0.0.1:1";
     /// // SAFETY: the pointer and length describe `addr`.
     /// let h = unsafe { gmp::sys::tcp_connect(addr.as_ptr(), addr.len()) };
-    /// assert_eq!(h, -gmp::sys::NET_ERR_CONNECTION_REFUSED);
+    /// // Not one of the program's own listeners, and no `--net connect=127.0.0.1:1` granted it.
+    /// assert_eq!(h, -gmp::sys::NET_ERR_PERMISSION_DENIED);
     /// ```
     pub fn tcp_connect(addr_ptr: *const u8, addr_len: usize) -> i32;
 

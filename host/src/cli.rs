@@ -1,6 +1,6 @@
 //! The command line: `wasm-gmp run APP [ARGS…]` and `wasm-gmp compile APP`. Parses flags (and Go's
-//! `GOMAXPROCS` and `GODEBUG=schedtrace=N`, which flags override) into a [`Config`] and [`RunOptions`], and
-//! nothing else.
+//! `GOMAXPROCS`, `GODEBUG=schedtrace=N` and `GOTRACEBACK`, which flags override) into a [`Config`] and
+//! [`RunOptions`], and answers `SIGQUIT` as Go does (every G's stack, then status 2); nothing else.
 //!
 //! # Exit statuses
 //! A run exits with the program's status (0 when main returns, its `exit` code, 2 after a panic, deadlock
@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 
 use crate::engine::MAX_MEMORY;
 use crate::runtime::{MAX_PERIOD, MAX_PROCS};
-use crate::{Config, EngineConfig, Input, Limits, Program, RunOptions, Runtime};
+use crate::{Config, EngineConfig, Input, Limits, Program, RunOptions, Runtime, Traceback};
 
 /// Exit status for a command line that cannot be understood (an unknown flag, a bad value, a bad `--env`
 /// or `--net` rule): `EX_USAGE` of BSD's sysexits, outside what programs exit with.
@@ -25,9 +25,12 @@ pub const EXIT_USAGE: i32 = 64;
 /// do not fit together, or the runtime cannot start (wasmtime's and `go run`'s status for the same).
 pub const EXIT_CANNOT_START: i32 = 1;
 
+/// Exit status after `SIGQUIT` and its goroutine dump (Go's).
+pub const EXIT_QUIT: i32 = 2;
+
 /// What `--help` says about exit statuses.
 const EXIT_HELP: &str = "Exit status: the program's own (0 when main returns, the code it exits with, 2 after \
-a panic, a deadlock or a limit); 64 when the command line cannot be understood; 1 when the program cannot be \
+a panic, a deadlock, a limit or SIGQUIT, which prints every goroutine's stack first); 64 when the command line cannot be understood; 1 when the program cannot be \
 started (unreadable, not a program, options that do not fit together).";
 
 /// Largest value of a flag in MiB that is not a G's memory: 1 PiB, beyond any machine, small enough that
@@ -143,9 +146,10 @@ struct RunArgs {
           value_parser = RangedU64ValueParser::<u64>::new().range(1..=MAX_PERIOD.as_millis() as u64))]
     schedtrace: Option<u64>,
 
-    /// Allow network addresses beyond loopback (the default): `listen=IP:PORT`, `connect=IP:PORT`, or
+    /// Grant network access. By default a program may listen on loopback and connect only to its own
+    /// listeners (and send UDP only to its own sockets). Rules: `listen=IP:PORT`, `connect=IP:PORT`, or
     /// `IP:PORT` for both, `*` for any IP or port; `--net '*'` allows everything, `--net none` nothing (not
-    /// even loopback). Repeatable. A denied address fails with "permission denied".
+    /// even a loopback listener). Repeatable. A denied address fails with "permission denied".
     #[arg(long = "net", value_name = "RULE")]
     net: Vec<String>,
 
@@ -263,6 +267,16 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// `GOTRACEBACK`, as Go reads it (see [`Traceback::parse`]); unknown values are ignored, and said so.
+fn env_traceback() -> Option<Traceback> {
+    let v = std::env::var("GOTRACEBACK").ok()?;
+    let t = Traceback::parse(&v);
+    if t.is_none() {
+        eprintln!("wasm-gmp: GOTRACEBACK={v} is not none, single, all, system or crash; ignored");
+    }
+    t
+}
+
 /// `GOMAXPROCS`, as Go reads it: a number of Ps. Anything else is ignored (Go ignores it silently; we say so).
 fn env_gomaxprocs() -> Option<usize> {
     let v = std::env::var("GOMAXPROCS").ok()?;
@@ -297,6 +311,9 @@ fn config(a: &RunArgs) -> Result<(Config, RunOptions), String> {
         cfg.procs = p;
     }
     cfg.timeslice = a.timeslice;
+    if let Some(t) = env_traceback() {
+        opts.traceback = t;
+    }
     cfg.schedtrace = a.schedtrace.or_else(env_schedtrace).map(Duration::from_millis);
     cfg.engine.max_gs = a.max_gs;
     cfg.trace = a.trace.clone().map(crate::TraceOutput::File);
@@ -332,6 +349,29 @@ fn config(a: &RunArgs) -> Result<(Config, RunOptions), String> {
         opts.dirs.push((PathBuf::from(host), guest.to_string()));
     }
     Ok((cfg, opts))
+}
+
+/// Go's answer to `SIGQUIT` (Ctrl-\\): every G's stack on stderr, then exit status 2. Taken from a thread
+/// of its own, so the signal handler itself only wakes it.
+fn quit_dumps(run: &std::sync::Arc<crate::RunHandle>) {
+    let mut signals = match signal_hook::iterator::Signals::new([signal_hook::consts::SIGQUIT]) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("wasm-gmp: warning: cannot catch SIGQUIT ({e}); it will end the process without a dump");
+            return;
+        }
+    };
+    let run = run.clone();
+    let spawned = std::thread::Builder::new().name("gmp-sigquit".into()).spawn(move || {
+        if signals.forever().next().is_some() {
+            let text = format!("SIGQUIT: quit\n\n{}", run.dump());
+            crate::run::write_out(&crate::Output::Inherit, &text);
+            std::process::exit(EXIT_QUIT);
+        }
+    });
+    if let Err(e) = spawned {
+        eprintln!("wasm-gmp: warning: cannot start the SIGQUIT thread ({e})");
+    }
 }
 
 /// `program`, after printing its warnings.
@@ -370,17 +410,18 @@ pub fn main() -> i32 {
                 builder = unsafe { builder.allow_precompiled() };
             }
             // The program first: a bad module file is reported before the engine's pool is reserved.
-            let run = |p: Program| -> anyhow::Result<i32> {
-                let rt = Runtime::new(cfg)?;
-                let run = rt.start(&warned(p, a.app()), opts)?;
-                let exit = run.wait();
-                if a.stats {
-                    eprint!("{}", run.metrics().report());
+            let rt = builder.file(a.app()).and_then(|p| Ok((Runtime::new(cfg)?, p)));
+            match rt.and_then(|(rt, p)| Ok((rt.start(&warned(p, a.app()), opts)?, rt))) {
+                Ok((run, _rt)) => {
+                    let run = std::sync::Arc::new(run);
+                    quit_dumps(&run);
+                    let code = run.wait().code;
+                    if a.stats {
+                        eprint!("{}", run.metrics().report());
+                    }
+                    // `_rt` drops after this: the runtime shuts down and writes the trace, if any.
+                    code
                 }
-                Ok(exit.code)
-            };
-            match builder.file(a.app()).and_then(run) {
-                Ok(code) => code,
                 Err(e) => cannot_start(e),
             }
         }

@@ -31,7 +31,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use crate::engine::Slot;
 use crate::handles::{HandleTable, Msg};
 use crate::limits::{LimitExceeded, LimitKind, MemAccount};
-use crate::run::{ExitKind, RunShared};
+use crate::run::{ExitKind, RunShared, Traceback};
 
 /// The data of one G's store.
 pub struct GData {
@@ -309,21 +309,41 @@ fn finish(run: &RunShared, gid: u64, is_main: bool, result: wasmtime::Result<()>
         run.end(ExitKind::Exit(*code));
         return;
     }
-    let kind = match err.downcast_ref::<LimitExceeded>() {
-        Some(limit) => {
-            if !run.reported.swap(true, Ordering::SeqCst) {
-                run.report(&fatal_report(gid, limit, &err));
-            }
-            ExitKind::Limit(limit.kind)
-        }
-        None => {
-            if !run.reported.swap(true, Ordering::SeqCst) {
-                run.report(&panic_report(gid, &err));
-            }
-            ExitKind::Panic
-        }
+    let (kind, report) = match err.downcast_ref::<LimitExceeded>() {
+        Some(limit) => (ExitKind::Limit(limit.kind), fatal_report(gid, limit, &err)),
+        None => (ExitKind::Panic, panic_report(gid, &err)),
     };
+    if !run.reported.swap(true, Ordering::SeqCst) {
+        run.report(&with_traceback(run, gid, report));
+    }
     run.end(kind);
+}
+
+/// A panic report as `GOTRACEBACK` asks: cut to its first line (`none`), as it is (`single`), or followed
+/// by every other G of the program (`all`), inspected while they are still parked. This G's wasm call has
+/// returned, so inspecting the others from inside its future resumes no fiber within a fiber.
+fn with_traceback(run: &RunShared, gid: u64, report: String) -> String {
+    match run.opts.traceback {
+        Traceback::Single => report,
+        Traceback::None => {
+            let first = report.lines().next().unwrap_or_default();
+            format!(
+                "{first}
+
+[goroutine stack traces omitted: GOTRACEBACK=none]
+"
+            )
+        }
+        Traceback::All => {
+            let others: Vec<_> = run.group.dump_inspected().into_iter().filter(|g| g.id != gid).collect();
+            let mut s = report;
+            for g in &others {
+                s.push('\n');
+                s.push_str(&crate::dump::goroutine(g, None));
+            }
+            s
+        }
+    }
 }
 
 /// Go's panic report: the message, the G, and the wasm backtrace.
@@ -356,24 +376,7 @@ fn with_backtrace(mut s: String, err: &wasmtime::Error, location: Option<&str>) 
         s.push_str("    (no wasm frames)\n");
         return s;
     };
-    let frames: Vec<(String, String)> = bt
-        .frames()
-        .iter()
-        .map(|f| {
-            let name = f.func_name().map_or_else(|| format!("<wasm function {}>", f.func_index()), clean_symbol);
-            let module = f.module().name().unwrap_or("<module>");
-            let at = f.module_offset().map_or_else(String::new, |o| format!(" +{o:#x}"));
-            let source = f.symbols().iter().find_map(|sym| {
-                let file = sym.file()?;
-                Some(match (sym.line(), sym.column()) {
-                    (Some(l), Some(c)) => format!("{file}:{l}:{c}"),
-                    (Some(l), None) => format!("{file}:{l}"),
-                    _ => file.to_string(),
-                })
-            });
-            (name, source.unwrap_or_else(|| format!("{module}{at}")))
-        })
-        .collect();
+    let frames = frames(bt);
     // Whatever is above the panic's core frames is its hook (ours, or a harness's that wraps it) or the
     // abort; below them come the helpers that raised it (`expect_failed`, `handle_alloc_error`...).
     let core = frames.iter().rposition(|(name, _)| is_panic_core(name)).map_or(0, |i| i + 1);
@@ -389,6 +392,34 @@ fn with_backtrace(mut s: String, err: &wasmtime::Error, location: Option<&str>) 
         s.push_str(&format!("{name}\n\t{source}\n"));
     }
     s
+}
+
+/// Each frame of `bt` as (function, where): the demangled name (or the function's index), and the source
+/// line from the module's debug info (or the module and offset).
+pub(crate) fn frames(bt: &WasmBacktrace) -> Vec<(String, String)> {
+    bt.frames().iter().map(|f| (frame_name(f), frame_source(f))).collect()
+}
+
+/// A frame's function: its demangled name, or its index in a module without names.
+pub(crate) fn frame_name(f: &wasmtime::FrameInfo) -> String {
+    f.func_name().map_or_else(|| format!("<wasm function {}>", f.func_index()), clean_symbol)
+}
+
+/// Where a frame is: the source line from the module's debug info, or the module and offset.
+pub(crate) fn frame_source(f: &wasmtime::FrameInfo) -> String {
+    let source = f.symbols().iter().find_map(|sym| {
+        let file = sym.file()?;
+        Some(match (sym.line(), sym.column()) {
+            (Some(l), Some(c)) => format!("{file}:{l}:{c}"),
+            (Some(l), None) => format!("{file}:{l}"),
+            _ => file.to_string(),
+        })
+    });
+    source.unwrap_or_else(|| {
+        let module = f.module().name().unwrap_or("<module>");
+        let at = f.module_offset().map_or_else(String::new, |o| format!(" +{o:#x}"));
+        format!("{module}{at}")
+    })
 }
 
 /// A symbol as a reader wants it: demangled, without the hashes that only tell builds apart
@@ -431,7 +462,7 @@ fn is_panic_machinery(name: &str) -> bool {
 }
 
 /// Frames of the program's startup below `main`, or of the SDK's spawn below a G's function.
-fn is_startup(name: &str) -> bool {
+pub(crate) fn is_startup(name: &str) -> bool {
     const EXACT: &[&str] = &["_start", "__main_void", "__original_main", "main", "gmp_entry"];
     const PREFIXES: &[&str] = &[
         "std::rt::lang_start",

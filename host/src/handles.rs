@@ -377,6 +377,21 @@ impl HandleTable {
         }
     }
 
+    /// The ids of the channels the table holds, each once, in order (for dumps: who holds what).
+    pub(crate) fn chan_ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self
+            .slots
+            .iter()
+            .filter_map(|o| match o {
+                Some(Object::Chan(c)) => Some(c.chan().id()),
+                _ => None,
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     /// Release `h`. The object lives on while other handles or messages refer to it.
     pub fn remove(&mut self, h: u32) -> Result<(), HandleError> {
         let slot = (h as usize).checked_sub(1).and_then(|i| self.slots.get_mut(i)).ok_or(HandleError::NotHeld(h))?;

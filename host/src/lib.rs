@@ -40,6 +40,7 @@
 mod abi;
 #[doc(hidden)]
 pub mod cli;
+mod dump;
 mod engine;
 mod gc;
 mod gstore;
@@ -55,6 +56,7 @@ mod stdin;
 mod trace;
 mod wasi;
 
+pub use dump::Dump;
 pub use engine::{
     EngineConfig, LimitError, MAPS_PER_G, MAPS_PER_STACK_SLOT, MAPS_RESERVED, MAX_MEMORY, WASM_PAGE, default_cache_dir,
     max_gs_for_map_count, max_map_count,
@@ -64,14 +66,14 @@ pub use gmp_message as message;
 pub use gmp_message::{Message, message};
 /// The scheduler's metrics ([`Runtime::metrics`], [`Metrics::sched`]).
 pub use gmp_sched::Metrics as SchedMetrics;
-pub use gmp_sched::{PMetrics, blocking};
+pub use gmp_sched::{GDump, GStatus, Inspection, PMetrics, WaitReason, blocking};
 pub use gstore::GData;
 pub use hostchan::{Chan, NamedChan, RecvError, SendError, TryRecvError, TrySendError};
 pub use limits::{LimitExceeded, LimitKind, Limits, MSG_OVERHEAD, OBJ_OVERHEAD, Usage};
 pub use metrics::{Metrics, ProgramMetrics};
 pub use net::NetPolicy;
 pub use program::{LARGE_SHADOW_STACK, MAX_MODULE_FILE, Program, ProgramBuilder};
-pub use run::{Capture, Exit, ExitKind, Input, Output, RunHandle, RunOptions, SharedWriter};
+pub use run::{Capture, Exit, ExitKind, Input, Output, RunHandle, RunOptions, SharedWriter, Traceback};
 pub use runtime::{Config, MAX_PERIOD, MAX_PROCS, Runtime};
 pub use stdin::SharedReader;
 pub use trace::TraceOutput;

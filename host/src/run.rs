@@ -22,11 +22,12 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use gmp_sched::{GDump, Group, Outcome, Sched, WaitReason};
+use gmp_sched::{Group, Outcome, Sched};
 use parking_lot::Mutex;
 use wasmtime_wasi::p2::OutputStream as _;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
+use crate::dump::Dump;
 use crate::hostchan::{Chan, NamedChan};
 use crate::limits::{LimitKind, LimitState, Limits};
 use crate::net::NetPolicy;
@@ -144,7 +145,8 @@ pub struct RunOptions {
     pub env: Vec<(String, String)>,
     /// Host directories the program may use: (host path, path the guest sees).
     pub dirs: Vec<(PathBuf, String)>,
-    /// Which addresses the program may listen on and connect to (`--net`). Default: loopback only.
+    /// Which addresses the program may listen on and connect to (`--net`). Default: it may listen on
+    /// loopback and connect only to its own listeners; nothing else on the machine or beyond.
     pub net: NetPolicy,
     /// Where the program's stdin comes from.
     pub stdin: Input,
@@ -162,6 +164,34 @@ pub struct RunOptions {
     pub state: Option<Arc<dyn Any + Send + Sync>>,
     /// Host channels the program finds by name (see [`RunOptions::chan`](RunOptions::chan())).
     pub chans: Vec<NamedChan>,
+    /// Which Gs a panic report shows (Go's `GOTRACEBACK`). Default: the one that panicked.
+    pub traceback: Traceback,
+}
+
+/// Which Gs a panic or fatal error report shows, as Go's `GOTRACEBACK` says (`wasm-gmp run` reads that
+/// variable). A deadlock report always shows every G.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Traceback {
+    /// The message alone, no stack (`GOTRACEBACK=none`).
+    None,
+    /// The G that panicked, with its stack (`single`, Go's default).
+    #[default]
+    Single,
+    /// Every G of the program: the one that panicked, then a dump of the others (`all`; Go's `system` and
+    /// `crash` mean the same here).
+    All,
+}
+
+impl Traceback {
+    /// Go's `GOTRACEBACK` value (`none`/`0`, `single`/`1`, `all`/`2`, `system`, `crash`); None if unknown.
+    pub fn parse(v: &str) -> Option<Traceback> {
+        match v.trim() {
+            "none" | "0" => Some(Traceback::None),
+            "single" | "1" | "" => Some(Traceback::Single),
+            "all" | "2" | "system" | "crash" => Some(Traceback::All),
+            _ => None,
+        }
+    }
 }
 
 impl Default for RunOptions {
@@ -178,6 +208,7 @@ impl Default for RunOptions {
             deadline: None,
             state: None,
             chans: Vec::new(),
+            traceback: Traceback::Single,
         }
     }
 }
@@ -216,6 +247,12 @@ impl RunOptions {
     /// Set where stderr (and the runtime's reports about the run) go.
     pub fn stderr(mut self, out: Output) -> Self {
         self.stderr = out;
+        self
+    }
+
+    /// Which Gs a panic report shows (see [`Traceback`]).
+    pub fn traceback(mut self, t: Traceback) -> Self {
+        self.traceback = t;
         self
     }
 
@@ -351,6 +388,11 @@ pub(crate) struct RunShared {
     pub(crate) limits: Arc<LimitState>,
     /// Its Gs started and the most alive at once, for [`RunHandle::metrics`] (see `metrics.rs`).
     pub(crate) gcounts: crate::metrics::GCounts,
+    /// The addresses the program's listening sockets are bound to: it may connect to them without a
+    /// `--net` rule (see `net.rs`).
+    pub(crate) own_ports: Arc<crate::net::OwnPorts>,
+    /// Demangled function names by index, filled by goroutine dumps (see `dump.rs`).
+    pub(crate) frame_names: Mutex<std::collections::HashMap<u32, Arc<str>>>,
 }
 
 impl RunShared {
@@ -375,6 +417,8 @@ impl RunShared {
             places: std::sync::atomic::AtomicUsize::new(0),
             limits,
             gcounts: Default::default(),
+            own_ports: Arc::default(),
+            frame_names: Mutex::default(),
         }
     }
 
@@ -425,7 +469,7 @@ impl RunShared {
                 }
                 let kind = match outcome {
                     Outcome::Deadlock(gs) => {
-                        self.report(&deadlock_report(gs));
+                        self.report(&crate::dump::deadlock_report(gs));
                         ExitKind::Deadlock
                     }
                     Outcome::HostPanic { gid, message } => {
@@ -515,6 +559,37 @@ impl RunHandle {
     pub fn state<T: Any + Send + Sync>(&self) -> Option<&T> {
         self.run.opts.state.as_deref()?.downcast_ref::<T>()
     }
+
+    /// Every G of the run now, with its status, what it waits on and for how long, and the stack of each
+    /// parked one, read from its suspended fiber without waking it (see [`Dump`]). The program runs on
+    /// meanwhile. `to_string()` gives Go's traceback text, what `wasm-gmp run` prints on `SIGQUIT`.
+    ///
+    /// ```
+    /// use wasm_gmp::{Config, Program, RunOptions, Runtime};
+    ///
+    /// let rt = Runtime::new(Config::default())?;
+    /// // A main G that sleeps for a minute (`gmp.sleep`), in WAT.
+    /// let sleeper = Program::from_bytes(&rt.config().engine, br#"(module
+    ///     (import "gmp" "sleep" (func $sleep (param i64)))
+    ///     (memory (export "memory") 1)
+    ///     (func $nap (call $sleep (i64.const 60_000_000_000)))
+    ///     (func $_start (export "_start") (call $nap))
+    ///     (func (export "gmp_entry") (param i32 i32 i32)))"#)?;
+    /// let run = rt.start(&sleeper, RunOptions::default())?;
+    /// let dump = loop {
+    ///     let d = run.dump();
+    ///     if d.goroutines[0].inspection.is_some() {
+    ///         break d.to_string();
+    ///     }
+    ///     std::thread::sleep(std::time::Duration::from_millis(1));
+    /// };
+    /// assert!(dump.starts_with("goroutine 1 [sleep]:\nnap\n\t"), "{dump}");
+    /// run.kill();
+    /// # Ok::<(), anyhow::Error>(())
+    /// ```
+    pub fn dump(&self) -> Dump {
+        Dump { goroutines: self.run.group.dump_inspected() }
+    }
 }
 
 /// The handle is a future of the run's [`Exit`]: it never blocks the thread that polls it, so it can be
@@ -546,19 +621,4 @@ pub(crate) fn write_out(out: &Output, text: &str) {
         }
         Output::Null => {}
     }
-}
-
-/// Go's deadlock report: the fatal line, then each G with what it waits for.
-pub(crate) fn deadlock_report(gs: &[GDump]) -> String {
-    let mut s = String::from("fatal error: all goroutines are asleep - deadlock!\n");
-    for g in gs {
-        s.push_str(&format!("\ngoroutine {} [{}]:\n", g.id, g.reason.as_str()));
-        match g.reason {
-            WaitReason::ChanReceive | WaitReason::ChanSend => s.push_str(&format!("\twaiting on chan #{}\n", g.obj)),
-            WaitReason::Select => s.push_str(&format!("\twaiting in a select (first case on chan #{})\n", g.obj)),
-            WaitReason::SelectNoCases => s.push_str("\tblocked forever in an empty select\n"),
-            _ => {}
-        }
-    }
-    s
 }

@@ -167,9 +167,28 @@ impl GState {
         matches!(self.0.load(Ordering::Acquire), RUNNING | NOTIFIED)
     }
 
-    pub(crate) fn is_dead(&self) -> bool {
-        self.0.load(Ordering::Acquire) == DEAD
+    /// The status as a dump shows it; a snapshot, stale as soon as it is read.
+    pub(crate) fn status(&self) -> GStatus {
+        match self.0.load(Ordering::Acquire) {
+            RUNNABLE => GStatus::Runnable,
+            RUNNING | NOTIFIED => GStatus::Running,
+            PARKED => GStatus::Waiting,
+            _ => GStatus::Dead,
+        }
     }
+}
+
+/// A G's status as a goroutine dump shows it (Go's `_Grunnable`, `_Grunning`, `_Gwaiting`, `_Gdead`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GStatus {
+    /// On a run queue, waiting for an M.
+    Runnable,
+    /// An M is polling it.
+    Running,
+    /// Parked; its [`WaitReason`] says on what.
+    Waiting,
+    /// Finished.
+    Dead,
 }
 
 /// A green thread.
@@ -184,6 +203,13 @@ pub struct G {
     wait_reason: std::sync::atomic::AtomicU8,
     /// What it waits on, for the report: a channel id, or 0.
     wait_obj: AtomicU64,
+    /// When it last parked, in scheduler nanoseconds: the dump's "for how long". Written by the parking M.
+    pub(crate) parked_at: AtomicU64,
+    /// Parked in a future that answers inspection polls (see `inspect.rs`). Set by that future as it
+    /// returns `Pending`, cleared by the M before every poll.
+    pub(crate) inspectable: AtomicBool,
+    /// The G that spawned it, or 0 if it was spawned from outside any G (Go's "created by").
+    created_by: u64,
     future: UnsafeCell<Option<GFuture>>,
     pub(crate) sched: Arc<Sched>,
     /// The program it belongs to, for life (see `group.rs`).
@@ -202,8 +228,11 @@ pub struct G {
 unsafe impl Sync for G {}
 
 impl G {
-    pub(crate) fn new(id: u64, future: GFuture, sched: Arc<Sched>, group: Arc<Group>) -> G {
+    pub(crate) fn new(id: u64, created_by: u64, future: GFuture, sched: Arc<Sched>, group: Arc<Group>) -> G {
         G {
+            parked_at: AtomicU64::new(0),
+            inspectable: AtomicBool::new(false),
+            created_by,
             group,
             asleep: AtomicBool::new(false),
             trace_flow: AtomicU64::new(0),
@@ -220,6 +249,11 @@ impl G {
     /// The G's id: 1 for the first G a program spawns, then counting up, as Go numbers goroutines.
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The G that spawned this one, or 0 if it was spawned from outside any G.
+    pub fn created_by(&self) -> u64 {
+        self.created_by
     }
 
     /// Make a parked G runnable (Go's `goready`). Any thread. Waking a G that is not parked only marks it
@@ -315,6 +349,29 @@ mod loom_tests {
                 }
             });
             if !st.transition_to_parked() {
+                queued.fetch_add(1, Ordering::SeqCst);
+            }
+            waker.join().unwrap();
+            assert_eq!(queued.load(Ordering::SeqCst), 1, "the G must be queued exactly once");
+        });
+    }
+
+    /// An inspector (`inspect.rs`) takes a parked G and puts it back while a waker readies it: the G is
+    /// queued exactly once, by the waker or by the inspector putting it back — never lost, never twice.
+    #[test]
+    fn wake_racing_an_inspection_queues_exactly_once() {
+        loom::model(|| {
+            let st = Arc::new(GState::new());
+            st.transition_to_running();
+            assert!(st.transition_to_parked());
+            let queued = Arc::new(AtomicUsize::new(0));
+            let (st2, q2) = (st.clone(), queued.clone());
+            let waker = loom::thread::spawn(move || {
+                if st2.transition_to_runnable() {
+                    q2.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+            if st.take_parked() && !st.transition_to_parked() {
                 queued.fetch_add(1, Ordering::SeqCst);
             }
             waker.join().unwrap();

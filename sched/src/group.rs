@@ -143,6 +143,8 @@ struct End {
 thread_local! {
     /// Groups whose reap was asked for inside a poll on this thread; the M reaps them after the poll.
     static OWED: std::cell::RefCell<Vec<Arc<Group>>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Groups found deadlocked inside a poll on this thread; the M reports them after the poll.
+    static DEAD_OWED: std::cell::RefCell<Vec<Arc<Group>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl Group {
@@ -254,6 +256,15 @@ impl Group {
                 g.reap();
             }
         }
+        Group::check_owed_deaths();
+    }
+
+    /// Check again the groups found deadlocked while a check could not report (see `check_dead`).
+    pub(crate) fn check_owed_deaths() {
+        let dead = DEAD_OWED.with(|o| std::mem::take(&mut *o.borrow_mut()));
+        for g in dead {
+            g.check_dead();
+        }
     }
 
     /// A G of this group was spawned. Counted before it is queued.
@@ -293,7 +304,22 @@ impl Group {
         if self.id == 0 || self.is_exiting() || self.live() == 0 || !self.liveness.dead() {
             return;
         }
-        let dump = self.dump();
+        if crate::m::in_poll() || crate::inspect::in_scope() {
+            // The report inspects every parked G (its stack, what it holds), which takes polling them: not
+            // from inside another G's poll, nor once per G an inspection puts back to sleep. Checked again
+            // once the poll or the outermost inspection is over; nothing can wake a deadlocked group
+            // meanwhile.
+            DEAD_OWED.with(|o| {
+                let mut o = o.borrow_mut();
+                if !o.iter().any(|g| Arc::ptr_eq(g, self)) {
+                    o.push(self.clone());
+                }
+            });
+            return;
+        }
+        // The scope lasts past `finish`, so the checks the inspections defer find the group ended.
+        let _scope = crate::inspect::scope();
+        let dump = self.dump_inspected();
         if !dump.is_empty() {
             self.finish(Outcome::Deadlock(dump));
         }
@@ -316,15 +342,19 @@ impl Group {
 
     /// Every G of the group alive now, in id order, with what it waits for.
     pub fn dump(&self) -> Vec<GDump> {
-        self.gs
-            .all()
-            .iter()
-            .filter(|g| !g.state.is_dead())
-            .map(|g| {
-                let (reason, obj) = g.wait();
-                GDump { id: g.id(), reason, obj }
-            })
-            .collect()
+        self.dump_with(false)
+    }
+
+    /// Like [`Group::dump`], with each parked G inspected (see [`Sched::inspect`]). Not from inside a G's
+    /// fiber.
+    pub fn dump_inspected(&self) -> Vec<GDump> {
+        self.dump_with(true)
+    }
+
+    fn dump_with(&self, inspect: bool) -> Vec<GDump> {
+        let _scope = inspect.then(crate::inspect::scope);
+        let now = self.sched.upgrade().map_or(0, |s| s.now_ns());
+        self.gs.all().iter().filter_map(|g| GDump::of(g, now, inspect)).collect()
     }
 
     /// Awake Gs and holds, for hang reports.

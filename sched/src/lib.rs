@@ -63,6 +63,7 @@
 //! | the netpoller (non-blocking poll in `find_runnable`, the blocked M, sysmon every 10 ms) | as for timers | as for timers |
 //! | preemption or `yield_now` | global queue, or its P's tail while the global queue is empty and that P has work (timers already due fired first) | `wakep`; the 61st-tick check keeps it from starving |
 //! | a steal | the thief's P | the thief; a spinner that finds work and was the last spinner calls `wakep` |
+//! | an inspection (a goroutine dump) while the G was held | as for the waker's path: the waker found it "running" and only marked it notified | the inspector, putting it back (`Sched::inspect`, step 4; `wake_racing_an_inspection_queues_exactly_once`) |
 //! | return from a blocking call | continues on its M: the P kept in the syscall slot, an idle P, or the next P anyone gives up (`Idle::msyscall`) | `exitsyscall`; `pidle_put` and `yield_p_to_syscall_waiter` serve waiting Ms first |
 //!
 //! | an M sleeps by | woken by | the handshake that loses no wake-up (model) |
@@ -87,7 +88,9 @@
 //! 2. `Sched::idle` (idle Ps, idle Ms, syscall waiters), then: an `M`'s hand-off lock, the outcome lock,
 //!    a registry shard (the deadlock dump), sysmon's lock (`on_p_busy`).
 //! 3. The netpoller's poll lock, then its descriptor table, then a descriptor side's lock.
-//! 4. Leaves, never held while taking another: the timer heap (actions run after it is released), a P's
+//! 4. `Sched::inspecting`, held across one inspection poll (a dump): under it, only the locks a parked G's
+//!    future takes to answer (the wasm side's name cache). The G is put back after it is released.
+//! 5. Leaves, never held while taking another: the timer heap (actions run after it is released), a P's
 //!    syscall slot, the poller's futex flag, the thread list, the tracer's buffers (see `trace.rs`).
 //!
 //! # Termination
@@ -109,6 +112,7 @@ pub mod chan;
 pub mod g;
 pub mod group;
 pub mod idle;
+pub mod inspect;
 mod loom;
 pub mod m;
 pub mod metrics;
@@ -124,8 +128,9 @@ pub mod timers;
 pub mod trace;
 
 pub use chan::{Chan, Closed, RecvError, TryRecvError, TrySendError};
-pub use g::{G, GFuture, GRef, WaitReason};
+pub use g::{G, GFuture, GRef, GStatus, WaitReason};
 pub use group::{Group, GroupHold};
+pub use inspect::{Inspection, inspected, inspecting, park_inspectable};
 pub use m::{current, current_poll_time, exiting, preempt_requested, preempt_yield, yield_now};
 pub use metrics::{Metrics, PMetrics};
 pub use netpoll::{Dir, Netpoll, PollDesc, io_wait};

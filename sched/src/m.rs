@@ -441,6 +441,8 @@ impl Sched {
             crate::sched::dec(&self.nsyscall_wait, "nsyscall_wait");
         }
         g.set_wait(WaitReason::None, 0);
+        // Only a future that answers inspection polls may mark the G again, as it parks in it.
+        g.inspectable.store(false, Ordering::Relaxed);
         if g.group.is_exiting() {
             // Its program is ending: the G is dropped, never polled again (see *Ending a group*).
             self.gexit(&g);
@@ -531,6 +533,9 @@ impl Sched {
                     // Counted before the G can be woken and run (which uncounts it).
                     g.set_wait(WaitReason::Syscall, 0);
                     self.nsyscall_wait.fetch_add(1, Ordering::SeqCst);
+                }
+                if let Some(end) = ml.stamp {
+                    g.parked_at.store(self.ns_at(end), Ordering::Relaxed);
                 }
                 // Published with `PARKED` below, so the waker that wins the G sees it (see `G::asleep`).
                 let sleeping = is_sleep(reason);
@@ -634,7 +639,7 @@ mod tests {
     }
 
     fn dummy(s: &Arc<Sched>, id: u64) -> GRef {
-        Arc::new(G::new(id, Box::pin(async {}), s.clone(), s.default_group().clone()))
+        Arc::new(G::new(id, 0, Box::pin(async {}), s.clone(), s.default_group().clone()))
     }
 
     fn teardown(s: &Arc<Sched>, ml: MLocal) {

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::g::{G, GFuture, GRef, WaitReason};
+use crate::g::{G, GFuture, GRef, GStatus, WaitReason};
 use crate::group::Group;
 use crate::idle::Idle;
+use crate::inspect::Inspection;
 use crate::loom::AtomicUsize;
 use crate::m::Current;
 use crate::p::{P, PShared};
@@ -93,16 +94,65 @@ pub enum Outcome {
     },
 }
 
-/// One G in a deadlock report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One G as a goroutine dump or a deadlock report shows it.
+///
+/// Two dumps are equal when they describe the same G in the same wait (id, status, reason, object): how
+/// long it has waited and what an inspection found are observations of the moment, not part of the wait.
+#[derive(Debug, Clone)]
 pub struct GDump {
     /// The G's id.
     pub id: u64,
-    /// What it waited for.
+    /// Running, runnable or waiting.
+    pub status: GStatus,
+    /// What it waited for ([`WaitReason::None`] unless it is waiting).
     pub reason: WaitReason,
     /// On what: a channel id, or 0.
     pub obj: u64,
+    /// How long it has been waiting (zero unless it is waiting).
+    pub waiting: Duration,
+    /// The G that spawned it, or 0.
+    pub created_by: u64,
+    /// Its stack and what it holds, if it was inspected (see [`crate::inspect`]): only a G parked in a
+    /// future that answers inspection polls can be.
+    pub inspection: Option<Inspection>,
 }
+
+impl GDump {
+    /// A G waiting for `reason` on `obj`, as tests write the dumps they expect.
+    pub fn waiting_on(id: u64, reason: WaitReason, obj: u64) -> GDump {
+        GDump { id, status: GStatus::Waiting, reason, obj, waiting: Duration::ZERO, created_by: 0, inspection: None }
+    }
+
+    /// `g` as it is now; inspected too if `inspect` (see [`Sched::inspect`]).
+    pub(crate) fn of(g: &GRef, now_ns: u64, inspect: bool) -> Option<GDump> {
+        // Inspected first, whatever the status looks like now: another inspector holding the G would make
+        // it look running, and `inspect` waits for that one.
+        let mut inspection = if inspect { g.sched.inspect(g) } else { None };
+        // Read after the inspection: the G may have been woken (or have finished) since. What the
+        // inspection saw is then the past, and a dump shows each G as it is.
+        let status = g.state.status();
+        if status == GStatus::Dead {
+            return None;
+        }
+        if status != GStatus::Waiting {
+            inspection = None;
+        }
+        let (reason, obj) = if status == GStatus::Waiting { g.wait() } else { (WaitReason::None, 0) };
+        let waiting = match status {
+            GStatus::Waiting => Duration::from_nanos(now_ns.saturating_sub(g.parked_at.load(Ordering::Relaxed))),
+            _ => Duration::ZERO,
+        };
+        Some(GDump { id: g.id(), status, reason, obj, waiting, created_by: g.created_by(), inspection })
+    }
+}
+
+impl PartialEq for GDump {
+    fn eq(&self, other: &GDump) -> bool {
+        (self.id, self.status, self.reason, self.obj) == (other.id, other.status, other.reason, other.obj)
+    }
+}
+
+impl Eq for GDump {}
 
 /// Every live G, for the deadlock report and teardown. Sharded by id so spawns on different Ps rarely meet
 /// on one lock.
@@ -175,6 +225,8 @@ pub struct Sched {
     pub(crate) tracer: Option<Box<crate::trace::Tracer>>,
     pub(crate) epoch: Instant,
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Serializes inspections (see `inspect.rs` and the lock order in `lib.rs`).
+    pub(crate) inspecting: Mutex<()>,
 }
 
 impl Sched {
@@ -220,6 +272,7 @@ impl Sched {
             tracer,
             epoch: Instant::now(),
             threads: Mutex::new(Vec::new()),
+            inspecting: Mutex::new(()),
         });
         let _ = sched.default_group.set(Arc::new(Group::new(0, &sched)));
         let s = sched.clone();
@@ -263,7 +316,8 @@ impl Sched {
 
     fn spawn_g(self: &Arc<Self>, group: &Arc<Group>, make: impl FnOnce(u64) -> GFuture) -> u64 {
         let id = self.next_gid.fetch_add(1, Ordering::Relaxed);
-        let g = Arc::new(G::new(id, make(id), self.clone(), group.clone()));
+        let parent = Current::with_g(|g| if std::ptr::eq(&*g.sched, &**self) { g.id() } else { 0 }).unwrap_or(0);
+        let g = Arc::new(G::new(id, parent, make(id), self.clone(), group.clone()));
         if let Some(t) = &self.tracer {
             let by = Current::with_g(|g| g.id());
             self.trace_here(t, |track, flow| {
@@ -492,15 +546,16 @@ impl Sched {
 
     /// Every G alive now, in id order, with what it waits for (for reports and tests).
     pub fn dump(&self) -> Vec<GDump> {
-        self.allgs
-            .all()
-            .iter()
-            .filter(|g| !g.state.is_dead())
-            .map(|g| {
-                let (reason, obj) = g.wait();
-                GDump { id: g.id(), reason, obj }
-            })
-            .collect()
+        let now = self.now_ns();
+        self.allgs.all().iter().filter_map(|g| GDump::of(g, now, false)).collect()
+    }
+
+    /// Like [`Sched::dump`], with each parked G inspected (its stack, what it holds; see
+    /// [`Sched::inspect`]). Not from inside a G's fiber.
+    pub fn dump_inspected(&self) -> Vec<GDump> {
+        let _scope = crate::inspect::scope();
+        let now = self.now_ns();
+        self.allgs.all().iter().filter_map(|g| GDump::of(g, now, true)).collect()
     }
 }
 

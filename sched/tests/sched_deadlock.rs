@@ -30,8 +30,8 @@ fn all_gs_blocked_on_channels_is_a_deadlock() {
         assert_eq!(
             outcome,
             Outcome::Deadlock(vec![
-                GDump { id: 1, reason: WaitReason::ChanReceive, obj: b },
-                GDump { id: 2, reason: WaitReason::ChanSend, obj: a },
+                GDump::waiting_on(1, WaitReason::ChanReceive, b),
+                GDump::waiting_on(2, WaitReason::ChanSend, a),
             ]),
             "at {procs} Ps"
         );
@@ -43,7 +43,7 @@ fn empty_select_forever_is_a_deadlock() {
     let outcome = run(config(1), move |_s| async move {
         select::<u8>(vec![], true).await;
     });
-    assert_eq!(outcome, Outcome::Deadlock(vec![GDump { id: 1, reason: WaitReason::SelectNoCases, obj: 0 }]));
+    assert_eq!(outcome, Outcome::Deadlock(vec![GDump::waiting_on(1, WaitReason::SelectNoCases, 0)]));
 }
 
 /// A G parked in a future the scheduler does not know (here: woken by a plain thread later) is not

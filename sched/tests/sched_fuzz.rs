@@ -22,6 +22,10 @@
 //! - **Nothing lost, duplicated or reordered**: every channel has one sender and one receiver; the receiver
 //!   checks each message against the one it must get next, and the sums and counts of everything sent and
 //!   received must match at the end.
+//! - **Inspections change nothing**: every G answers inspection polls (its whole future is wrapped, so an
+//!   inspection never reaches an operation), and a thread takes an inspected dump every 200 µs all through
+//!   the run: every check above must still hold, whatever wait an inspection catches a G in (channel,
+//!   select, timer, a foreign future, a hold) and whatever wakes it meanwhile.
 //!
 //! # Why a generated program cannot deadlock (unless one is planted)
 //! Programs are generated as one global sequence of *events*; an event gives one operation to one G (a
@@ -865,7 +869,7 @@ async fn foreign(d: Duration, stale: bool) {
 /// The future of G `gi`: its operations, then its join, then its done message to its parent (or, for main,
 /// the end of the program). A plain fn returning a box, not an `async fn`, because it spawns itself.
 fn g_body(run: Arc<Run>, gi: usize) -> GFuture {
-    Box::pin(async move {
+    Box::pin(answering_inspections(async move {
         let spec = &run.prog.gs[gi];
         for op in &spec.ops {
             run.exec(gi, op).await;
@@ -886,7 +890,25 @@ fn g_body(run: Arc<Run>, gi: usize) -> GFuture {
                 None => run.sched.exit(0),
             },
         }
+    }))
+}
+
+/// The whole of a G's future made inspectable, as the wasm side makes each blocking call: an inspection
+/// poll is answered here and never reaches the G's operations.
+async fn answering_inspections(fut: impl std::future::Future<Output = ()>) {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(move |cx| {
+        if gmp_sched::inspecting() {
+            gmp_sched::inspected(gmp_sched::Inspection::default());
+            return Poll::Pending;
+        }
+        let r = fut.as_mut().poll(cx);
+        if r.is_pending() {
+            gmp_sched::park_inspectable();
+        }
+        r
     })
+    .await
 }
 
 /// What a successful run measured.
@@ -936,6 +958,19 @@ fn run_program(prog: &Arc<Program>, procs: usize, grouped: bool) -> Result<Ran, 
         Some(g) => g.wait_timeout(d),
         None => sched.wait_timeout(d),
     };
+    let inspector_stop = Arc::new(AtomicBool::new(false));
+    let inspector = {
+        let (sched, group, stop) = (sched.clone(), group.clone(), inspector_stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                match &group {
+                    Some(g) => drop(g.dump_inspected()),
+                    None => drop(sched.dump_inspected()),
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        })
+    };
     let mut outcome = wait(bound);
     // See SECOND_CHANCE; the state at the bound goes into the report either way.
     let mut at_bound = None;
@@ -945,6 +980,8 @@ fn run_program(prog: &Arc<Program>, procs: usize, grouped: bool) -> Result<Ran, 
         at_bound = Some((dump, format!("{}; {}{groups}", sched.schedtrace_line(), sched.internals())));
         outcome = wait(SECOND_CHANCE);
     }
+    inspector_stop.store(true, Ordering::SeqCst);
+    let _ = inspector.join();
     neighbour_done.store(true, Ordering::SeqCst);
     if let Some(n) = &neighbour
         && n.wait_timeout(SECOND_CHANCE).is_none()
@@ -972,14 +1009,13 @@ fn run_program(prog: &Arc<Program>, procs: usize, grouped: bool) -> Result<Ran, 
             let mut want: Vec<GDump> = prog
                 .blocked
                 .iter()
-                .map(|&(gi, reason, obj)| GDump {
-                    id: gid_of(gi),
-                    reason,
-                    obj: match obj {
+                .map(|&(gi, reason, obj)| {
+                    let obj = match obj {
                         Obj::None => 0,
                         Obj::Void(v) => run.voids[v].id(),
                         Obj::Join => run.joins[gi].id(),
-                    },
+                    };
+                    GDump::waiting_on(gid_of(gi), reason, obj)
                 })
                 .collect();
             want.sort_by_key(|d| d.id);

@@ -69,8 +69,8 @@ fn a_deadlock_is_reported_per_group_while_another_group_runs() {
             Outcome::Deadlock(gs) => assert_eq!(
                 gs,
                 vec![
-                    GDump { id: first, reason: WaitReason::ChanReceive, obj: b_id },
-                    GDump { id: first + 1, reason: WaitReason::ChanSend, obj: a_id },
+                    GDump::waiting_on(first, WaitReason::ChanReceive, b_id),
+                    GDump::waiting_on(first + 1, WaitReason::ChanSend, a_id),
                 ],
                 "at {procs} Ps"
             ),

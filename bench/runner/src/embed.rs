@@ -21,6 +21,10 @@
 //!    round trip of `bench_pingpong` on the same runtime in the same sitting. A host operation that must
 //!    wait does so through a helper G and wakes the host thread, so the difference is about two thread
 //!    wake-ups per round trip.
+//! 5. **Goroutine dump latency**: `RunHandle::dump()` of a program (`bench_park`, a Rust guest) with N Gs
+//!    parked on a channel and its main G in a stdin read: every parked G is inspected (its wasm backtrace
+//!    taken from its suspended fiber, its handle table read). N is 100,000 where the kernel's
+//!    `vm.max_map_count` lets the pool hold that many Gs, else 10,000 (the per-G cost in the note scales it).
 //!
 //! # Rejected
 //! - Timing `kill` from another process (the CLI with a signal): that measures process teardown, not the
@@ -462,7 +466,72 @@ pub fn figures(opts: &Opts) -> anyhow::Result<Vec<Figure>> {
         }
         figs.extend(rows);
     }
+    figs.extend(dump_figures(opts)?);
     Ok(figs)
+}
+
+/// Figure 5 alone (`gmp-bench dump`).
+pub fn dump_figures(opts: &Opts) -> anyhow::Result<Vec<Figure>> {
+    let mut figs = Vec::new();
+    let cfg = engine_cfg();
+    let pool = cfg.pool_capacity()?;
+    let gs = if pool > DUMP_GS_FULL + 1 { DUMP_GS_FULL } else { DUMP_GS };
+    let park = Program::from_file(&cfg, root().join("target/wasm/wasm32-wasip1/release/bench_park.wasm"))?;
+    for procs in [1, 2] {
+        let mut f = Figure::new(format!("goroutine dump, {gs} parked Gs, {procs} P"), "ms", "—", Better::Lower);
+        let rt = runtime(procs)?;
+        let mut bad = Anomalies::default();
+        f.ours = dump_parked(&rt, &park, gs, opts.reps, &mut bad)?;
+        let per_g_us = median(f.ours.clone()) * 1000.0 / gs as f64;
+        f.note = bad.into_note(format!(
+            "RunHandle::dump(): every G inspected (its stack read from its suspended fiber), {per_g_us:.2} µs per G; \
+             {}",
+            if gs == DUMP_GS_FULL {
+                "".to_string()
+            } else {
+                format!("100,000 Gs need `sudo sysctl -w vm.max_map_count=1000000` (the pool holds {pool})")
+            }
+        ));
+        figs.push(f);
+    }
+    Ok(figs)
+}
+
+/// Parked Gs of the dump figure where the pool holds them, and where it does not.
+const DUMP_GS_FULL: usize = 100_000;
+const DUMP_GS: usize = 10_000;
+
+/// Figure 5: ms per `dump()` of a program with `gs` parked Gs, `reps` dumps.
+fn dump_parked(rt: &Runtime, park: &Program, gs: usize, reps: usize, bad: &mut Anomalies) -> anyhow::Result<Vec<f64>> {
+    let (stdin, release) = std::io::pipe()?;
+    let opts = quiet().args(["bench_park".to_string(), gs.to_string()]).stdin(wasm_gmp::Input::reader(stdin));
+    let run = rt.start(park, opts)?;
+    // Parked: every G spawned and the program idle (main in its stdin read).
+    if !wait_until(Duration::from_secs(300), || {
+        run.live_gs() == gs + 1 && {
+            let c = run.cpu_time();
+            std::thread::sleep(Duration::from_millis(20));
+            run.cpu_time() == c
+        }
+    }) {
+        bad.add(format!("only {} of {gs} Gs came up", run.live_gs()));
+    }
+    let mut ms = Vec::new();
+    for _ in 0..reps {
+        let t0 = Instant::now();
+        let d = run.dump();
+        ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+        let inspected = d.goroutines.iter().filter(|g| g.inspection.is_some()).count();
+        if inspected != gs {
+            bad.add(format!("a dump inspected {inspected} of {gs} parked Gs"));
+        }
+    }
+    drop(release);
+    let exit = run.wait();
+    if exit.kind != ExitKind::Returned {
+        bad.add(format!("the program ended {:?}", exit.kind));
+    }
+    Ok(ms)
 }
 
 /// ns per round trip between two Gs of one program (bench_pingpong), run in this process.

@@ -5,6 +5,8 @@
 //! - `gmp-bench embed [--reps N] [--quick]`: only the embedding figures (see `embed.rs`: kill latency, runs
 //!   per second against the engine's floor, isolation of two programs on one runtime), in this process;
 //!   writes `bench/results/embed.{md,json}`. Needs the guests in `target/wasm` (`bench_sleepers`).
+//! - `gmp-bench dump [--reps N]`: only the goroutine dump figure (`embed.rs`, figure 5); writes
+//!   `bench/results/dump.{md,json}`. Needs `bench_park` in `target/wasm`.
 //! - `gmp-bench heap [--gs N]`: host heap bytes per bare wasmtime store and per parked wasm-gmp G.
 //! - `gmp-bench floor`: the engine's own costs under wasm-gmp's configuration (see `floor.rs`).
 //! - `gmp-bench net [--procs N] [--reps N] [--secs S] [--no-go]`: the echo example against Go's echo at 100
@@ -68,6 +70,11 @@ fn main() -> anyhow::Result<()> {
             };
             let figs = embed::figures(&opts)?;
             suite::write_results("embed", &figs, None, None, None, &opts)
+        }
+        Some("dump") => {
+            let opts = suite::Opts { reps: flag(&args, "--reps", 5)?, with_go: false, quick: false };
+            let figs = embed::dump_figures(&opts)?;
+            suite::write_results("dump", &figs, None, None, None, &opts)
         }
         Some("heap") => heap::measure(flag(&args, "--gs", 5000)?),
         Some("floor") => {

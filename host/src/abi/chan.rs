@@ -7,6 +7,7 @@ use super::{
     MODULE, RECV_CLOSED, RECV_WOULD_BLOCK, RecvBuf, abi_error, check_no_pending, handle_error, mem_and_data, read_msg,
     region, write_u32s,
 };
+use crate::dump::parked;
 use crate::gstore::{GData, GuestPanic};
 use crate::handles::{ChanRef, HostChan, Object};
 
@@ -80,7 +81,8 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                     let ch = chan(data, h, call)?;
                     (ch, read_msg(mem, data, ptr, len, hptr, nh, call)?)
                 };
-                let res = ch.send(msg).await.map_err(|_| send_on_closed());
+                let id = [ch.chan().id()];
+                let res = parked(&mut caller, &id, ch.send(msg)).await.map_err(|_| send_on_closed());
                 drop(ch);
                 caller.data().run.gc.poll();
                 res
@@ -116,7 +118,8 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                     let (mem, data) = mem_and_data(&mut caller, call)?;
                     (chan(data, h, call)?, check_recv_buffers(mem.len(), data, call, buf, cap, hbuf, hcap, info)?)
                 };
-                let res = ch.recv().await;
+                let id = [ch.chan().id()];
+                let res = parked(&mut caller, &id, ch.recv()).await;
                 drop(ch);
                 let (mem, data) = mem_and_data(&mut caller, call)?;
                 data.run.gc.poll();

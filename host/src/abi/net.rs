@@ -7,13 +7,14 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::ops::Range;
 
+use crate::dump::parked;
 use gmp_sched::Dir;
 use wasmtime::{Caller, Linker};
 
 use super::{MODULE, handle_error, mem_and_data, region, write_u32s};
 use crate::gstore::GData;
 use crate::handles::Object;
-use crate::net::{EINVAL, EPERM, NetUse, Socket, errno, parse_addr};
+use crate::net::{EINVAL, EPERM, NetUse, Proto, Socket, errno, parse_addr};
 
 /// The address string at `ptr`/`len`, or None if it is not UTF-8 (the call then returns `EINVAL`).
 fn read_addr(mem: &[u8], ptr: i32, len: i32, call: &str) -> wasmtime::Result<Option<SocketAddr>> {
@@ -21,20 +22,24 @@ fn read_addr(mem: &[u8], ptr: i32, len: i32, call: &str) -> wasmtime::Result<Opt
     Ok(std::str::from_utf8(&mem[r]).ok().and_then(parse_addr))
 }
 
-/// The address at `ptr`/`len`, if it parses and the `--net` policy allows this use of it; else the
-/// `-errno` to return (`EINVAL`, `EPERM`).
+/// The address at `ptr`/`len`, if it parses and the `--net` policy allows this use of it over `proto`
+/// (connecting to one of the program's own `proto` sockets needs no rule); else the `-errno` to return
+/// (`EINVAL`, `EPERM`).
 fn allowed_addr(
     mem: &[u8],
     data: &GData,
     ptr: i32,
     len: i32,
     use_: NetUse,
+    proto: Proto,
     call: &str,
 ) -> wasmtime::Result<Result<SocketAddr, i32>> {
+    let run = &data.run;
     Ok(match read_addr(mem, ptr, len, call)? {
         None => Err(EINVAL),
-        Some(addr) if !data.run.opts.net.allows(use_, &addr) => Err(EPERM),
-        Some(addr) => Ok(addr),
+        Some(addr) if run.opts.net.allows(use_, &addr) => Ok(addr),
+        Some(addr) if use_ == NetUse::Connect && run.own_ports.owns(proto, &addr) => Ok(addr),
+        Some(_) => Err(EPERM),
     })
 }
 
@@ -96,7 +101,7 @@ async fn stream_io(
         };
         match r {
             Ok(n) => return Ok(n as i32),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.wait(dir, seq).await,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => parked(caller, &[], s.wait(dir, seq)).await,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Ok(errno(&e)),
         }
@@ -127,12 +132,17 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, GData>, ptr: i32, len: i32, backlog: i32| -> wasmtime::Result<i32> {
             let call = "tcp_listen";
             let (mem, data) = mem_and_data(&mut caller, call)?;
-            let addr = match allowed_addr(mem, data, ptr, len, NetUse::Listen, call)? {
+            let addr = match allowed_addr(mem, data, ptr, len, NetUse::Listen, Proto::Tcp, call)? {
                 Ok(a) => a,
                 Err(code) => return Ok(code),
             };
-            let sched = data.run.sched.clone();
-            let obj = listen(addr, backlog).and_then(|l| Socket::new(&sched, l)).map(Object::TcpListener);
+            let (sched, own) = (data.run.sched.clone(), data.run.own_ports.clone());
+            let obj = listen(addr, backlog)
+                .and_then(|l| {
+                    let local = l.local_addr()?;
+                    Socket::new_own(&sched, l, &own, Proto::Tcp, local)
+                })
+                .map(Object::TcpListener);
             install(data, call, obj)
         },
     )?;
@@ -148,7 +158,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                     let l = data.handles.tcp_listener(h as u32).map_err(|e| handle_error(call, data.gid, e))?.clone();
                     (l, AddrOut::check(mem.len(), abuf, acap, alen, call)?, data.run.sched.clone())
                 };
-                let (stream, peer) = match l.io(Dir::Read, |io| io.accept()).await {
+                let (stream, peer) = match parked(&mut caller, &[], l.io(Dir::Read, |io| io.accept())).await {
                     Ok(x) => x,
                     Err(e) => return Ok(errno(&e)),
                 };
@@ -170,7 +180,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
             let call = "tcp_connect";
             let (addr, sched) = {
                 let (mem, data) = mem_and_data(&mut caller, call)?;
-                let addr = match allowed_addr(mem, data, ptr, len, NetUse::Connect, call)? {
+                let addr = match allowed_addr(mem, data, ptr, len, NetUse::Connect, Proto::Tcp, call)? {
                     Ok(a) => a,
                     Err(code) => return Ok(code),
                 };
@@ -190,7 +200,9 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                 }
                 match s.io.peer_addr() {
                     Ok(_) => break,
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => s.wait(Dir::Write, seq).await,
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                        parked(&mut caller, &[], s.wait(Dir::Write, seq)).await
+                    }
                     Err(e) => return Ok(errno(&e)),
                 }
             }
@@ -265,12 +277,17 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, GData>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
             let call = "udp_bind";
             let (mem, data) = mem_and_data(&mut caller, call)?;
-            let addr = match allowed_addr(mem, data, ptr, len, NetUse::Listen, call)? {
+            let addr = match allowed_addr(mem, data, ptr, len, NetUse::Listen, Proto::Udp, call)? {
                 Ok(a) => a,
                 Err(code) => return Ok(code),
             };
-            let sched = data.run.sched.clone();
-            let obj = mio::net::UdpSocket::bind(addr).and_then(|u| Socket::new(&sched, u)).map(Object::Udp);
+            let (sched, own) = (data.run.sched.clone(), data.run.own_ports.clone());
+            let obj = mio::net::UdpSocket::bind(addr)
+                .and_then(|u| {
+                    let local = u.local_addr()?;
+                    Socket::new_own(&sched, u, &own, Proto::Udp, local)
+                })
+                .map(Object::Udp);
             install(data, call, obj)
         },
     )?;
@@ -285,7 +302,7 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                     let (mem, data) = mem_and_data(&mut caller, call)?;
                     let s = data.handles.udp(h as u32).map_err(|e| handle_error(call, data.gid, e))?.clone();
                     let buf = region(mem.len(), buf, len, 1, call, "the buffer")?;
-                    let to = match allowed_addr(mem, data, aptr, alen, NetUse::Connect, call)? {
+                    let to = match allowed_addr(mem, data, aptr, alen, NetUse::Connect, Proto::Udp, call)? {
                         Ok(a) => a,
                         Err(code) => return Ok(code),
                     };
@@ -299,7 +316,9 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                     };
                     match r {
                         Ok(n) => return Ok(n as i32),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.wait(Dir::Write, seq).await,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            parked(&mut caller, &[], s.wait(Dir::Write, seq)).await
+                        }
                         Err(e) => return Ok(errno(&e)),
                     }
                 }
@@ -331,7 +350,9 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                     };
                     match r {
                         Ok((n, _)) => return Ok(n as i32),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.wait(Dir::Read, seq).await,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            parked(&mut caller, &[], s.wait(Dir::Read, seq)).await
+                        }
                         Err(e) => return Ok(errno(&e)),
                     }
                 }

@@ -1,5 +1,6 @@
 //! `wit/select.wit`: Go's select over any mix of send and receive cases.
 
+use crate::dump::parked;
 use gmp_sched::{Case, Selected};
 use wasmtime::{Caller, Linker};
 
@@ -90,7 +91,8 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                         None => Case::Recv(&**ch),
                     })
                     .collect();
-                let selected = gmp_sched::select(cases, block != 0).await;
+                let ids: Vec<u64> = chans.iter().map(|c| c.chan().id()).collect();
+                let selected = parked(&mut caller, &ids, gmp_sched::select(cases, block != 0)).await;
                 drop(chans);
 
                 let (mem, data) = mem_and_data(&mut caller, call)?;

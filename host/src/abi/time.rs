@@ -3,6 +3,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use crate::dump::parked;
 use gmp_sched::{Action, Sched, Timer};
 use wasmtime::{Caller, Linker};
 
@@ -18,9 +19,9 @@ fn tick_msg(now: u64) -> Msg {
 pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
     linker.func_wrap(MODULE, "now", |caller: Caller<'_, GData>| -> i64 { caller.data().run.sched.now() as i64 })?;
 
-    linker.func_wrap_async(MODULE, "sleep", |_caller: Caller<'_, GData>, (ns,): (i64,)| {
+    linker.func_wrap_async(MODULE, "sleep", |mut caller: Caller<'_, GData>, (ns,): (i64,)| {
         Box::new(async move {
-            gmp_sched::sleep(Duration::from_nanos(ns.max(0) as u64)).await;
+            parked(&mut caller, &[], gmp_sched::sleep(Duration::from_nanos(ns.max(0) as u64))).await;
             Ok(())
         })
     })?;

@@ -24,7 +24,7 @@ fn main() {
     }
     drop(first);
 
-    // (3) Outside loopback, which is all the runtime allows by default.
+    // (3) An address no rule grants (the test grants only 127.0.0.1:1).
     match TcpStream::connect("10.1.2.3:80") {
         Ok(_) => println!("connect denied: connected"),
         Err(e) => println!("connect denied: {:?}", e.kind()),
