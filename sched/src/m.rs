@@ -454,8 +454,10 @@ impl Sched {
         let (pid, start) = (p.id, ml.stamp.take().unwrap_or_else(Instant::now));
         // While tracing: the flow from whoever readied the G ends at this slice, which a blocking call inside
         // the poll may cut in two (see `blocking`).
+        // The clock is read afresh for it: `start` may be the end of this M's previous poll (see *CPU time*),
+        // earlier than the wake-up that queued this G, and a slice must not begin before its arrow does.
         if self.tracer.is_some() {
-            ml.slice = (self.ns_at(start), g.trace_flow.swap(0, Ordering::Relaxed));
+            ml.slice = (self.now_ns(), g.trace_flow.swap(0, Ordering::Relaxed));
         }
         let poll = {
             let _restore = Current::enter(self, ml, Some(&g));
