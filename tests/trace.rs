@@ -174,6 +174,28 @@ fn a_blocking_call_ends_the_slice_on_its_p() {
     assert!(evs.iter().any(|e| s(e, "name") == "syscall" && e["pid"] == 2), "no syscall on an M track");
 }
 
+/// Goroutine dumps taken again and again while a traced program runs: a G a dump holds when its waker comes
+/// is queued by the dump, and the trace still shows an unblock (by "woken during a dump") before it runs.
+#[test]
+fn dumps_during_a_traced_run_keep_the_invariants() {
+    let buf = Buf::default();
+    let cfg = Config { procs: 2, trace: Some(TraceOutput::writer(buf.clone())), ..Config::default() };
+    {
+        let rt = Runtime::new(cfg).unwrap();
+        let run = rt.start(&program("metrics_counts"), RunOptions::default().stdout(Output::Capture(Capture::new())));
+        let run = run.unwrap();
+        let mut dumps = 0;
+        while run.wait_timeout(std::time::Duration::ZERO).is_none() {
+            let _ = run.dump();
+            dumps += 1;
+        }
+        assert!(run.wait().success());
+        assert!(dumps > 0);
+    }
+    let bytes = buf.0.lock().unwrap().clone();
+    check_invariants(&parse(&bytes));
+}
+
 /// `--trace FILE` writes the file at exit; the program's output is unchanged.
 #[test]
 fn cli_trace_writes_the_file() {

@@ -136,6 +136,13 @@ impl Sched {
         g.asleep.store(was_asleep, Ordering::Relaxed);
         if !g.state.transition_to_parked() {
             g.asleep.store(false, Ordering::Relaxed);
+            // Its waker found it "running" and recorded nothing: the trace's unblock is ours to record.
+            if let Some(t) = &self.tracer {
+                self.trace_here(t, |track, flow| {
+                    g.trace_flow.store(flow, Ordering::Relaxed);
+                    crate::trace::Ev::Unblock { track, g: g.id(), by: crate::trace::By::Dump, flow }
+                });
+            }
             self.ready(g.clone());
         } else {
             if was_asleep {

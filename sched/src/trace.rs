@@ -66,6 +66,8 @@ pub(crate) enum By {
     Timer,
     Poller,
     Host,
+    /// Someone readied the G while a dump inspected it (see `inspect.rs`); the dump queued it.
+    Dump,
 }
 
 /// A track: a P, an M without a P, or a thread that is not an M.
@@ -266,6 +268,7 @@ fn by_str(by: By) -> String {
         By::Timer => "timer".into(),
         By::Poller => "netpoller".into(),
         By::Host => "host".into(),
+        By::Dump => "woken during a dump".into(),
     }
 }
 
