@@ -22,7 +22,7 @@
 //! |---|---|---|
 //! | G run slice (`X`) | the P's track and the M's track | each poll of a G: start, duration, how it ended; a blocking call inside the poll ends one slice and starts another after it, on the P the M holds then |
 //! | block (`i`) | the P's track | the poll ended parked (`PARKED` won), with the [`WaitReason`] and object |
-//! | unblock (`i`) + flow start (`s`) | the waker's track: its P, its M, or *outside* | `PARKED → RUNNABLE` won, by a G, a timer, the poller, or the host |
+//! | unblock (`i`) + flow start (`s`) | the waker's track: its P, its M, or *outside* | `PARKED → RUNNABLE` won, by a G, a timer, the poller, or the host; or a dump queued a G woken while it inspected it (`inspect.rs`) |
 //! | flow end (`f`, `bp: e`) | the P's track, at the woken G's next slice | the slice starts |
 //! | spawn (`i`) + flow | the spawner's track | `Sched::spawn*`; the flow ends at the new G's first slice |
 //! | steal, preemption, netpoll wake | the P's track (netpoll: or outside) | a thief took Gs, a G yielded its flagged slice, the poller readied Gs |
