@@ -93,6 +93,13 @@ impl Sched {
     /// None if it is running, queued, finished or parked elsewhere. Any thread that is not inside a G's
     /// fiber (an M between polls, the embedder's, the G's own future once its wasm call has returned).
     pub fn inspect(self: &Arc<Self>, g: &GRef) -> Option<Inspection> {
+        self.inspect_then(g, || ()).0
+    }
+
+    /// [`Sched::inspect`], then `read` once the G is put back but before any other inspector may take it:
+    /// what `read` sees of the G's state is its own, not that of another dump holding it at that moment
+    /// (which would make a parked G look running).
+    pub(crate) fn inspect_then<R>(self: &Arc<Self>, g: &GRef, read: impl FnOnce() -> R) -> (Option<Inspection>, R) {
         let _scope = scope();
         // While the inspector holds the G, a waker finds it "running" and only marks it notified: nothing
         // counted it runnable yet. The scheduler-wide check (the only one that reads no G's `asleep`) must
@@ -101,7 +108,7 @@ impl Sched {
         let one_at_a_time = self.inspecting.lock();
         // Step 2. The mark is re-read once the G is ours: before that, an M may be running it.
         if !g.inspectable.load(Ordering::Relaxed) || !g.state.take_parked() {
-            return None;
+            return (None, read());
         }
         let was_asleep = g.asleep.load(Ordering::Relaxed);
         g.note_woken();
@@ -119,20 +126,21 @@ impl Sched {
                 Ok(Poll::Ready(())) => {
                     drop(one_at_a_time);
                     self.gexit(g);
-                    return None;
+                    return (None, read());
                 }
                 Err(_) => {
                     drop(one_at_a_time);
                     let message = "the G's future panicked in an inspection poll".to_string();
                     g.group.finish(crate::sched::Outcome::HostPanic { gid: g.id(), message });
-                    return None;
+                    return (None, read());
                 }
             }
         } else {
             None
         };
-        drop(one_at_a_time);
-        // Step 4, as `after_poll` parks a G: `asleep` is published with `PARKED`.
+        // Step 4, as `after_poll` parks a G (`asleep` is published with `PARKED`), still one at a time (see
+        // `read`). What it may set off (a deadlock check once the G sleeps again, a reap) inspects nothing
+        // from here: `scope` defers those checks to its end.
         g.asleep.store(was_asleep, Ordering::Relaxed);
         if !g.state.transition_to_parked() {
             g.asleep.store(false, Ordering::Relaxed);
@@ -152,7 +160,9 @@ impl Sched {
                 crate::group::Group::reap_one(g);
             }
         }
-        found
+        let seen = read();
+        drop(one_at_a_time);
+        (found, seen)
     }
 }
 

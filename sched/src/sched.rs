@@ -126,11 +126,11 @@ impl GDump {
     /// `g` as it is now; inspected too if `inspect` (see [`Sched::inspect`]).
     pub(crate) fn of(g: &GRef, now_ns: u64, inspect: bool) -> Option<GDump> {
         // Inspected first, whatever the status looks like now: another inspector holding the G would make
-        // it look running, and `inspect` waits for that one.
-        let mut inspection = if inspect { g.sched.inspect(g) } else { None };
-        // Read after the inspection: the G may have been woken (or have finished) since. What the
-        // inspection saw is then the past, and a dump shows each G as it is.
-        let status = g.state.status();
+        // it look running, and `inspect` waits for that one. The status is read after the inspection (the G
+        // may have been woken or have finished since: what the inspection saw is then the past, and a dump
+        // shows each G as it is) but before the next inspector may take it.
+        let (mut inspection, status) =
+            if inspect { g.sched.inspect_then(g, || g.state.status()) } else { (None, g.state.status()) };
         if status == GStatus::Dead {
             return None;
         }

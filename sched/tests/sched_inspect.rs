@@ -192,3 +192,47 @@ fn a_deadlocked_groups_report_carries_each_gs_answer() {
         s.shutdown();
     }
 }
+
+/// Two dumpers at once over Gs that stay parked the whole time: every dump shows every one of them waiting
+/// and answering, never "running" because the other dumper held it at the moment its status was read (the
+/// race the scheduler fuzzer once caught as a deadlock report with a runnable G in it).
+#[test]
+fn concurrent_dumps_see_each_parked_g_parked() {
+    const GS: u64 = 8;
+    let outcome = run(config(2), move |s| async move {
+        let ch = Arc::new(Chan::<u8>::new(0));
+        let mut ids = vec![];
+        for _ in 0..GS {
+            let c = ch.clone();
+            ids.push(go(&s, async move {
+                answering("parked".into(), vec![], c.recv()).await.unwrap();
+            }));
+        }
+        for &id in &ids {
+            until_parked(&s, id);
+        }
+        let dumper = |s: Arc<Sched>, ids: Vec<u64>| {
+            std::thread::spawn(move || {
+                for _ in 0..2_000 {
+                    let dump = s.dump_inspected();
+                    for &id in &ids {
+                        let d = dump.iter().find(|d| d.id == id).unwrap();
+                        assert_eq!((d.status, d.reason), (GStatus::Waiting, WaitReason::ChanReceive), "G {id}");
+                        assert!(d.inspection.is_some(), "G {id} was not inspected");
+                    }
+                }
+            })
+        };
+        let dumpers = [dumper(s.clone(), ids.clone()), dumper(s.clone(), ids.clone())];
+        while dumpers.iter().any(|d| !d.is_finished()) {
+            gmp_sched::yield_now().await;
+        }
+        for d in dumpers {
+            d.join().unwrap();
+        }
+        for _ in 0..GS {
+            ch.send(0).await.unwrap();
+        }
+    });
+    assert_eq!(outcome, Outcome::Exited(0));
+}
