@@ -46,6 +46,10 @@ const ADDRESS_SPACE_BUDGET: u64 = 1 << 46;
 /// The wasm page: the unit of linear memory.
 pub const WASM_PAGE: u64 = 64 << 10;
 
+/// The guard after each G's memory slot: a small one still lets the compiler fold constant offsets into
+/// one bounds check.
+pub const MEMORY_GUARD: u64 = 64 << 10;
+
 /// Largest `max_memory`: 4 GiB, all that a 32-bit memory (the only kind the ABI's pointers reach) can hold.
 pub const MAX_MEMORY: u64 = 1 << 32;
 
@@ -280,7 +284,7 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
     );
     // The pool reserves address space for every slot up front; keep it within half of what a 47-bit user
     // address space holds, whatever the map count allows.
-    let per_slot = cfg.max_memory.saturating_add(64 << 10).saturating_add(cfg.stack_size as u64);
+    let per_slot = cfg.max_memory.saturating_add(MEMORY_GUARD).saturating_add(cfg.stack_size as u64);
     let by_address_space = ((ADDRESS_SPACE_BUDGET / per_slot) as usize).max(1);
     let (max_gs, limit_source) = match cfg.max_gs {
         Some(n) => {
@@ -325,9 +329,8 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
         .memory_reservation(cfg.max_memory)
         .memory_reservation_for_growth(0)
-        // Explicit bounds checks are the price of small reservations; a small guard still lets the compiler
-        // fold constant offsets into one check.
-        .memory_guard_size(64 << 10)
+        // Explicit bounds checks are the price of small reservations.
+        .memory_guard_size(MEMORY_GUARD)
         .guard_before_linear_memory(false)
         // No copy-on-write image: it would cost an `mmap` of the image into every fresh slot and a mapping
         // per live G, and save nothing here. Measured (bench_park, 10k parked Gs): the same RSS per G (a

@@ -8,6 +8,8 @@
 //! - `gmp-bench dump [--reps N]`: only the goroutine dump figure (`embed.rs`, figure 5); writes
 //!   `bench/results/dump.{md,json}`. Needs `bench_park` in `target/wasm`.
 //! - `gmp-bench heap [--gs N]`: host heap bytes per bare wasmtime store and per parked wasm-gmp G.
+//! - `gmp-bench mem [--gs N]`: memory per parked G as the kernel pays it (Pss + page tables), itemized
+//!   (`mem.rs`), from `wasm-gmp run` of `bench_park`.
 //! - `gmp-bench floor`: the engine's own costs under wasm-gmp's configuration (see `floor.rs`).
 //! - `gmp-bench net [--procs N] [--reps N] [--secs S] [--no-go]`: the echo example against Go's echo at 100
 //!   and 1,000 connections, and timer wake-up lateness against Go's, run alternately. Needs release builds:
@@ -21,6 +23,7 @@ mod embed;
 mod floor;
 mod go;
 mod heap;
+mod mem;
 mod net;
 mod plot;
 mod procs;
@@ -77,6 +80,27 @@ fn main() -> anyhow::Result<()> {
             suite::write_results("dump", &figs, None, None, None, &opts)
         }
         Some("heap") => heap::measure(flag(&args, "--gs", 5000)?),
+        Some("mem") => {
+            let n = flag(&args, "--gs", 10_000)?;
+            let max_gs = (n > 10_000).then_some(n + 10);
+            let (m, items, line) =
+                mem::per_g(|k| suite::park_cmd(true, k, max_gs), n, Some(mem::Layout::default_engine()))?;
+            let items = items.unwrap_or_default();
+            println!("{}", line.trim());
+            println!(
+                "per parked G at {n} Gs, KiB: pss+pte={:.2} (pss={:.2} pte={:.2}) rss={:.2} maps={:.2}",
+                m.true_cost(),
+                m.pss,
+                m.page_tables,
+                m.rss,
+                m.maps
+            );
+            println!(
+                "  linear_memory={:.2} fiber_stack={:.2} table={:.2} host_heap={:.2} binary={:.2} page_tables={:.2}",
+                items.linear_memory, items.fiber_stacks, items.tables, items.host_heap, items.binary, items.page_tables
+            );
+            Ok(())
+        }
         Some("floor") => {
             let f = floor::measure(&procs::root().join("target/wasm/wasm32-wasip1/release/bench_floor.wasm"), 20_000)?;
             println!(
@@ -94,7 +118,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => anyhow::bail!(
             "usage: gmp-bench (all [--reps N] [--quick] [--no-go] | embed [--reps N] [--quick] | heap [--gs N] | \
-             floor | net [--procs N] [--reps N] [--secs S] [--no-go] | echo ADDR [CONNS] [SECS] [SIZE])"
+             mem [--gs N] | floor | net [--procs N] [--reps N] [--secs S] [--no-go] | echo ADDR [CONNS] [SECS] [SIZE])"
         ),
     }
 }

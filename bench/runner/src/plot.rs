@@ -1,9 +1,9 @@
-//! The plot of the suite: spawn cost and RSS per G against the number of live Gs (1k … 1M), wasm-gmp and
+//! The plot of the suite: spawn cost and memory per G (Pss + page tables) against the number of live Gs (1k … 1M), wasm-gmp and
 //! Go, as a hand-written SVG (two panels, logarithmic x axis), so the runner needs no plotting library.
 
 use std::fmt::Write as _;
 
-/// Live Gs, then (RSS KiB per G, spawn ns) for wasm-gmp and for Go, where measured.
+/// Live Gs, then (KiB per G, Pss + page tables; spawn ns) for wasm-gmp and for Go, where measured.
 pub type Point = (usize, Option<(f64, f64)>, Option<(f64, f64)>);
 
 /// A named, coloured line of (x, y) points.
@@ -80,7 +80,7 @@ pub fn svg(pts: &[Point]) -> String {
         2.0 * W
     );
     panel(&mut out, 0.0, "spawn cost per G (ns)", "ns per spawn", pts, |v| v.1);
-    panel(&mut out, W, "RSS per parked G (KiB)", "KiB per G", pts, |v| v.0);
+    panel(&mut out, W, "memory per parked G, Pss + page tables (KiB)", "KiB per G", pts, |v| v.0);
     out.push_str("</svg>\n");
     out
 }

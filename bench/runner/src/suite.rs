@@ -1,15 +1,15 @@
 //! The benchmark suite: every figure of the performance issue, wasm-gmp and Go run alternately in one
-//! session, written as a table (markdown), JSON, and an SVG plot of spawn cost and RSS per G against the
-//! number of live Gs.
+//! session, written as a table (markdown), JSON, and an SVG plot of spawn cost and memory per G against
+//! the number of live Gs.
 //!
 //! Each figure runs `reps` times per side, alternating wasm-gmp and Go so that both see the same machine
 //! state; the table shows the median and the min–max range. Per-operation figures come from the programs'
 //! own clocks (they time only the operation, not start-up); memory per G is the difference of the process's
-//! RSS between N parked Gs and one, divided by N − 1. The embedding figures (`embed.rs`) run last, in this
+//! Pss plus page tables between N parked Gs and one, divided by N − 1, itemized for wasm-gmp (`mem.rs`). The embedding figures (`embed.rs`) run last, in this
 //! process, with no Go twin.
 
 use std::fmt::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::procs::{Server, field, go, median, output, root, wasm_gmp};
 
@@ -103,45 +103,25 @@ fn pair(fig: &mut Figure, opts: &Opts, ours: impl Fn() -> Command, theirs: impl 
     }
 }
 
-/// RSS (KiB) of a process holding `n` parked Gs, and the spawn cost it printed.
-fn parked_rss(mut cmd: Command) -> anyhow::Result<(f64, f64)> {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.as_mut().expect("piped")), &mut line)?;
-    let spawn_ns = field(&line, "ns_per_spawn").ok_or_else(|| anyhow::anyhow!("park said {line:?}"))?;
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))?;
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .ok_or_else(|| anyhow::anyhow!("no VmRSS"))?;
-    use std::io::Write;
-    let _ = child.stdin.as_mut().expect("piped").write_all(b"\n");
-    let _ = child.wait();
-    Ok((rss, spawn_ns))
+/// The command parking `k` Gs: wasm-gmp's `bench_park` (with a pool of `max_gs` when given) or Go's twin.
+pub(crate) fn park_cmd(ours: bool, k: usize, max_gs: Option<usize>) -> Command {
+    if !ours {
+        return go(2, "park", &[&k.to_string()]);
+    }
+    let mut c = Command::new(root().join("target/release/wasm-gmp"));
+    c.args(["run", "--procs", "2"]);
+    if let Some(m) = max_gs {
+        c.args(["--max-gs", &m.to_string()]);
+    }
+    c.arg(root().join("target/wasm/wasm32-wasip1/release/bench_park.wasm"))
+        .args(["--", &k.to_string()])
+        .env("GMP_CACHE_DIR", root().join("target/gmp-cache"));
+    c
 }
 
-/// Per-G RSS (KiB) and spawn cost (ns) at `n` parked Gs, for wasm-gmp or Go.
-fn per_g(n: usize, ours: bool, max_gs: Option<usize>) -> anyhow::Result<(f64, f64)> {
-    let cmd = |k: usize| {
-        if ours {
-            let mut c = wasm_gmp(2, "bench_park", &[&k.to_string()]);
-            if let Some(m) = max_gs {
-                // Insert the flag before `--`: rebuild the command with it.
-                c = Command::new(root().join("target/release/wasm-gmp"));
-                c.args(["run", "--procs", "2", "--max-gs", &m.to_string()])
-                    .arg(root().join("target/wasm/wasm32-wasip1/release/bench_park.wasm"))
-                    .args(["--", &k.to_string()])
-                    .env("GMP_CACHE_DIR", root().join("target/gmp-cache"));
-            }
-            c
-        } else {
-            go(2, "park", &[&k.to_string()])
-        }
-    };
-    let (base, _) = parked_rss(cmd(1))?;
-    let (rss, spawn) = parked_rss(cmd(n))?;
-    Ok(((rss - base) / (n - 1) as f64, spawn))
+/// What `vm.max_map_count` must be for a pool of `n` Gs.
+fn map_count_for(n: usize) -> usize {
+    n * (wasm_gmp::MAPS_PER_G + wasm_gmp::MAPS_PER_STACK_SLOT) + wasm_gmp::MAPS_RESERVED
 }
 
 fn machine() -> String {
@@ -204,7 +184,7 @@ pub fn run(opts: &Opts) -> anyhow::Result<()> {
         let pool = wasm_gmp::max_gs_for_map_count(wasm_gmp::max_map_count().unwrap_or(65_530));
         // The spawned Gs exit at once; only the parked ones (plus a burst) hold pool places.
         if alive + 2_000 > pool {
-            f.note = format!("needs vm.max_map_count ≥ {} (pool holds {pool}); not run", (alive + 2_000) * 6 + 4_000);
+            f.note = format!("needs vm.max_map_count ≥ {} (pool holds {pool}); not run", map_count_for(alive + 2_000));
         } else {
             let a = alive.to_string();
             pair(
@@ -253,7 +233,7 @@ pub fn run(opts: &Opts) -> anyhow::Result<()> {
         figs.push(f);
     }
 
-    // memory per parked G, and the plot's data
+    // memory per parked G as the kernel pays it, and the plot's data
     let mut live_points: Vec<crate::plot::Point> = Vec::new();
     let pool = wasm_gmp::max_gs_for_map_count(wasm_gmp::max_map_count().unwrap_or(65_530));
     let mem_kib = std::fs::read_to_string("/proc/meminfo")
@@ -268,27 +248,70 @@ pub fn run(opts: &Opts) -> anyhow::Result<()> {
     let mut per_g_kib = 64.0; // a pessimistic first guess, replaced by each measurement
     for n in [1_000usize, 10_000, 100_000, 1_000_000] {
         // Room in the pool (vm.max_map_count) and in memory (with a margin) for n parked Gs.
-        let fits = n < pool && (n as f64) * per_g_kib * 1.3 < mem_kib;
-        let ours = if fits { per_g(n, true, (n > 10_000).then_some(n + 10)).ok() } else { None };
-        if let Some((kib, _)) = ours {
-            per_g_kib = kib.max(1.0);
+        let fits = n < pool && (n as f64) * per_g_kib * 1.2 < mem_kib;
+        let max_gs = (n > 10_000).then_some(n + 10);
+        let layout = Some(crate::mem::Layout::default_engine());
+        let ours = if fits {
+            crate::mem::per_g(|k| park_cmd(true, k, max_gs), n, layout)
+                .map_err(|e| eprintln!("gmp-bench: {n} parked Gs: {e:#}"))
+                .ok()
+        } else {
+            None
+        };
+        if let Some((m, ..)) = &ours {
+            per_g_kib = m.true_cost().max(1.0);
         }
-        let theirs = if opts.with_go { per_g(n, false, None).ok() } else { None };
-        live_points.push((n, ours, theirs));
-        if n >= 10_000 {
-            let mut f = Figure::new(format!("RSS per parked G, {n} Gs"), "KiB", "≤ 16", Better::Lower);
-            f.ours.extend(ours.map(|o| o.0));
-            f.go.extend(theirs.map(|t| t.0));
-            if n >= pool {
-                f.note = format!("needs vm.max_map_count ≥ {} (pool holds {pool}); not run", (n + 10) * 6 + 4_000);
-            } else if !fits {
-                f.note = format!(
-                    "needs ~{:.0} GiB free at {per_g_kib:.0} KiB per G; not run",
-                    n as f64 * per_g_kib * 1.3 / (1 << 20) as f64
-                );
-            } else if ours.is_none() {
-                f.note = "failed (see stderr)".into();
+        let theirs = if opts.with_go { crate::mem::per_g(|k| park_cmd(false, k, None), n, None).ok() } else { None };
+        let spawn_ns = |line: &str| field(line, "ns_per_spawn").unwrap_or(f64::NAN);
+        live_points.push((
+            n,
+            ours.as_ref().map(|(m, _, line)| (m.true_cost(), spawn_ns(line))),
+            theirs.as_ref().map(|(m, _, line)| (m.true_cost(), spawn_ns(line))),
+        ));
+        if n < 10_000 {
+            continue;
+        }
+        let not_run = if n >= pool {
+            format!("needs vm.max_map_count ≥ {} (pool holds {pool}); not run", map_count_for(n + 10))
+        } else if !fits {
+            format!(
+                "needs ~{:.0} GiB free at {per_g_kib:.0} KiB per G; not run",
+                n as f64 * per_g_kib * 1.2 / (1 << 20) as f64
+            )
+        } else if ours.is_none() {
+            "failed (see stderr)".into()
+        } else {
+            String::new()
+        };
+        let mut f =
+            Figure::new(format!("memory per parked G (Pss + page tables), {n} Gs"), "KiB", "≤ 24", Better::Lower);
+        f.ours.extend(ours.as_ref().map(|o| o.0.true_cost()));
+        f.go.extend(theirs.as_ref().map(|t| t.0.true_cost()));
+        f.note = not_run.clone();
+        figs.push(f);
+        let mut f = Figure::new(format!("RSS per parked G, {n} Gs"), "KiB", "—", Better::Lower);
+        f.ours.extend(ours.as_ref().map(|o| o.0.rss));
+        f.go.extend(theirs.as_ref().map(|t| t.0.rss));
+        f.note =
+            if not_run.is_empty() { "counts a shared copy-on-write page in full in every G".into() } else { not_run };
+        figs.push(f);
+        // Where it goes, at 10,000 Gs.
+        if let (10_000, Some((m, Some(items), _))) = (n, &ours) {
+            let rows = [
+                ("linear memory (Pss)", items.linear_memory),
+                ("fiber stack (Pss)", items.fiber_stacks),
+                ("table (Pss)", items.tables),
+                ("host heap (Pss)", items.host_heap),
+                ("page tables", items.page_tables),
+            ];
+            for (what, kib) in rows {
+                let mut f = Figure::new(format!("… of which {what}, {n} Gs"), "KiB", "—", Better::Lower);
+                f.ours.push(kib);
+                figs.push(f);
             }
+            let mut f = Figure::new(format!("memory mappings per parked G, {n} Gs"), "maps", "—", Better::Lower);
+            f.ours.push(m.maps);
+            f.note = "what vm.max_map_count limits".into();
             figs.push(f);
         }
     }
@@ -473,7 +496,7 @@ pub fn write_results(
     let live = live.unwrap_or_default();
     for (i, (n, o, g)) in live.iter().enumerate() {
         let pt = |v: &Option<(f64, f64)>| {
-            v.map_or("null".into(), |(r, s)| format!("{{\"rss_kib_per_g\": {r:.2}, \"spawn_ns\": {s:.1}}}"))
+            v.map_or("null".into(), |(r, s)| format!("{{\"kib_per_g\": {r:.2}, \"spawn_ns\": {s:.1}}}"))
         };
         let _ = writeln!(
             json,
@@ -485,7 +508,7 @@ pub fn write_results(
     }
     json.push_str("  ]\n}\n");
     if !live.is_empty() {
-        let _ = writeln!(md, "\n![spawn cost and RSS per G against live Gs](live-gs.svg)");
+        let _ = writeln!(md, "\n![spawn cost and memory per G against live Gs](live-gs.svg)");
         std::fs::write(dir.join("live-gs.svg"), crate::plot::svg(live))?;
     }
     std::fs::write(dir.join(format!("{stem}.md")), &md)?;
