@@ -60,27 +60,31 @@ fn bare(n: usize) -> anyhow::Result<f64> {
     Ok(per)
 }
 
-/// Heap bytes per parked G under wasm-gmp (bench_park in this process).
+/// Heap bytes per parked G under wasm-gmp (bench_park in this process): sampled once the program says its
+/// Gs are parked, while it waits on a stdin that only this function writes to.
 fn gmp(n: usize) -> anyhow::Result<f64> {
     let run = |k: usize| -> anyhow::Result<isize> {
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (stdin, mut release) = std::io::pipe()?;
+        let out = wasm_gmp::Capture::new();
         let opts = wasm_gmp::RunOptions {
             args: vec!["park".into(), k.to_string()],
-            stdin: wasm_gmp::Input::Inherit,
-            stdout: wasm_gmp::Output::Capture(wasm_gmp::Capture::new()),
+            stdin: wasm_gmp::Input::reader(stdin),
+            stdout: wasm_gmp::Output::Capture(out.clone()),
             ..Default::default()
         };
         let rt = wasm_gmp::Runtime::new(wasm_gmp::Config { procs: 2, ..Default::default() })?;
         let program = rt.load(crate::procs::root().join("target/wasm/wasm32-wasip1/release/bench_park.wasm"))?;
-        let h = std::thread::spawn(move || {
-            // The program waits on stdin once parked: sample, then let the harness close stdin.
-            std::thread::sleep(Duration::from_secs(2) + Duration::from_micros(200 * k as u64));
-            let _ = tx.send(live());
-        });
-        let sample = std::thread::spawn(move || rx.recv().unwrap_or(0));
-        let _ = std::thread::spawn(move || rt.run(&program, opts));
-        h.join().map_err(|_| anyhow::anyhow!("sampler panicked"))?;
-        sample.join().map_err(|_| anyhow::anyhow!("sampler panicked"))
+        let run = std::thread::spawn(move || rt.run(&program, opts));
+        let t0 = std::time::Instant::now();
+        while !out.contents().contains("parked=") {
+            anyhow::ensure!(!run.is_finished(), "bench_park ended before its Gs parked");
+            anyhow::ensure!(t0.elapsed() < Duration::from_secs(120), "bench_park did not park {k} Gs in 2 minutes");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let sample = live();
+        std::io::Write::write_all(&mut release, b"\n")?;
+        run.join().map_err(|_| anyhow::anyhow!("the run panicked"))??;
+        Ok(sample)
     };
     let (one, many) = (run(1)?, run(n)?);
     Ok((many - one) as f64 / (n - 1) as f64)
