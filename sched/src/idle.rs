@@ -314,7 +314,17 @@ impl Sched {
         {
             return;
         }
+        // A dump's inspector holds the G it inspects as if running it, under a hold taken before and
+        // released after its lock: with that lock free and no hold, no G is held by one, and none can be
+        // while we read the Gs (a new inspector takes a hold first, then waits for the lock). A busy lock
+        // means a hold whose release checks again. Only tried: an inspector readies Gs (the idle lock, which
+        // we hold) while it has its lock.
+        let Some(no_inspector) = self.inspecting.try_lock() else { return };
+        if self.nholds.load(Ordering::SeqCst) != 0 {
+            return;
+        }
         let dump = self.dump();
+        drop(no_inspector);
         if dump.is_empty() {
             return;
         }
