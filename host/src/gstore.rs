@@ -36,8 +36,9 @@ use crate::run::{ExitKind, RunShared, Traceback};
 /// The data of one G's store.
 pub struct GData {
     /// Created on the G's first WASI call: most Gs only talk over channels, and a WASI context (arguments,
-    /// environment, stdio, clocks, random, preopens) is kilobytes and a microsecond per G.
-    wasi: Option<WasiP1Ctx>,
+    /// environment, stdio, clocks, random, preopens) is kilobytes and a microsecond per G. Boxed, so that a
+    /// G without one does not carry its 384 bytes inline in its store.
+    wasi: Option<Box<WasiP1Ctx>>,
     /// The end of what the G wrote to stderr, once it has a WASI context (see `wasi.rs`).
     stderr_tail: Option<crate::wasi::StderrTail>,
     pub(crate) gid: u64,
@@ -110,7 +111,7 @@ impl GData {
         if self.wasi.is_none() {
             let (ctx, tail) = crate::wasi::ctx(&self.run);
             self.stderr_tail = Some(tail);
-            self.wasi = Some(ctx);
+            self.wasi = Some(Box::new(ctx));
         }
         self.wasi.as_mut().expect("just made")
     }
