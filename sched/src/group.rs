@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::g::{GRef, WaitReason};
+use crate::g::{GRef, GStatus, WaitReason};
 use crate::sched::{GDump, Outcome, Registry, Sched};
 
 /// How long [`Group::wait`] waits, after the outcome, for a G stuck in a blocking host call before it
@@ -320,7 +320,9 @@ impl Group {
         // The scope lasts past `finish`, so the checks the inspections defer find the group ended.
         let _scope = crate::inspect::scope();
         let dump = self.dump_inspected();
-        if !dump.is_empty() {
+        // A G woken since the check (a stale wake-up, which a deadlocked G may still get) shows as runnable:
+        // not a report to make. That G parks again, and its park checks again.
+        if !dump.is_empty() && dump.iter().all(|d| d.status == GStatus::Waiting) && self.liveness.dead() {
             self.finish(Outcome::Deadlock(dump));
         }
     }

@@ -325,7 +325,9 @@ impl Sched {
         }
         let dump = self.dump();
         drop(no_inspector);
-        if dump.is_empty() {
+        // As for a group (`Group::check_dead`): a G woken since the checks above is not deadlocked yet; the
+        // M that runs it goes idle again afterwards and checks again.
+        if dump.is_empty() || dump.iter().any(|d| d.status != crate::GStatus::Waiting) {
             return;
         }
         if self.record_outcome(Outcome::Deadlock(dump)) {

@@ -111,7 +111,11 @@ pub(crate) fn park_cmd(ours: bool, k: usize, max_gs: Option<usize>) -> Command {
     let mut c = Command::new(root().join("target/release/wasm-gmp"));
     c.args(["run", "--procs", "2"]);
     if let Some(m) = max_gs {
-        c.args(["--max-gs", &m.to_string()]);
+        // Past the default limits, which bound what the Gs could use (each G's whole linear memory, 128 KiB
+        // for bench_park, and a handle each), not what parked Gs pay.
+        c.args(["--max-gs", &m.to_string()])
+            .args(["--max-memory-total", &(m / 8 + 1024).to_string()])
+            .args(["--max-handles", &(2 * m + 1000).to_string()]);
     }
     c.arg(root().join("target/wasm/wasm32-wasip1/release/bench_park.wasm"))
         .args(["--", &k.to_string()])
