@@ -110,10 +110,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some("net") => {
-            let with_go = !args.iter().any(|a| a == "--no-go") && go::ensure().is_some();
-            if with_go {
-                go::build(&["echo", "timers"])?;
-            }
+            let with_go = !args.iter().any(|a| a == "--no-go") && go::ready(&["echo", "timers"]).is_some();
             net::run(flag(&args, "--procs", 2)?, flag(&args, "--reps", 3)?, flag(&args, "--secs", 5.0)?, with_go)
         }
         _ => anyhow::bail!(
