@@ -11,19 +11,24 @@
 use std::fmt::Write as _;
 use std::process::Command;
 
+use serde::Serialize;
+
 use crate::procs::{Server, field, go, median, output, root, wasm_gmp};
 
 /// Which direction is better for a figure.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Better {
     Lower,
     Higher,
 }
 
-/// One row of the table.
+/// One row of the table, and of the JSON's `figures`.
+#[derive(Serialize)]
 pub struct Figure {
     pub name: String,
     pub unit: &'static str,
+    #[serde(rename = "wasm_gmp")]
     pub ours: Vec<f64>,
     pub go: Vec<f64>,
     pub floor: Option<f64>,
@@ -410,6 +415,49 @@ pub fn run(opts: &Opts) -> anyhow::Result<()> {
     write_results("latest", &figs, Some(&live_points), Some(&floor), go_version.as_deref(), opts)
 }
 
+/// One runtime's point of the plot in the JSON, per G.
+#[derive(Serialize)]
+struct LiveSample {
+    kib_per_g: f64,
+    spawn_ns: f64,
+}
+
+/// A point of the plot in the JSON.
+#[derive(Serialize)]
+struct LivePoint {
+    gs: usize,
+    wasm_gmp: Option<LiveSample>,
+    go: Option<LiveSample>,
+}
+
+/// The JSON of a results file: the table's figures, and the plot's points.
+#[derive(Serialize)]
+struct Results<'a> {
+    machine: &'a str,
+    loadavg: &'a str,
+    /// Go's version line, empty without Go.
+    go: &'a str,
+    floor: Option<&'a crate::floor::Floor>,
+    figures: &'a [Figure],
+    live_gs: Vec<LivePoint>,
+}
+
+/// Every fractional number of `v` to three decimals: the JSON stays readable, and no figure here is that
+/// precise.
+fn round_numbers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(r) = n.as_f64().and_then(|x| serde_json::Number::from_f64((x * 1000.0).round() / 1000.0)) {
+                *n = r;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(round_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(round_numbers),
+        _ => {}
+    }
+}
+
 /// Write `bench/results/{stem}.md` and `{stem}.json` (and `live-gs.svg` when there are live-G points), and
 /// print the table.
 pub fn write_results(
@@ -445,23 +493,7 @@ pub fn write_results(
     );
     let _ = writeln!(md, "| figure | unit | wasm-gmp | Go | ratio | engine floor | target | note |");
     let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
-    let mut json = String::from("{\n");
-    let _ = writeln!(
-        json,
-        "  \"machine\": {:?},\n  \"loadavg\": {:?},\n  \"go\": {:?},",
-        machine,
-        loadavg,
-        go_version.unwrap_or("")
-    );
-    let _ = writeln!(
-        json,
-        "  \"floor\": {},\n  \"figures\": [",
-        floor.map_or("null".into(), |f| format!(
-            "{{\"instantiate_call_drop_ns\": {:.1}, \"suspend_resume_ns\": {:.1}}}",
-            f.instantiate_call_drop_ns, f.suspend_resume_ns
-        ))
-    );
-    for (i, f) in figs.iter().enumerate() {
+    for f in figs {
         let (o, g) = (median(f.ours.clone()), median(f.go.clone()));
         let ratio =
             if f.ours.is_empty() || f.go.is_empty() || g == 0.0 { "–".into() } else { format!("{:.2}", o / g) };
@@ -477,36 +509,19 @@ pub fn write_results(
             f.target,
             f.note
         );
-        let nums = |v: &[f64]| v.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(", ");
-        let _ = writeln!(
-            json,
-            "    {{\"name\": {:?}, \"unit\": {:?}, \"wasm_gmp\": [{}], \"go\": [{}], \"floor\": {}, \"target\": {:?}, \"better\": {:?}, \"note\": {:?}}}{}",
-            f.name,
-            f.unit,
-            nums(&f.ours),
-            nums(&f.go),
-            f.floor.map_or("null".into(), |x| format!("{x:.1}")),
-            f.target,
-            if f.better == Better::Lower { "lower" } else { "higher" },
-            f.note,
-            if i + 1 < figs.len() { "," } else { "" }
-        );
     }
-    json.push_str("  ],\n  \"live_gs\": [\n");
     let live = live.unwrap_or_default();
-    for (i, (n, o, g)) in live.iter().enumerate() {
-        let pt = |v: &Option<(f64, f64)>| {
-            v.map_or("null".into(), |(r, s)| format!("{{\"kib_per_g\": {r:.2}, \"spawn_ns\": {s:.1}}}"))
-        };
-        let _ = writeln!(
-            json,
-            "    {{\"gs\": {n}, \"wasm_gmp\": {}, \"go\": {}}}{}",
-            pt(o),
-            pt(g),
-            if i + 1 < live.len() { "," } else { "" }
-        );
-    }
-    json.push_str("  ]\n}\n");
+    let sample = |v: &Option<(f64, f64)>| v.map(|(kib_per_g, spawn_ns)| LiveSample { kib_per_g, spawn_ns });
+    let mut json = serde_json::to_value(Results {
+        machine: &machine,
+        loadavg: &loadavg,
+        go: go_version.unwrap_or(""),
+        floor,
+        figures: figs,
+        live_gs: live.iter().map(|(n, o, g)| LivePoint { gs: *n, wasm_gmp: sample(o), go: sample(g) }).collect(),
+    })?;
+    round_numbers(&mut json);
+    let json = serde_json::to_string_pretty(&json)? + "\n";
     if !live.is_empty() {
         let _ = writeln!(md, "\n![spawn cost and memory per G against live Gs](live-gs.svg)");
         std::fs::write(dir.join("live-gs.svg"), crate::plot::svg(live))?;
