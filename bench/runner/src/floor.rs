@@ -43,6 +43,7 @@ impl Future for YieldOnce {
 }
 
 /// The floor figures, ns per operation.
+#[derive(serde::Serialize)]
 pub struct Floor {
     pub instantiate_call_drop_ns: f64,
     pub suspend_resume_ns: f64,

@@ -1,7 +1,11 @@
 //! `gmp-bench`: the benchmark runner of wasm-gmp and its load generators.
 //!
-//! - `gmp-bench all [--reps N] [--quick] [--no-go]`: the whole suite (see `suite.rs`); writes
-//!   `bench/results/latest.{md,json}` and `live-gs.svg`. `bench/run` builds everything and calls it.
+//! - `gmp-bench all [--reps N] [--quick] [--no-go] [--no-lunatic]`: the whole suite (see `suite.rs`); writes
+//!   `bench/results/latest.{md,json}` and `live-gs.svg`. `bench/run` builds everything and calls it. Go is
+//!   the `go` on PATH (`go.rs`); Lunatic is installed into `target/lunatic` when missing (`lunatic.rs`).
+//! - `gmp-bench peers [--reps N] [--quick] [--no-go] [--no-lunatic]`: only the figures with a Lunatic twin
+//!   (spawn+exit, ping-pong, memory per parked G) for wasm-gmp, Go and Lunatic; writes
+//!   `bench/results/peers.{md,json}` and `peers-live-gs.svg`.
 //! - `gmp-bench embed [--reps N] [--quick]`: only the embedding figures (see `embed.rs`: kill latency, runs
 //!   per second against the engine's floor, isolation of two programs on one runtime), in this process;
 //!   writes `bench/results/embed.{md,json}`. Needs the guests in `target/wasm` (`bench_sleepers`).
@@ -23,6 +27,7 @@ mod embed;
 mod floor;
 mod go;
 mod heap;
+mod lunatic;
 mod mem;
 mod net;
 mod plot;
@@ -60,24 +65,30 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Some("all") => suite::run(&suite::Opts {
-            reps: flag(&args, "--reps", 3)?,
-            with_go: !args.iter().any(|a| a == "--no-go"),
-            quick: args.iter().any(|a| a == "--quick"),
-        }),
+        Some(cmd @ ("all" | "peers")) => {
+            let opts = suite::Opts {
+                reps: flag(&args, "--reps", 3)?,
+                with_go: !args.iter().any(|a| a == "--no-go"),
+                with_lunatic: !args.iter().any(|a| a == "--no-lunatic"),
+                quick: args.iter().any(|a| a == "--quick"),
+            };
+            if cmd == "all" { suite::run(&opts) } else { suite::peers(&opts) }
+        }
         Some("embed") => {
             let opts = suite::Opts {
                 reps: flag(&args, "--reps", 3)?,
                 with_go: false,
+                with_lunatic: false,
                 quick: args.iter().any(|a| a == "--quick"),
             };
             let figs = embed::figures(&opts)?;
-            suite::write_results("embed", &figs, None, None, None, &opts)
+            suite::write_results("embed", &figs, None, None, &suite::Peers::default(), &opts)
         }
         Some("dump") => {
-            let opts = suite::Opts { reps: flag(&args, "--reps", 5)?, with_go: false, quick: false };
+            let opts =
+                suite::Opts { reps: flag(&args, "--reps", 5)?, with_go: false, with_lunatic: false, quick: false };
             let figs = embed::dump_figures(&opts)?;
-            suite::write_results("dump", &figs, None, None, None, &opts)
+            suite::write_results("dump", &figs, None, None, &suite::Peers::default(), &opts)
         }
         Some("heap") => heap::measure(flag(&args, "--gs", 5000)?),
         Some("mem") => {
@@ -110,15 +121,14 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some("net") => {
-            let with_go = !args.iter().any(|a| a == "--no-go") && go::ensure().is_some();
-            if with_go {
-                go::build(&["echo", "timers"])?;
-            }
+            let with_go = !args.iter().any(|a| a == "--no-go") && go::ready(&["echo", "timers"]).is_some();
             net::run(flag(&args, "--procs", 2)?, flag(&args, "--reps", 3)?, flag(&args, "--secs", 5.0)?, with_go)
         }
         _ => anyhow::bail!(
-            "usage: gmp-bench (all [--reps N] [--quick] [--no-go] | embed [--reps N] [--quick] | heap [--gs N] | \
-             mem [--gs N] | floor | net [--procs N] [--reps N] [--secs S] [--no-go] | echo ADDR [CONNS] [SECS] [SIZE])"
+            "usage: gmp-bench (all [--reps N] [--quick] [--no-go] [--no-lunatic] | \
+             peers [--reps N] [--quick] [--no-go] [--no-lunatic] | embed [--reps N] [--quick] | dump [--reps N] | \
+             heap [--gs N] | mem [--gs N] | floor | net [--procs N] [--reps N] [--secs S] [--no-go] | \
+             echo ADDR [CONNS] [SECS] [SIZE])"
         ),
     }
 }

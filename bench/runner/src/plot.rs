@@ -1,10 +1,34 @@
-//! The plot of the suite: spawn cost and memory per G (Pss + page tables) against the number of live Gs (1k … 1M), wasm-gmp and
-//! Go, as a hand-written SVG (two panels, logarithmic x axis), so the runner needs no plotting library.
+//! The plot of the suite: spawn cost and memory per G against the number of live Gs (1k … 1M), wasm-gmp, Go
+//! and Lunatic, as a hand-written SVG (two panels, logarithmic x axis), so the runner needs no plotting
+//! library.
 
 use std::fmt::Write as _;
 
-/// Live Gs, then (KiB per G, Pss + page tables; spawn ns) for wasm-gmp and for Go, where measured.
-pub type Point = (usize, Option<(f64, f64)>, Option<(f64, f64)>);
+use serde::Serialize;
+
+/// One runtime's figures with a number of Gs parked, per G.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Sample {
+    /// What the kernel pays: Pss plus page tables, KiB.
+    pub kib_per_g: f64,
+    pub pss_kib_per_g: f64,
+    pub page_tables_kib_per_g: f64,
+    /// RSS, KiB: counts a shared page once per mapping and leaves page tables out.
+    pub rss_kib_per_g: f64,
+    /// Memory mappings (what `vm.max_map_count` limits).
+    pub maps_per_g: f64,
+    /// The spawn cost the program printed, ns.
+    pub spawn_ns: f64,
+}
+
+/// Live Gs, and each runtime's figures there, where measured.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Point {
+    pub gs: usize,
+    pub wasm_gmp: Option<Sample>,
+    pub go: Option<Sample>,
+    pub lunatic: Option<Sample>,
+}
 
 /// A named, coloured line of (x, y) points.
 type Series<'a> = (&'a str, &'a str, Vec<(f64, f64)>);
@@ -13,10 +37,14 @@ const W: f64 = 420.0;
 const H: f64 = 260.0;
 const PAD: f64 = 50.0;
 
-fn panel(out: &mut String, x0: f64, title: &str, unit: &str, pts: &[Point], pick: impl Fn(&(f64, f64)) -> f64) {
-    let series: [Series<'_>; 2] = [
-        ("wasm-gmp", "#d9480f", pts.iter().filter_map(|(n, o, _)| o.as_ref().map(|v| (*n as f64, pick(v)))).collect()),
-        ("Go", "#1c7ed6", pts.iter().filter_map(|(n, _, g)| g.as_ref().map(|v| (*n as f64, pick(v)))).collect()),
+fn panel(out: &mut String, x0: f64, title: &str, unit: &str, pts: &[Point], pick: impl Fn(&Sample) -> f64) {
+    let line = |of: fn(&Point) -> Option<Sample>| -> Vec<(f64, f64)> {
+        pts.iter().filter_map(|p| of(p).map(|v| (p.gs as f64, pick(&v)))).collect()
+    };
+    let series: [Series<'_>; 3] = [
+        ("wasm-gmp", "#d9480f", line(|p| p.wasm_gmp)),
+        ("Go", "#1c7ed6", line(|p| p.go)),
+        ("Lunatic", "#2f9e44", line(|p| p.lunatic)),
     ];
     let ymax = series.iter().flat_map(|s| s.2.iter().map(|p| p.1)).fold(1.0f64, f64::max) * 1.15;
     let (xl, xr) = (3.0f64, 6.0f64); // 1k … 1M, log10
@@ -79,8 +107,8 @@ pub fn svg(pts: &[Point]) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{H}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>"#,
         2.0 * W
     );
-    panel(&mut out, 0.0, "spawn cost per G (ns)", "ns per spawn", pts, |v| v.1);
-    panel(&mut out, W, "memory per parked G, Pss + page tables (KiB)", "KiB per G", pts, |v| v.0);
+    panel(&mut out, 0.0, "spawn cost per G (ns)", "ns per spawn", pts, |v| v.spawn_ns);
+    panel(&mut out, W, "memory per parked G, Pss + page tables (KiB)", "KiB per G", pts, |v| v.kib_per_g);
     out.push_str("</svg>\n");
     out
 }

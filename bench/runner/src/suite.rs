@@ -1,31 +1,43 @@
-//! The benchmark suite: every figure of the performance issue, wasm-gmp and Go run alternately in one
-//! session, written as a table (markdown), JSON, and an SVG plot of spawn cost and memory per G against
+//! The benchmark suite: every figure of the performance issue, wasm-gmp, Go and Lunatic run alternately in
+//! one session, written as a table (markdown), JSON, and an SVG plot of spawn cost and memory per G against
 //! the number of live Gs.
 //!
-//! Each figure runs `reps` times per side, alternating wasm-gmp and Go so that both see the same machine
-//! state; the table shows the median and the min–max range. Per-operation figures come from the programs'
-//! own clocks (they time only the operation, not start-up); memory per G is the difference of the process's
-//! Pss plus page tables between N parked Gs and one, divided by N − 1, itemized for wasm-gmp (`mem.rs`). The embedding figures (`embed.rs`) run last, in this
-//! process, with no Go twin.
+//! Each figure runs `reps` times per side, alternating wasm-gmp and its twins (Go's in `bench/go`, and for
+//! spawn, ping-pong and parked memory Lunatic's in `bench/lunatic`) so that all see the same machine state;
+//! the table shows the median and the min–max range. Per-operation figures come from the programs' own
+//! clocks (they time only the operation, not start-up); memory per G is the difference between a process
+//! with N parked Gs and one with a single G, divided by N − 1, as the kernel pays it (Pss plus page tables)
+//! and as RSS; wasm-gmp's is also itemized (`mem.rs`). The embedding figures (`embed.rs`) run last, in this
+//! process, with no twin.
+//!
+//! A twin runtime that is missing (Go not on PATH, Lunatic not installable here) only loses its column:
+//! `go.rs` and `lunatic.rs` say why.
 
 use std::fmt::Write as _;
 use std::process::Command;
 
+use serde::Serialize;
+
+use crate::plot::{Point, Sample};
 use crate::procs::{Server, field, go, median, output, root, wasm_gmp};
 
 /// Which direction is better for a figure.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Better {
     Lower,
     Higher,
 }
 
-/// One row of the table.
+/// One row of the table, and of the JSON's `figures`.
+#[derive(Serialize)]
 pub struct Figure {
     pub name: String,
     pub unit: &'static str,
+    #[serde(rename = "wasm_gmp")]
     pub ours: Vec<f64>,
     pub go: Vec<f64>,
+    pub lunatic: Vec<f64>,
     pub floor: Option<f64>,
     pub target: String,
     pub better: Better,
@@ -39,6 +51,7 @@ impl Figure {
             unit,
             ours: Vec::new(),
             go: Vec::new(),
+            lunatic: Vec::new(),
             floor: None,
             target: target.into(),
             better,
@@ -51,7 +64,28 @@ impl Figure {
 pub struct Opts {
     pub reps: usize,
     pub with_go: bool,
+    pub with_lunatic: bool,
     pub quick: bool,
+}
+
+/// The twin runtimes of a run: each one's version line, None when it is not part of the run.
+#[derive(Default)]
+pub struct Peers {
+    pub go: Option<String>,
+    pub lunatic: Option<String>,
+}
+
+impl Peers {
+    /// Find (Lunatic: install) the runtimes `opts` asks for and build their twins (`go_twins` for Go); the
+    /// options of the run are then `opts` less the runtimes that could not be had.
+    pub fn ready(opts: &Opts, go_twins: &[&str]) -> (Peers, Opts) {
+        let peers = Peers {
+            go: if opts.with_go { crate::go::ready(go_twins) } else { None },
+            lunatic: if opts.with_lunatic { crate::lunatic::ready() } else { None },
+        };
+        let opts = Opts { with_go: peers.go.is_some(), with_lunatic: peers.lunatic.is_some(), ..*opts };
+        (peers, opts)
+    }
 }
 
 fn fmt_num(v: f64) -> String {
@@ -89,18 +123,29 @@ fn try_output(cmd: Command, what: &str) -> Option<String> {
     }
 }
 
+/// Alternate wasm-gmp, Go and (when it has a twin) Lunatic `reps` times, collecting `key` from each output.
+fn alternate(
+    fig: &mut Figure,
+    opts: &Opts,
+    key: &str,
+    ours: &dyn Fn() -> Command,
+    go: &dyn Fn() -> Command,
+    lunatic: Option<&dyn Fn() -> Command>,
+) {
+    let run = |cmd: Command| try_output(cmd, &fig.name).and_then(|s| field(&s, key));
+    for _ in 0..opts.reps {
+        let ours = run(ours());
+        let go = if opts.with_go { run(go()) } else { None };
+        let lunatic = if opts.with_lunatic { lunatic.and_then(|l| run(l())) } else { None };
+        fig.ours.extend(ours);
+        fig.go.extend(go);
+        fig.lunatic.extend(lunatic);
+    }
+}
+
 /// Alternate wasm-gmp and Go `reps` times, collecting `key` from each output.
 fn pair(fig: &mut Figure, opts: &Opts, ours: impl Fn() -> Command, theirs: impl Fn() -> Command, key: &str) {
-    for _ in 0..opts.reps {
-        if let Some(v) = try_output(ours(), &fig.name).and_then(|s| field(&s, key)) {
-            fig.ours.push(v);
-        }
-        if opts.with_go
-            && let Some(v) = try_output(theirs(), &fig.name).and_then(|s| field(&s, key))
-        {
-            fig.go.push(v);
-        }
-    }
+    alternate(fig, opts, key, &ours, &theirs, None);
 }
 
 /// The command parking `k` Gs: wasm-gmp's `bench_park` (with a pool of `max_gs` when given) or Go's twin.
@@ -128,6 +173,29 @@ fn map_count_for(n: usize) -> usize {
     n * (wasm_gmp::MAPS_PER_G + wasm_gmp::MAPS_PER_STACK_SLOT) + wasm_gmp::MAPS_RESERVED
 }
 
+/// Memory per G at `n` parked Gs of the park program `cmd(k)` (itemized by `layout` when given), and the
+/// spawn cost it printed; None (with the reason printed) when it failed.
+fn parked(
+    what: &str,
+    n: usize,
+    cmd: impl Fn(usize) -> Command,
+    layout: Option<crate::mem::Layout>,
+) -> Option<(Sample, Option<crate::mem::Items>)> {
+    let measured = crate::mem::per_g(cmd, n, layout).and_then(|(m, items, line)| {
+        let spawn_ns = field(&line, "ns_per_spawn").ok_or_else(|| anyhow::anyhow!("park said {line:?}"))?;
+        let sample = Sample {
+            kib_per_g: m.true_cost(),
+            pss_kib_per_g: m.pss,
+            page_tables_kib_per_g: m.page_tables,
+            rss_kib_per_g: m.rss,
+            maps_per_g: m.maps,
+            spawn_ns,
+        };
+        Ok((sample, items))
+    });
+    measured.map_err(|e| eprintln!("gmp-bench: {what}, {n} parked: {e:#}")).ok()
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -153,31 +221,21 @@ fn machine() -> String {
     )
 }
 
-/// Run everything and write `bench/results/`.
-pub fn run(opts: &Opts) -> anyhow::Result<()> {
-    let go_version = if opts.with_go { crate::go::ensure() } else { None };
-    let opts = &Opts { with_go: go_version.is_some(), ..*opts };
-    if opts.with_go {
-        crate::go::build(&[
-            "spawn",
-            "pingpong",
-            "chan_throughput",
-            "sieve",
-            "park",
-            "parallel",
-            "preempt",
-            "echo",
-            "timers",
-        ])?;
-    }
+/// The Go twins the whole suite runs.
+const GO_TWINS: [&str; 9] =
+    ["spawn", "pingpong", "chan_throughput", "sieve", "park", "parallel", "preempt", "echo", "timers"];
+
+/// The places wasm-gmp's pool holds under this machine's `vm.max_map_count`.
+fn pool() -> usize {
+    wasm_gmp::max_gs_for_map_count(wasm_gmp::max_map_count().unwrap_or(65_530))
+}
+
+/// spawn+exit per G: at 1 and 2 P with no other G, then at 1 P with each of `alive` Gs parked meanwhile.
+fn spawn_figures(opts: &Opts, floor: &crate::floor::Floor, alive: &[usize]) -> Vec<Figure> {
     let n_spawn = if opts.quick { "20000" } else { "100000" };
-    let mut figs: Vec<Figure> = Vec::new();
-
-    let floor = crate::floor::measure(&root().join("target/wasm/wasm32-wasip1/release/bench_floor.wasm"), 20_000)?;
-
-    // spawn+exit
-    for (procs, alive, target) in [(1, 0, "≤ 5000"), (2, 0, "< the 1 P figure"), (1, 1000, "—"), (1, 100_000, "—")]
-    {
+    let rows = [(1, 0, "≤ 5000"), (2, 0, "< the 1 P figure")].into_iter().chain(alive.iter().map(|&a| (1, a, "—")));
+    let mut figs = Vec::new();
+    for (procs, alive, target) in rows {
         let name = if alive == 0 {
             format!("spawn+exit, {procs} P")
         } else {
@@ -185,32 +243,155 @@ pub fn run(opts: &Opts) -> anyhow::Result<()> {
         };
         let mut f = Figure::new(name, "ns", target, Better::Lower);
         f.floor = Some(floor.instantiate_call_drop_ns);
-        let pool = wasm_gmp::max_gs_for_map_count(wasm_gmp::max_map_count().unwrap_or(65_530));
+        let pool = pool();
         // The spawned Gs exit at once; only the parked ones (plus a burst) hold pool places.
         if alive + 2_000 > pool {
             f.note = format!("needs vm.max_map_count ≥ {} (pool holds {pool}); not run", map_count_for(alive + 2_000));
         } else {
             let a = alive.to_string();
-            pair(
+            let lunatic: &dyn Fn() -> Command = &|| crate::lunatic::command(procs, "spawn", &[n_spawn, &a]);
+            let lunatic_fits = alive <= crate::lunatic::max_processes();
+            if opts.with_lunatic && !lunatic_fits {
+                f.note = crate::lunatic::too_many(alive);
+            }
+            alternate(
                 &mut f,
                 opts,
-                || wasm_gmp(procs, "bench_spawn", &[n_spawn, &a]),
-                || go(procs, "spawn", &[n_spawn, &a]),
                 "ns_per_op",
+                &|| wasm_gmp(procs, "bench_spawn", &[n_spawn, &a]),
+                &|| go(procs, "spawn", &[n_spawn, &a]),
+                lunatic_fits.then_some(lunatic),
             );
         }
         figs.push(f);
     }
+    figs
+}
 
-    // ping-pong
+/// Unbuffered ping-pong round trip at 1 and 2 P.
+fn pingpong_figures(opts: &Opts, floor: &crate::floor::Floor) -> Vec<Figure> {
+    let mut figs = Vec::new();
     for (procs, target) in [(1, "≤ 500"), (2, "—")] {
         let mut f = Figure::new(format!("ping-pong round trip, {procs} P"), "ns", target, Better::Lower);
         f.floor = Some(2.0 * floor.suspend_resume_ns);
         f.note = "floor: two fiber suspend/resume".into();
         let n = if opts.quick { "200000" } else { "1000000" };
-        pair(&mut f, opts, || wasm_gmp(procs, "bench_pingpong", &[n]), || go(procs, "pingpong", &[n]), "ns_per_op");
+        alternate(
+            &mut f,
+            opts,
+            "ns_per_op",
+            &|| wasm_gmp(procs, "bench_pingpong", &[n]),
+            &|| go(procs, "pingpong", &[n]),
+            Some(&|| crate::lunatic::command(procs, "pingpong", &[n])),
+        );
         figs.push(f);
     }
+    figs
+}
+
+/// Memory per parked G at each of `ns` Gs, and the plot's points. From 10,000 Gs on, rows of what the kernel
+/// pays and of RSS; at 10,000 Gs also wasm-gmp's itemization and the mappings per G.
+fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
+    let (mut figs, mut points) = (Vec::new(), Vec::new());
+    let pool = pool();
+    let mem_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines().find_map(|l| {
+                l.strip_prefix("MemAvailable:").map(|v| v.trim().trim_end_matches("kB").trim().to_string())
+            })
+        })
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    let mut per_g_kib = 64.0; // a pessimistic first guess, replaced by each measurement
+    for &n in ns {
+        // Room in the pool (vm.max_map_count) and in memory (with a margin) for n parked Gs.
+        let fits = n < pool && (n as f64) * per_g_kib * 1.2 < mem_kib;
+        let max_gs = (n > 10_000).then_some(n + 10);
+        let layout = Some(crate::mem::Layout::default_engine());
+        let (ours, items) =
+            if fits { parked("wasm-gmp", n, |k| park_cmd(true, k, max_gs), layout).unzip() } else { (None, None) };
+        if let Some(s) = ours {
+            per_g_kib = s.kib_per_g.max(1.0);
+        }
+        let go = if opts.with_go { parked("Go", n, |k| park_cmd(false, k, None), None).map(|p| p.0) } else { None };
+        let lunatic_fits = n <= crate::lunatic::max_processes();
+        let lunatic = if opts.with_lunatic && lunatic_fits {
+            parked("Lunatic", n, |k| crate::lunatic::command(2, "park", &[&k.to_string()]), None).map(|p| p.0)
+        } else {
+            None
+        };
+        points.push(Point { gs: n, wasm_gmp: ours, go, lunatic });
+        if n < 10_000 {
+            continue;
+        }
+        let mut notes = Vec::new();
+        if n >= pool {
+            notes.push(format!("needs vm.max_map_count ≥ {} (pool holds {pool}); not run", map_count_for(n + 10)));
+        } else if !fits {
+            notes.push(format!(
+                "needs ~{:.0} GiB free at {per_g_kib:.0} KiB per G; not run",
+                n as f64 * per_g_kib * 1.2 / (1 << 20) as f64
+            ));
+        } else if ours.is_none() {
+            notes.push("failed (see stderr)".into());
+        }
+        if opts.with_lunatic && !lunatic_fits {
+            notes.push(crate::lunatic::too_many(n));
+        }
+        let row = |name: String, target: &str, pick: fn(&Sample) -> f64, note: String| {
+            let mut f = Figure::new(name, "KiB", target, Better::Lower);
+            f.ours.extend(ours.as_ref().map(pick));
+            f.go.extend(go.as_ref().map(pick));
+            f.lunatic.extend(lunatic.as_ref().map(pick));
+            f.note = note;
+            f
+        };
+        let not_run = notes.join("; ");
+        let rss_note = if not_run.is_empty() {
+            "counts a shared copy-on-write page in full in every G".into()
+        } else {
+            not_run.clone()
+        };
+        figs.push(row(format!("memory per parked G (Pss + page tables), {n} Gs"), "≤ 24", |s| s.kib_per_g, not_run));
+        figs.push(row(format!("RSS per parked G, {n} Gs"), "—", |s| s.rss_kib_per_g, rss_note));
+        // Where it goes, at 10,000 Gs.
+        if let (10_000, Some(items)) = (n, items.flatten()) {
+            let rows = [
+                ("linear memory (Pss)", items.linear_memory),
+                ("fiber stack (Pss)", items.fiber_stacks),
+                ("table (Pss)", items.tables),
+                ("host heap (Pss)", items.host_heap),
+                ("page tables", items.page_tables),
+            ];
+            for (what, kib) in rows {
+                let mut f = Figure::new(format!("… of which {what}, {n} Gs"), "KiB", "—", Better::Lower);
+                f.ours.push(kib);
+                figs.push(f);
+            }
+        }
+        if n == 10_000 {
+            let mut f = Figure::new(format!("memory mappings per parked G, {n} Gs"), "maps", "—", Better::Lower);
+            f.ours.extend(ours.map(|s| s.maps_per_g));
+            f.go.extend(go.map(|s| s.maps_per_g));
+            f.lunatic.extend(lunatic.map(|s| s.maps_per_g));
+            f.note = "what vm.max_map_count limits".into();
+            figs.push(f);
+        }
+    }
+    (figs, points)
+}
+
+/// Run everything and write `bench/results/`.
+pub fn run(opts: &Opts) -> anyhow::Result<()> {
+    let (peers, opts) = Peers::ready(opts, &GO_TWINS);
+    let opts = &opts;
+    let mut figs: Vec<Figure> = Vec::new();
+
+    let floor = crate::floor::measure(&root().join("target/wasm/wasm32-wasip1/release/bench_floor.wasm"), 20_000)?;
+
+    figs.extend(spawn_figures(opts, &floor, &[1_000, 100_000]));
+    figs.extend(pingpong_figures(opts, &floor));
 
     // buffered channel
     for p in ["1", "4"] {
@@ -237,92 +418,13 @@ pub fn run(opts: &Opts) -> anyhow::Result<()> {
         figs.push(f);
     }
 
-    // memory per parked G as the kernel pays it, and the plot's data
-    let mut live_points: Vec<crate::plot::Point> = Vec::new();
-    let pool = wasm_gmp::max_gs_for_map_count(wasm_gmp::max_map_count().unwrap_or(65_530));
-    let mem_kib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines().find_map(|l| {
-                l.strip_prefix("MemAvailable:").map(|v| v.trim().trim_end_matches("kB").trim().to_string())
-            })
-        })
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0);
-    let mut per_g_kib = 64.0; // a pessimistic first guess, replaced by each measurement
-    for n in [1_000usize, 10_000, 100_000, 1_000_000] {
-        // Room in the pool (vm.max_map_count) and in memory (with a margin) for n parked Gs.
-        let fits = n < pool && (n as f64) * per_g_kib * 1.2 < mem_kib;
-        let max_gs = (n > 10_000).then_some(n + 10);
-        let layout = Some(crate::mem::Layout::default_engine());
-        let ours = if fits {
-            crate::mem::per_g(|k| park_cmd(true, k, max_gs), n, layout)
-                .map_err(|e| eprintln!("gmp-bench: {n} parked Gs: {e:#}"))
-                .ok()
-        } else {
-            None
-        };
-        if let Some((m, ..)) = &ours {
-            per_g_kib = m.true_cost().max(1.0);
-        }
-        let theirs = if opts.with_go { crate::mem::per_g(|k| park_cmd(false, k, None), n, None).ok() } else { None };
-        let spawn_ns = |line: &str| field(line, "ns_per_spawn").unwrap_or(f64::NAN);
-        live_points.push((
-            n,
-            ours.as_ref().map(|(m, _, line)| (m.true_cost(), spawn_ns(line))),
-            theirs.as_ref().map(|(m, _, line)| (m.true_cost(), spawn_ns(line))),
-        ));
-        if n < 10_000 {
-            continue;
-        }
-        let not_run = if n >= pool {
-            format!("needs vm.max_map_count ≥ {} (pool holds {pool}); not run", map_count_for(n + 10))
-        } else if !fits {
-            format!(
-                "needs ~{:.0} GiB free at {per_g_kib:.0} KiB per G; not run",
-                n as f64 * per_g_kib * 1.2 / (1 << 20) as f64
-            )
-        } else if ours.is_none() {
-            "failed (see stderr)".into()
-        } else {
-            String::new()
-        };
-        let mut f =
-            Figure::new(format!("memory per parked G (Pss + page tables), {n} Gs"), "KiB", "≤ 24", Better::Lower);
-        f.ours.extend(ours.as_ref().map(|o| o.0.true_cost()));
-        f.go.extend(theirs.as_ref().map(|t| t.0.true_cost()));
-        f.note = not_run.clone();
-        figs.push(f);
-        let mut f = Figure::new(format!("RSS per parked G, {n} Gs"), "KiB", "—", Better::Lower);
-        f.ours.extend(ours.as_ref().map(|o| o.0.rss));
-        f.go.extend(theirs.as_ref().map(|t| t.0.rss));
-        f.note =
-            if not_run.is_empty() { "counts a shared copy-on-write page in full in every G".into() } else { not_run };
-        figs.push(f);
-        // Where it goes, at 10,000 Gs.
-        if let (10_000, Some((m, Some(items), _))) = (n, &ours) {
-            let rows = [
-                ("linear memory (Pss)", items.linear_memory),
-                ("fiber stack (Pss)", items.fiber_stacks),
-                ("table (Pss)", items.tables),
-                ("host heap (Pss)", items.host_heap),
-                ("page tables", items.page_tables),
-            ];
-            for (what, kib) in rows {
-                let mut f = Figure::new(format!("… of which {what}, {n} Gs"), "KiB", "—", Better::Lower);
-                f.ours.push(kib);
-                figs.push(f);
-            }
-            let mut f = Figure::new(format!("memory mappings per parked G, {n} Gs"), "maps", "—", Better::Lower);
-            f.ours.push(m.maps);
-            f.note = "what vm.max_map_count limits".into();
-            figs.push(f);
-        }
-    }
+    // memory per parked G, and the plot's data
+    let (mem_figs, live_points) = parked_figures(opts, &[1_000, 10_000, 100_000, 1_000_000]);
+    figs.extend(mem_figs);
     let mut alive = Figure::new("Gs alive at once (parked)", "Gs", "≥ 1,000,000", Better::Higher);
-    if let Some(max) = live_points.iter().filter(|p| p.1.is_some()).map(|p| p.0).max() {
+    if let Some(max) = live_points.iter().filter(|p| p.wasm_gmp.is_some()).map(|p| p.gs).max() {
         alive.ours.push(max as f64);
-        alive.note = format!("largest parked count run here (pool limit {pool} from vm.max_map_count)");
+        alive.note = format!("largest parked count run here (pool limit {} from vm.max_map_count)", pool());
     }
     figs.push(alive);
 
@@ -411,17 +513,61 @@ pub fn run(opts: &Opts) -> anyhow::Result<()> {
     // the embedding API: kill latency, runs per second, isolation (no Go twin)
     figs.extend(crate::embed::figures(opts)?);
 
-    write_results("latest", &figs, Some(&live_points), Some(&floor), go_version.as_deref(), opts)
+    write_results("latest", &figs, Some(&live_points), Some(&floor), &peers, opts)
 }
 
-/// Write `bench/results/{stem}.md` and `{stem}.json` (and `live-gs.svg` when there are live-G points), and
-/// print the table.
+/// Only the figures with a Lunatic twin, for all three runtimes: spawn+exit (at 1 and 2 P, and with 1,000
+/// Gs alive), ping-pong (1 and 2 P), memory per parked G (1,000 and 10,000 Gs); writes
+/// `bench/results/peers.{md,json}` and `peers-live-gs.svg`. `all` measures the same and more.
+pub fn peers(opts: &Opts) -> anyhow::Result<()> {
+    let (peers, opts) = Peers::ready(opts, &["spawn", "pingpong", "park"]);
+    let opts = &opts;
+    let floor = crate::floor::measure(&root().join("target/wasm/wasm32-wasip1/release/bench_floor.wasm"), 20_000)?;
+    let mut figs = spawn_figures(opts, &floor, &[1_000]);
+    figs.extend(pingpong_figures(opts, &floor));
+    let (mem_figs, live_points) = parked_figures(opts, &[1_000, 10_000]);
+    figs.extend(mem_figs);
+    write_results("peers", &figs, Some(&live_points), Some(&floor), &peers, opts)
+}
+
+/// The JSON of a results file: the table's figures, and the plot's points.
+#[derive(Serialize)]
+struct Results<'a> {
+    machine: &'a str,
+    loadavg: &'a str,
+    /// Go's version line, empty without Go.
+    go: &'a str,
+    /// Lunatic's version line, empty without Lunatic.
+    lunatic: &'a str,
+    floor: Option<&'a crate::floor::Floor>,
+    figures: &'a [Figure],
+    live_gs: &'a [Point],
+}
+
+/// Every fractional number of `v` to three decimals: the JSON stays readable, and no figure here is that
+/// precise.
+fn round_numbers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(r) = n.as_f64().and_then(|x| serde_json::Number::from_f64((x * 1000.0).round() / 1000.0)) {
+                *n = r;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(round_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(round_numbers),
+        _ => {}
+    }
+}
+
+/// Write `bench/results/{stem}.md` and `{stem}.json` (and a plot, `live-gs.svg` for the suite and
+/// `{stem}-live-gs.svg` for others, when there are live-G points), and print the table.
 pub fn write_results(
     stem: &str,
     figs: &[Figure],
-    live: Option<&[crate::plot::Point]>,
+    live: Option<&[Point]>,
     floor: Option<&crate::floor::Floor>,
-    go_version: Option<&str>,
+    peers: &Peers,
     opts: &Opts,
 ) -> anyhow::Result<()> {
     let dir = root().join("bench/results");
@@ -430,7 +576,14 @@ pub fn write_results(
     let mut md = String::new();
     let _ = writeln!(md, "# wasm-gmp benchmarks\n");
     let _ = writeln!(md, "- machine: {machine}");
-    let _ = writeln!(md, "- Go: {}", go_version.unwrap_or("not available (no Go column)"));
+    let _ = writeln!(md, "- Go: {}", peers.go.as_deref().unwrap_or("not available (no Go column)"));
+    let _ = writeln!(
+        md,
+        "- Lunatic: {}",
+        peers.lunatic.as_deref().map_or("not available (no Lunatic column)".into(), |v| format!(
+            "{v} (its P: `TOKIO_WORKER_THREADS`, the tokio workers that run its processes)"
+        ))
+    );
     // Other processes' load skews every figure on a shared machine: say how busy it was.
     let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let loadavg = loadavg.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
@@ -444,80 +597,53 @@ pub fn write_results(
     }
     let _ = writeln!(
         md,
-        "- each cell: median (min–max) of {} runs, wasm-gmp and Go alternating (unless the note says otherwise)\n",
+        "- each cell: median (min–max) of {} runs, wasm-gmp, Go and Lunatic alternating (unless the note says \
+         otherwise); ratio: wasm-gmp / Go\n",
         opts.reps
     );
-    let _ = writeln!(md, "| figure | unit | wasm-gmp | Go | ratio | engine floor | target | note |");
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
-    let mut json = String::from("{\n");
-    let _ = writeln!(
-        json,
-        "  \"machine\": {:?},\n  \"loadavg\": {:?},\n  \"go\": {:?},",
-        machine,
-        loadavg,
-        go_version.unwrap_or("")
-    );
-    let _ = writeln!(
-        json,
-        "  \"floor\": {},\n  \"figures\": [",
-        floor.map_or("null".into(), |f| format!(
-            "{{\"instantiate_call_drop_ns\": {:.1}, \"suspend_resume_ns\": {:.1}}}",
-            f.instantiate_call_drop_ns, f.suspend_resume_ns
-        ))
-    );
-    for (i, f) in figs.iter().enumerate() {
+    let _ = writeln!(md, "| figure | unit | wasm-gmp | Go | Lunatic | ratio | engine floor | target | note |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
+    for f in figs {
         let (o, g) = (median(f.ours.clone()), median(f.go.clone()));
         let ratio =
             if f.ours.is_empty() || f.go.is_empty() || g == 0.0 { "–".into() } else { format!("{:.2}", o / g) };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             f.name,
             f.unit,
             cell(&f.ours),
             cell(&f.go),
+            cell(&f.lunatic),
             ratio,
             f.floor.map_or("–".into(), fmt_num),
             f.target,
             f.note
         );
-        let nums = |v: &[f64]| v.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(", ");
-        let _ = writeln!(
-            json,
-            "    {{\"name\": {:?}, \"unit\": {:?}, \"wasm_gmp\": [{}], \"go\": [{}], \"floor\": {}, \"target\": {:?}, \"better\": {:?}, \"note\": {:?}}}{}",
-            f.name,
-            f.unit,
-            nums(&f.ours),
-            nums(&f.go),
-            f.floor.map_or("null".into(), |x| format!("{x:.1}")),
-            f.target,
-            if f.better == Better::Lower { "lower" } else { "higher" },
-            f.note,
-            if i + 1 < figs.len() { "," } else { "" }
-        );
     }
-    json.push_str("  ],\n  \"live_gs\": [\n");
     let live = live.unwrap_or_default();
-    for (i, (n, o, g)) in live.iter().enumerate() {
-        let pt = |v: &Option<(f64, f64)>| {
-            v.map_or("null".into(), |(r, s)| format!("{{\"kib_per_g\": {r:.2}, \"spawn_ns\": {s:.1}}}"))
-        };
-        let _ = writeln!(
-            json,
-            "    {{\"gs\": {n}, \"wasm_gmp\": {}, \"go\": {}}}{}",
-            pt(o),
-            pt(g),
-            if i + 1 < live.len() { "," } else { "" }
-        );
-    }
-    json.push_str("  ]\n}\n");
+    let mut json = serde_json::to_value(Results {
+        machine: &machine,
+        loadavg: &loadavg,
+        go: peers.go.as_deref().unwrap_or(""),
+        lunatic: peers.lunatic.as_deref().unwrap_or(""),
+        floor,
+        figures: figs,
+        live_gs: live,
+    })?;
+    round_numbers(&mut json);
+    let json = serde_json::to_string_pretty(&json)? + "\n";
+    let svg = if stem == "latest" { "live-gs.svg".to_string() } else { format!("{stem}-live-gs.svg") };
     if !live.is_empty() {
-        let _ = writeln!(md, "\n![spawn cost and memory per G against live Gs](live-gs.svg)");
-        std::fs::write(dir.join("live-gs.svg"), crate::plot::svg(live))?;
+        let _ = writeln!(md, "\n![spawn cost and memory per G against live Gs]({svg})");
+        std::fs::write(dir.join(&svg), crate::plot::svg(live))?;
     }
     std::fs::write(dir.join(format!("{stem}.md")), &md)?;
     std::fs::write(dir.join(format!("{stem}.json")), &json)?;
     println!("{md}");
-    println!("written: bench/results/{stem}.md, {stem}.json{}", if live.is_empty() { "" } else { ", live-gs.svg" });
+    println!(
+        "written: bench/results/{stem}.md, {stem}.json{}",
+        if live.is_empty() { String::new() } else { format!(", {svg}") }
+    );
     Ok(())
 }
