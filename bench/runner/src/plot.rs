@@ -9,6 +9,8 @@ use serde::Serialize;
 /// One runtime's figures with a number of Gs parked, per G.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Sample {
+    /// Gs parked when measured: the point's, or fewer where a runtime holds fewer (see `lunatic.rs`).
+    pub parked: usize,
     /// What the kernel pays: Pss plus page tables, KiB.
     pub kib_per_g: f64,
     pub pss_kib_per_g: f64,
@@ -39,7 +41,7 @@ const PAD: f64 = 50.0;
 
 fn panel(out: &mut String, x0: f64, title: &str, unit: &str, pts: &[Point], pick: impl Fn(&Sample) -> f64) {
     let line = |of: fn(&Point) -> Option<Sample>| -> Vec<(f64, f64)> {
-        pts.iter().filter_map(|p| of(p).map(|v| (p.gs as f64, pick(&v)))).collect()
+        pts.iter().filter_map(|p| of(p).map(|v| (v.parked as f64, pick(&v)))).collect()
     };
     let series: [Series<'_>; 3] = [
         ("wasm-gmp", "#d9480f", line(|p| p.wasm_gmp)),

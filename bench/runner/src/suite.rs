@@ -184,6 +184,7 @@ fn parked(
     let measured = crate::mem::per_g(cmd, n, layout).and_then(|(m, items, line)| {
         let spawn_ns = field(&line, "ns_per_spawn").ok_or_else(|| anyhow::anyhow!("park said {line:?}"))?;
         let sample = Sample {
+            parked: n,
             kib_per_g: m.true_cost(),
             pss_kib_per_g: m.pss,
             page_tables_kib_per_g: m.page_tables,
@@ -252,7 +253,7 @@ fn spawn_figures(opts: &Opts, floor: &crate::floor::Floor, alive: &[usize]) -> V
             let lunatic: &dyn Fn() -> Command = &|| crate::lunatic::command(procs, "spawn", &[n_spawn, &a]);
             let lunatic_fits = alive <= crate::lunatic::max_processes();
             if opts.with_lunatic && !lunatic_fits {
-                f.note = crate::lunatic::too_many(alive);
+                f.note = crate::lunatic::limit_note(None);
             }
             alternate(
                 &mut f,
@@ -315,11 +316,12 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
             per_g_kib = s.kib_per_g.max(1.0);
         }
         let go = if opts.with_go { parked("Go", n, |k| park_cmd(false, k, None), None).map(|p| p.0) } else { None };
-        let lunatic_fits = n <= crate::lunatic::max_processes();
-        let lunatic = if opts.with_lunatic && lunatic_fits {
-            parked("Lunatic", n, |k| crate::lunatic::command(2, "park", &[&k.to_string()]), None).map(|p| p.0)
-        } else {
-            None
+        let lunatic_n = crate::lunatic::parked_count(n);
+        let lunatic = match lunatic_n {
+            Some(k) if opts.with_lunatic => {
+                parked("Lunatic", k, |k| crate::lunatic::command(2, "park", &[&k.to_string()]), None).map(|p| p.0)
+            }
+            _ => None,
         };
         points.push(Point { gs: n, wasm_gmp: ours, go, lunatic });
         if n < 10_000 {
@@ -336,8 +338,8 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
         } else if ours.is_none() {
             notes.push("failed (see stderr)".into());
         }
-        if opts.with_lunatic && !lunatic_fits {
-            notes.push(crate::lunatic::too_many(n));
+        if opts.with_lunatic && lunatic_n != Some(n) {
+            notes.push(crate::lunatic::limit_note(lunatic_n));
         }
         let row = |name: String, target: &str, pick: fn(&Sample) -> f64, note: String| {
             let mut f = Figure::new(name, "KiB", target, Better::Lower);
