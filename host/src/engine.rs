@@ -9,8 +9,8 @@
 //! guards its pool is the engine's, not a runtime's.
 //!
 //! # Sizing the pool from `vm.max_map_count`
-//! Each pooled G costs about [`MAPS_PER_G`] mappings (its memory slot split by the copy-on-write image)
-//! plus [`MAPS_PER_STACK_SLOT`] per stack slot, made up front. The
+//! Each pooled G costs about [`MAPS_PER_G`] mappings (its memory slot split into accessible and reserved
+//! parts) plus [`MAPS_PER_STACK_SLOT`] per stack slot, made up front. The
 //! kernel refuses mappings beyond `vm.max_map_count` (65530 by default), and an `mmap` that fails deep inside
 //! instantiation is a poor error. So the pool holds at most as many Gs as fit under the limit after leaving
 //! [`MAPS_RESERVED`] for everything else in the process, and a spawn beyond that fails with an error that
@@ -32,10 +32,9 @@ use std::task::{Context, Poll, Waker};
 
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// Mappings a live pooled G holds: its memory slot split into the shadow stack, the copy-on-write image of
-/// the module's data, the rest of the accessible memory and the reserved part (measured: 4.00 per parked G
-/// with `gmp-bench mem`).
-pub const MAPS_PER_G: usize = 4;
+/// Mappings a live pooled G holds: its memory slot split into accessible and reserved parts (measured:
+/// 2.00 per parked G with `scripts/measure-rss.py`).
+pub const MAPS_PER_G: usize = 2;
 /// Mappings the pool makes per fiber-stack slot up front: the stack and its guard page.
 pub const MAPS_PER_STACK_SLOT: usize = 2;
 /// Mappings left for the rest of the process: code, libraries, thread stacks, malloc arenas.
@@ -333,13 +332,14 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
         // Explicit bounds checks are the price of small reservations.
         .memory_guard_size(MEMORY_GUARD)
         .guard_before_linear_memory(false)
-        // Copy-on-write memory images: the module's data is mapped from one shared image instead of copied
-        // into every G, so a G pays only for the data pages it writes. Measured (`gmp-bench mem`,
-        // bench_park, 10k parked Gs, Pss + page tables): 52.5 KiB per G without, 41.8 with (linear memory
-        // 28 -> 16 KiB). The price: 4 mappings per live G instead of 2 (the image splits the slot), so a
-        // third fewer Gs fit under the default vm.max_map_count (10,255 instead of 15,382); past that the
-        // limit is a sysctl, memory is not.
-        .memory_init_cow(true)
+        // No copy-on-write image, for now. It would save a G the data pages it never writes (measured with
+        // `gmp-bench mem`, bench_park, 10k parked Gs: Pss + page tables 52.5 -> 41.7 KiB per G, linear
+        // memory 28 -> 16), but a slot with an image holds 4 mappings instead of 2, and with the pool sized
+        // for 4 the stress test (two 10k-G programs, one after the other, in one process) once hit ENOMEM
+        // at G 4739 under CI: some slots held more than 4 (the suspect: slots switching between two
+        // modules' images; not pinned down). Turning it on needs that found, and a slot layout with fewer
+        // mappings or a pool sized from the real count.
+        .memory_init_cow(false)
         .async_stack_size(cfg.stack_size)
         .max_wasm_stack(cfg.stack_size * 3 / 4);
     if let Some(dir) = &cfg.cache_dir {

@@ -78,7 +78,7 @@ pub struct Limits {
     /// process 1,024 file descriptors by default). At about 250 bytes a handle (a table slot plus, at worst,
     /// its own channel) that is some 25 MiB of host memory.
     pub max_handles_per_g: usize,
-    /// Handles all the program's Gs may hold together. Default 1,000,000: 100 per G at the ~10,000 Gs the
+    /// Handles all the program's Gs may hold together. Default 1,000,000: 70 per G at the ~15,000 Gs the
     /// pool allows by default, and at most some 250 MiB of host memory.
     pub max_handles_total: usize,
     /// Bytes of messages the host may hold for the program: in channel buffers, queued with blocked
