@@ -487,7 +487,7 @@ pub fn dump_figures(opts: &Opts) -> anyhow::Result<Vec<Figure>> {
             "RunHandle::dump(): every G inspected (its stack read from its suspended fiber), {per_g_us:.2} µs per G; \
              {}",
             if gs == DUMP_GS_FULL {
-                "".to_string()
+                format!("the pool holds {pool}")
             } else {
                 format!("100,000 Gs need `sudo sysctl -w vm.max_map_count=1000000` (the pool holds {pool})")
             }
@@ -504,15 +504,25 @@ const DUMP_GS: usize = 10_000;
 /// Figure 5: ms per `dump()` of a program with `gs` parked Gs, `reps` dumps.
 fn dump_parked(rt: &Runtime, park: &Program, gs: usize, reps: usize, bad: &mut Anomalies) -> anyhow::Result<Vec<f64>> {
     let (stdin, release) = std::io::pipe()?;
-    let opts = quiet().args(["bench_park".to_string(), gs.to_string()]).stdin(wasm_gmp::Input::reader(stdin));
+    // Past the default limits, which bound what the Gs could use (each G's whole linear memory, 128 KiB for
+    // bench_park, and a handle each), not what parked Gs hold: 100,000 Gs would end at the total memory limit.
+    let limits = wasm_gmp::Limits {
+        max_memory_total: (gs as u64 / 8 + 1024) << 20,
+        max_handles_total: 2 * gs + 1000,
+        ..wasm_gmp::Limits::default()
+    };
+    let opts =
+        quiet().args(["bench_park".to_string(), gs.to_string()]).stdin(wasm_gmp::Input::reader(stdin)).limits(limits);
     let run = rt.start(park, opts)?;
-    // Parked: every G spawned and the program idle (main in its stdin read).
+    // Parked: every G spawned and the program idle (main in its stdin read). A run that ended (at a limit)
+    // stops the wait at once.
     if !wait_until(Duration::from_secs(300), || {
-        run.live_gs() == gs + 1 && {
-            let c = run.cpu_time();
-            std::thread::sleep(Duration::from_millis(20));
-            run.cpu_time() == c
-        }
+        run.is_finished()
+            || run.live_gs() == gs + 1 && {
+                let c = run.cpu_time();
+                std::thread::sleep(Duration::from_millis(20));
+                run.cpu_time() == c
+            }
     }) {
         bad.add(format!("only {} of {gs} Gs came up", run.live_gs()));
     }
