@@ -46,7 +46,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use parking_lot::{Mutex, MutexGuard};
@@ -223,9 +223,71 @@ impl<W> WaitQ<W> {
 /// A blocked G's stake in one or more wait queues (Go's `sudog`, one per blocking operation).
 pub(crate) struct Sudog<T> {
     pub(crate) g: GRef,
-    /// Won by whoever completes the operation (Go's `selectDone`).
-    claimed: AtomicBool,
-    done: Mutex<Option<Done<T>>>,
+    /// Won by whoever completes the operation (Go's `selectDone`), which then writes how it ended.
+    outcome: Outcome<T>,
+}
+
+/// How a blocked operation ended, handed from the one party that completes it to its G: Go's
+/// `selectDone` and the sudog's fields in one. A lock-free one-shot slot, because a mutex here cost two
+/// locked instructions on each side of every blocking hand-off.
+///
+/// The protocol, on [`Outcome::state`]:
+/// 1. `WAITING → CLAIMED` (`claim`, a compare-exchange): exactly one completer wins, under the lock of a channel whose
+///    queue holds the sudog; the others drop their stale entry.
+/// 2. The winner writes the outcome into the cell, then publishes `DONE` (Release); it never touches the
+///    cell again. Between the two, the cell is the winner's alone: the G reads nothing before `DONE`.
+/// 3. The G, when polled (a wake-up may come early or be spurious), takes the outcome only after seeing
+///    `DONE` (Acquire): from then on the cell is the G's alone.
+///
+/// Modelled by `loom_outcome_is_handed_over_once` below.
+pub(crate) struct Outcome<T> {
+    state: crate::loom::AtomicU8,
+    cell: crate::loom::UnsafeCell<Option<Done<T>>>,
+}
+
+const WAITING: u8 = 0;
+const CLAIMED: u8 = 1;
+const DONE: u8 = 2;
+
+// SAFETY: the cell is only touched by the one completer between its claim and `DONE`, and by the G after
+// `DONE` (see the protocol above), so sharing `Outcome` shares no unsynchronized access; what it holds moves
+// between threads, hence `T: Send`.
+unsafe impl<T: std::marker::Send> Sync for Outcome<T> {}
+
+impl<T> Outcome<T> {
+    pub(crate) fn new() -> Outcome<T> {
+        Outcome { state: crate::loom::AtomicU8::new(WAITING), cell: crate::loom::UnsafeCell::new(None) }
+    }
+
+    /// Step 1. True for exactly one caller.
+    pub(crate) fn claim(&self) -> bool {
+        // A load first: a claimed sudog met again (a select's other entries) costs no locked instruction.
+        // A compare-exchange, not a swap: a loser's swap could overwrite a winner's `DONE`, losing the
+        // outcome (the loom model below caught exactly that). AcqRel: the winner's later write is ordered
+        // after every earlier enqueue of the sudog.
+        self.state.load(Ordering::Relaxed) == WAITING
+            && self.state.compare_exchange(WAITING, CLAIMED, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+    }
+
+    /// Step 2, by the winner of `claim` only.
+    pub(crate) fn complete(&self, d: Done<T>) {
+        debug_assert_eq!(self.state.load(Ordering::Relaxed), CLAIMED, "Outcome::complete: not claimed");
+        // SAFETY: the caller won `claim`, and the G reads the cell only after `DONE`, which is stored below:
+        // until then the cell is ours alone (step 2).
+        self.cell.with_mut(|c| unsafe { *c = Some(d) });
+        // Release: pairs with `take`'s Acquire, so the G sees the outcome written above.
+        self.state.store(DONE, Ordering::Release);
+    }
+
+    /// Step 3, by the G only: the outcome, if it has been handed over (it is taken once).
+    pub(crate) fn take(&self) -> Option<Done<T>> {
+        if self.state.load(Ordering::Acquire) != DONE {
+            return None;
+        }
+        // SAFETY: `DONE` was published after the completer's last touch of the cell (step 2), and only this
+        // G takes it, from its own poll: the cell is ours alone now.
+        self.cell.with_mut(|c| unsafe { (*c).take() })
+    }
 }
 
 /// How a blocked operation ended, written by whoever claimed the sudog.
@@ -240,24 +302,26 @@ pub(crate) enum Done<T> {
 
 impl<T> Sudog<T> {
     pub(crate) fn new(g: GRef) -> Arc<Sudog<T>> {
-        Arc::new(Sudog { g, claimed: AtomicBool::new(false), done: Mutex::new(None) })
+        Arc::new(Sudog { g, outcome: Outcome::new() })
     }
 
     /// Under the lock of a channel whose queue holds this sudog. True for exactly one caller.
     fn claim(&self) -> bool {
-        // AcqRel: the winner's later `complete` is ordered after every earlier enqueue of this sudog.
-        !self.claimed.swap(true, Ordering::AcqRel)
+        self.outcome.claim()
     }
 
     /// The claimer: record the outcome; the caller readies the G after releasing the channel lock.
     fn complete(&self, d: Done<T>) -> GRef {
-        *self.done.lock() = Some(d);
-        self.g.clone()
+        // The G first: once the outcome is published the G may run, finish and let go of the sudog (our queue
+        // entry's reference keeps it alive, but the G's reference is what we ready).
+        let g = self.g.clone();
+        self.outcome.complete(d);
+        g
     }
 
     /// The blocked G, when polled again: the outcome, if there is one yet (wake-ups may be spurious).
     pub(crate) fn take_done(&self) -> Option<Done<T>> {
-        self.done.lock().take()
+        self.outcome.take()
     }
 }
 
@@ -724,5 +788,41 @@ mod tests {
         q.remove(2, |_| true);
         assert_eq!(q.take_all().collect::<Vec<_>>(), [0, 1, 3, 4].map(|i| (i, 1)));
         assert!(q.is_empty() && q.pop_front().is_none());
+    }
+}
+
+#[cfg(all(test, gmp_loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::Arc;
+
+    /// Two completers race for one blocked operation (a select readied by two channels at once) while its G
+    /// is polled early (a spurious wake-up): exactly one outcome reaches the G, whole and once, and the loser
+    /// leaves it alone.
+    #[test]
+    fn loom_outcome_is_handed_over_once() {
+        loom::model(|| {
+            let o = Arc::new(Outcome::<Box<usize>>::new());
+            let completers: Vec<_> = (0..2)
+                .map(|i| {
+                    let o = o.clone();
+                    loom::thread::spawn(move || {
+                        let won = o.claim();
+                        if won {
+                            o.complete(Done::Received(i, Box::new(i)));
+                        }
+                        won
+                    })
+                })
+                .collect();
+            let early = o.take();
+            let winners = completers.into_iter().map(|t| t.join().unwrap()).filter(|&w| w).count();
+            assert_eq!(winners, 1, "exactly one completer wins the claim");
+            match early.or_else(|| o.take()) {
+                Some(Done::Received(i, v)) => assert_eq!(*v, i, "the outcome arrives whole"),
+                _ => panic!("the outcome was lost"),
+            }
+            assert!(o.take().is_none(), "the outcome is taken once");
+        });
     }
 }

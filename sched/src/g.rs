@@ -124,10 +124,11 @@ impl GState {
 
     /// The M that dequeued the G, before polling it.
     pub(crate) fn transition_to_running(&self) {
-        // Nobody else changes a RUNNABLE G (wakers ignore it), so a plain swap suffices; AcqRel orders the
-        // poll after whatever the queuer published.
-        let prev = self.0.swap(RUNNING, Ordering::AcqRel);
-        debug_assert_eq!(prev, RUNNABLE, "transition_to_running: G was not runnable");
+        // Nobody else changes a RUNNABLE G (wakers ignore it), so a plain store suffices: no locked
+        // instruction on every hand-off. The run queue the G came through already ordered the poll after
+        // whatever its queuer published; Release pairs with a waker's Acquire that finds it `RUNNING`.
+        debug_assert_eq!(self.0.load(Ordering::Relaxed), RUNNABLE, "transition_to_running: G was not runnable");
+        self.0.store(RUNNING, Ordering::Release);
     }
 
     /// The polling M, after `Pending`. Returns true if the G is parked now; false if it was readied during
@@ -278,7 +279,11 @@ impl G {
     /// The G left `PARKED` for good: if it slept on a channel, it is awake in its group again. Before the
     /// waker does anything else (see *Deadlock, per group* in `group.rs`).
     pub(crate) fn note_woken(&self) {
-        if self.asleep.swap(false, Ordering::AcqRel) {
+        // Every caller has just taken the G out of `PARKED` (a waker's `transition_to_runnable`, a reaper's
+        // `take_parked`, an inspector), which makes it the flag's only user, and its Acquire saw the flag as
+        // the parking M left it: a load and a store, no locked instruction.
+        if self.asleep.load(Ordering::Relaxed) {
+            self.asleep.store(false, Ordering::Relaxed);
             self.group.liveness.wake();
         }
     }
@@ -327,6 +332,66 @@ impl Wake for G {
         self.ready();
     }
 }
+
+/// The waker of one poll of a G (see [`waker_ref`]); it borrows the M's reference to the G.
+pub(crate) struct WakerRef<'a> {
+    waker: std::task::Waker,
+    _g: std::marker::PhantomData<&'a GRef>,
+}
+
+impl std::ops::Deref for WakerRef<'_> {
+    type Target = std::task::Waker;
+    fn deref(&self) -> &std::task::Waker {
+        &self.waker
+    }
+}
+
+/// A waker for `g` that lends the caller's reference instead of taking one: the M holds `g` across the
+/// poll, so `Waker::from(g.clone())` would pay a locked increment and decrement on every hand-off for a
+/// waker that is almost never kept. A future that keeps it clones it, which takes a reference of its own
+/// (the owned vtable below), exactly as a waker made by `Waker::from` would.
+pub(crate) fn waker_ref(g: &GRef) -> WakerRef<'_> {
+    let raw = std::task::RawWaker::new(Arc::as_ptr(g).cast(), &BORROWED);
+    // SAFETY: the vtables below uphold `RawWaker`'s contract for a pointer from `Arc::as_ptr` of a live `G`:
+    // the borrowed one never releases the reference it does not own, and `WakerRef`'s lifetime keeps it
+    // from outliving `g`.
+    let waker = unsafe { std::task::Waker::from_raw(raw) };
+    WakerRef { waker, _g: std::marker::PhantomData }
+}
+
+/// A waker that owns one strong count of the `Arc<G>` its pointer came from.
+static OWNED: std::task::RawWakerVTable =
+    std::task::RawWakerVTable::new(waker_clone, waker_wake_owned, waker_wake_by_ref, waker_drop_owned);
+/// A waker that borrows a count some caller holds for the waker's whole life (see [`waker_ref`]).
+static BORROWED: std::task::RawWakerVTable =
+    std::task::RawWakerVTable::new(waker_clone, waker_wake_by_ref, waker_wake_by_ref, waker_drop_borrowed);
+
+fn waker_clone(p: *const ()) -> std::task::RawWaker {
+    // SAFETY: `p` came from `Arc::as_ptr` of a `G` that the cloned waker keeps alive (owned or borrowed),
+    // so the count may be raised; the new waker owns what it raised.
+    unsafe { Arc::increment_strong_count(p.cast::<G>()) };
+    std::task::RawWaker::new(p, &OWNED)
+}
+
+fn waker_wake_owned(p: *const ()) {
+    // SAFETY: an owned waker holds one strong count of this `Arc<G>`, which waking by value gives up.
+    let g = unsafe { Arc::from_raw(p.cast::<G>()) };
+    g.ready();
+}
+
+fn waker_wake_by_ref(p: *const ()) {
+    // SAFETY: the waker (owned or borrowed) keeps the `G` alive for the call; `ManuallyDrop` leaves the count
+    // as it was.
+    let g = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(p.cast::<G>()) });
+    g.ready();
+}
+
+fn waker_drop_owned(p: *const ()) {
+    // SAFETY: an owned waker holds one strong count, released here.
+    drop(unsafe { Arc::from_raw(p.cast::<G>()) });
+}
+
+fn waker_drop_borrowed(_: *const ()) {}
 
 #[cfg(all(test, gmp_loom))]
 mod loom_tests {

@@ -4,7 +4,8 @@
 //! What goes through this shim is exactly what the loom models check: the G status byte
 //! ([`crate::g::GState`]), `runnext` ([`crate::runq::RunNext`]), the spinning/idle counters of the delicate
 //! dance ([`crate::idle::SpinCounts`]), an M's parking place ([`crate::idle::M`]), the syscall slot
-//! ([`crate::syscall::SyscallSlot`]) and the poller claim ([`crate::netpoll::PollerClaim`]). crossbeam-deque
+//! ([`crate::syscall::SyscallSlot`]), the poller claim ([`crate::netpoll::PollerClaim`]) and a sudog's
+//! outcome ([`crate::chan::Outcome`]). crossbeam-deque
 //! and the rest of parking_lot are trusted and stress-tested instead, since loom cannot model them; where a
 //! model needs a run queue it stands in a SeqCst counter, which is what crossbeam's `push`/`is_empty` give.
 //!
@@ -32,6 +33,29 @@ pub(crate) fn sc_fence() {
 
 #[cfg(gmp_loom)]
 pub(crate) use self::sync::{Condvar, Mutex};
+
+/// A cell whose exclusive access a protocol of ours guarantees (a sudog's outcome, see `chan.rs`): loom's
+/// `UnsafeCell` under loom, which checks that guarantee, and std's otherwise.
+#[cfg(gmp_loom)]
+pub(crate) use loom::cell::UnsafeCell;
+
+/// std's `UnsafeCell` with loom's `with_mut` shape.
+#[cfg(not(gmp_loom))]
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+#[cfg(not(gmp_loom))]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(t: T) -> UnsafeCell<T> {
+        UnsafeCell(std::cell::UnsafeCell::new(t))
+    }
+
+    /// `f` gets the cell's pointer; the caller's protocol makes it the only user for `f`'s span.
+    #[inline(always)]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
 
 #[cfg(gmp_loom)]
 mod sync {

@@ -15,7 +15,7 @@
 //!    - a G that parked without saying why was inside some foreign future (a WASI call): it counts as
 //!      `WaitReason::Syscall` until it runs again, which keeps `checkdead` quiet.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr;
@@ -50,30 +50,32 @@ pub(crate) struct Current {
 
 thread_local! {
     static CURRENT: Cell<Current> = const { Cell::new(Current { sched: ptr::null(), ml: ptr::null_mut() }) };
-    /// The running G's owning reference, so [`current`] hands out clones.
-    static CURRENT_G: RefCell<Option<GRef>> = const { RefCell::new(None) };
+    /// The running G: a pointer to the M's own reference to it, which outlives the poll (see
+    /// [`Current::enter`]), so [`current`] hands out clones without the M paying a reference count for
+    /// every poll.
+    static CURRENT_G: Cell<*const GRef> = const { Cell::new(ptr::null()) };
     /// When the running G's poll began, for [`current_poll_time`].
     static POLL_START: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
 /// Restores the thread-local context on every exit from a poll, unwinding included.
-struct Restore(Current, Option<GRef>);
+struct Restore(Current, *const GRef);
 
 impl Drop for Restore {
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.0));
-        let prev = self.1.take();
-        CURRENT_G.with(|c| *c.borrow_mut() = prev);
+        CURRENT_G.with(|c| c.set(self.1));
     }
 }
 
 impl Current {
     /// Lend `ml` to the thread-local context until the guard drops; the caller must not use `ml` meanwhile
-    /// (it holds the `&mut` only to lend it). `g`, if any, becomes [`current`].
+    /// (it holds the `&mut` only to lend it). `g`, if any, becomes [`current`]; the caller keeps that
+    /// reference alive and in place until the guard drops (it is lent by address, not cloned).
     fn enter(sched: &Sched, ml: &mut MLocal, g: Option<&GRef>) -> Restore {
         let cur = Current { sched, ml };
         let prev = CURRENT.with(|c| c.replace(cur));
-        let prev_g = CURRENT_G.with(|c| c.replace(g.cloned()));
+        let prev_g = CURRENT_G.with(|c| c.replace(g.map_or(ptr::null(), |g| g as *const GRef)));
         Restore(prev, prev_g)
     }
 
@@ -120,7 +122,11 @@ impl Current {
     }
 
     pub(crate) fn with_g<R>(f: impl FnOnce(&GRef) -> R) -> Option<R> {
-        CURRENT_G.with(|c| c.borrow().as_ref().map(f))
+        let g = CURRENT_G.with(|c| c.get());
+        // SAFETY: non-null means an `enter` guard is live on this thread, and its caller keeps the reference
+        // it lent alive and unmoved until the guard drops (`execute` holds it across the poll); `f` cannot
+        // outlive this call.
+        (!g.is_null()).then(|| f(unsafe { &*g }))
     }
 
     /// Count an event on the P this thread's M holds (see `metrics.rs`): one thread-local read and a branch
@@ -172,7 +178,7 @@ pub fn current_poll_time() -> Duration {
 
 /// True while this thread polls a G (reaping a group must wait until the poll returns; see `group.rs`).
 pub(crate) fn in_poll() -> bool {
-    CURRENT_G.with(|c| c.borrow().is_some())
+    CURRENT_G.with(|c| !c.get().is_null())
 }
 
 /// Gosched: a future that puts the running G on the global queue once and then completes. Also how a
@@ -448,7 +454,7 @@ impl Sched {
             self.gexit(&g);
             return;
         }
-        let waker = Waker::from(g.clone());
+        let waker = crate::g::waker_ref(&g);
         let mut cx = Context::from_waker(&waker);
         // One clock read per poll (see *CPU time* in `MLocal::stamp`).
         let (pid, start) = (p.id, ml.stamp.take().unwrap_or_else(Instant::now));
@@ -521,7 +527,9 @@ impl Sched {
         match poll {
             Poll::Ready(()) => self.gexit(&g),
             Poll::Pending => {
-                if g.yielded.swap(false, Ordering::Relaxed) {
+                // Owner M only (see `G::yielded`): a load first, as the flag is almost always down.
+                if g.yielded.load(Ordering::Relaxed) {
+                    g.yielded.store(false, Ordering::Relaxed);
                     g.state.transition_to_requeued();
                     self.requeue_yielded(ml, g);
                     return;
