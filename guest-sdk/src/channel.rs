@@ -17,6 +17,44 @@ pub(crate) const INLINE_HANDLES: usize = 8;
 /// Sends of at most this many bytes try the synchronous call before the blocking one (see `send`).
 const TRY_FIRST_BYTES: usize = 4096;
 
+/// After a try on a handle fails, this many of its next blocking operations skip the try (see [`Waits`]).
+const SKIP_TRIES_AFTER_A_WAIT: u8 = 3;
+
+/// Which handles have lately had to wait: a blocking send or receive tries the cheap synchronous call
+/// first, which pays off when the operation can complete at once (a buffer with room or messages, a
+/// partner already waiting) and is a wasted host call when it cannot. A handle that just waited will most
+/// likely wait again (the two ends of a ping-pong, a link of the prime sieve: every receive there waits),
+/// so its next few blocking operations go straight to the blocking call, and then one tries again, so a
+/// handle whose traffic changes is re-learnt within a few operations. A hint only: the blocking call tries
+/// before it parks, so either way the operation is the same. Direct-mapped by handle number; two handles
+/// sharing a slot only share a guess.
+struct Waits;
+
+thread_local! {
+    static WAITS: [core::cell::Cell<u8>; 64] = const { [const { core::cell::Cell::new(0) }; 64] };
+}
+
+impl Waits {
+    /// True if the next blocking operation on `handle` should skip its try (and counts it).
+    #[inline]
+    fn skip_try(handle: u32) -> bool {
+        WAITS.with(|w| {
+            let c = &w[handle as usize % 64];
+            let n = c.get();
+            if n > 0 {
+                c.set(n - 1);
+            }
+            n > 0
+        })
+    }
+
+    /// A try on `handle` failed: the operation is about to wait.
+    #[inline]
+    fn waited(handle: u32) {
+        WAITS.with(|w| w[handle as usize % 64].set(SKIP_TRIES_AFTER_A_WAIT));
+    }
+}
+
 /// Creates a channel for `T` with a buffer of `cap` messages (0 = unbuffered: a send waits for a receiver).
 ///
 /// The halves are two handles to one channel, and either can be cloned or sent to other Gs. As in Go, dropping
@@ -164,12 +202,17 @@ impl<T: Message> Sender<T> {
         with_encoded(&value, |bytes, handles| {
             // Try the cheap synchronous call first: it completes whenever a receiver waits or the buffer has
             // room, and only a send that must wait pays for the blocking (fiber-suspending) call. Large
-            // messages skip it: a failed try would have copied them for nothing.
+            // messages skip it: a failed try would have copied them for nothing. So do sends on a handle
+            // that has just had to wait (see `Waits`).
             // SAFETY: both pointer/length pairs come from live slices that outlive the calls.
             unsafe {
                 let (b, h) = (bytes.as_ptr(), handles.as_ptr());
                 let sent = bytes.len() <= TRY_FIRST_BYTES
-                    && sys::chan_try_send(self.handle, b, bytes.len(), h, handles.len()) != 0;
+                    && !Waits::skip_try(self.handle)
+                    && (sys::chan_try_send(self.handle, b, bytes.len(), h, handles.len()) != 0 || {
+                        Waits::waited(self.handle);
+                        false
+                    });
                 if !sent {
                     sys::chan_send(self.handle, b, bytes.len(), h, handles.len());
                 }
@@ -641,12 +684,18 @@ fn recv_raw<T: Message>(handle: u32, block: bool) -> Recv<T> {
     // refers to them during the calls.
     let status = unsafe {
         let (b, h) = (buf.as_mut_ptr().cast(), hbuf.as_mut_ptr().cast());
-        // The synchronous try first, as in `send`: only a receive that must wait pays for the blocking call.
-        let st = sys::chan_try_recv(handle, b, INLINE_BYTES, h, INLINE_HANDLES, &mut info);
-        if st == sys::RECV_WOULD_BLOCK && block {
+        // The synchronous try first, as in `send`: only a receive that must wait pays for the blocking call
+        // (and a handle that has just had to wait skips the try, see `Waits`).
+        if block && Waits::skip_try(handle) {
             sys::chan_recv(handle, b, INLINE_BYTES, h, INLINE_HANDLES, &mut info)
         } else {
-            st
+            let st = sys::chan_try_recv(handle, b, INLINE_BYTES, h, INLINE_HANDLES, &mut info);
+            if st == sys::RECV_WOULD_BLOCK && block {
+                Waits::waited(handle);
+                sys::chan_recv(handle, b, INLINE_BYTES, h, INLINE_HANDLES, &mut info)
+            } else {
+                st
+            }
         }
     };
     match status {
