@@ -330,20 +330,45 @@ pub(crate) fn limit_of(err: &wasmtime::Error) -> Option<LimitKind> {
 /// The program's counters, one per bound, and the bounds themselves. Every counter is a plain count that
 /// publishes no other data, so its operations are `Relaxed`: a check may race with a concurrent change and
 /// let the count pass the limit by the changes in flight (at most one request per running G), never more.
+///
+/// # Cache lines
+/// Every message sent is charged here by its sender and given back by whoever drops it, usually a G on
+/// another P, and every message clones the `Arc` around this. So the bounds (read on every charge) and the
+/// message count (written on every send and delivery) each have a line of their own, apart from each other
+/// and from the `Arc`'s reference count: on one line, a sender's read of `max_message` missed whenever the
+/// receiver had just given bytes back (measured with perf on the buffered-channel benchmark at 2 Ps: the
+/// stall at that read was the largest single cost in `read_msg`).
 pub(crate) struct LimitState {
-    pub(crate) limits: Limits,
+    pub(crate) limits: Line<Limits>,
     /// Bytes of linear memory of the program's live Gs.
     memory: AtomicU64,
     /// Handle-table entries of the program's live Gs.
     handles: AtomicUsize,
-    /// Bytes charged for messages the host holds (see [`MsgCharge`]).
-    buffered: AtomicU64,
+    /// Bytes charged for messages the host holds (see [`MsgCharge`]), and the most they have been.
+    msgs: Line<MsgCount>,
     /// Timers the host holds (see [`TimerCharge`]).
     timers: AtomicUsize,
-    /// The most `memory` and `buffered` have been, for the metrics: raised after a successful charge, by a
-    /// load first (so a counter that is not at its peak costs no extra locked instruction).
+    /// The most `memory` has been, for the metrics: raised after a successful charge, by a load first (so a
+    /// counter that is not at its peak costs no extra locked instruction). `MsgCount::peak` likewise.
     memory_peak: AtomicU64,
-    buffered_peak: AtomicU64,
+}
+
+/// What [`LimitState`] keeps on a cache line of its own (see *Cache lines* there); 128 bytes, as adjacent
+/// lines are fetched in pairs on x86.
+#[repr(align(128))]
+pub(crate) struct Line<T>(T);
+
+impl<T> std::ops::Deref for Line<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The message bytes the host holds for a program, and their peak.
+struct MsgCount {
+    buffered: AtomicU64,
+    peak: AtomicU64,
 }
 
 /// Raise `peak` to `v` if `v` is higher.
@@ -356,13 +381,12 @@ fn raise(peak: &AtomicU64, v: u64) {
 impl LimitState {
     pub(crate) fn new(limits: Limits) -> Arc<LimitState> {
         Arc::new(LimitState {
-            limits,
+            limits: Line(limits),
             memory: AtomicU64::new(0),
             handles: AtomicUsize::new(0),
-            buffered: AtomicU64::new(0),
+            msgs: Line(MsgCount { buffered: AtomicU64::new(0), peak: AtomicU64::new(0) }),
             timers: AtomicUsize::new(0),
             memory_peak: AtomicU64::new(0),
-            buffered_peak: AtomicU64::new(0),
         })
     }
 
@@ -393,12 +417,12 @@ impl LimitState {
             return Err(LimitExceeded::new(LimitKind::Message, len as u64, l.max_message as u64));
         }
         let bytes = len as u64 + MSG_OVERHEAD + nobjs as u64 * OBJ_OVERHEAD;
-        let prev = self.buffered.fetch_add(bytes, Ordering::Relaxed);
+        let prev = self.msgs.buffered.fetch_add(bytes, Ordering::Relaxed);
         if prev + bytes > l.max_buffered_bytes {
-            self.buffered.fetch_sub(bytes, Ordering::Relaxed);
+            self.msgs.buffered.fetch_sub(bytes, Ordering::Relaxed);
             return Err(LimitExceeded::new(LimitKind::BufferedBytes, prev + bytes, l.max_buffered_bytes));
         }
-        raise(&self.buffered_peak, prev + bytes);
+        raise(&self.msgs.peak, prev + bytes);
         Ok(MsgCharge { state: Some(self.clone()), bytes })
     }
 
@@ -415,7 +439,7 @@ impl LimitState {
 
     /// The most linear memory and message bytes the program has held at once (for metrics).
     pub(crate) fn peaks(&self) -> (u64, u64) {
-        (self.memory_peak.load(Ordering::Relaxed), self.buffered_peak.load(Ordering::Relaxed))
+        (self.memory_peak.load(Ordering::Relaxed), self.msgs.peak.load(Ordering::Relaxed))
     }
 
     /// The counts now: linear memory bytes, handles, message bytes, timers (for tests and metrics).
@@ -423,7 +447,7 @@ impl LimitState {
         Usage {
             memory: self.memory.load(Ordering::Relaxed),
             handles: self.handles.load(Ordering::Relaxed),
-            buffered: self.buffered.load(Ordering::Relaxed),
+            buffered: self.msgs.buffered.load(Ordering::Relaxed),
             timers: self.timers.load(Ordering::Relaxed),
         }
     }
@@ -453,7 +477,7 @@ pub(crate) struct MsgCharge {
 impl Drop for MsgCharge {
     fn drop(&mut self) {
         if let Some(s) = &self.state {
-            let prev = s.buffered.fetch_sub(self.bytes, Ordering::Relaxed);
+            let prev = s.msgs.buffered.fetch_sub(self.bytes, Ordering::Relaxed);
             debug_assert!(prev >= self.bytes, "MsgCharge::drop: {} bytes given back, {prev} charged", self.bytes);
         }
     }
