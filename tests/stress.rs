@@ -1,9 +1,14 @@
-//! Many Gs at once: 10,000 Gs exchanging 100,000 messages with a checksum, and 10,000 parked Gs held
-//! under the kernel's default `vm.max_map_count`.
+//! Many Gs at once: 10,000 Gs exchanging 100,000 messages with a checksum, 10,000 parked Gs held under
+//! the kernel's default `vm.max_map_count`, and pools of copy-on-write slots that change modules.
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use gmp_tests::run;
+use wasm_gmp::{Config, CowImages, EngineConfig, ExitKind, MAPS_PER_G_COW, Program, RunOptions, Runtime};
+
+/// The child processes below: a wait for Gs that never come ends after 2 s of no progress.
+const LIMIT: Duration = Duration::from_secs(120);
 
 /// Both tests fill most of the engine's G pool, which every test in this process shares: one at a time.
 static POOL: Mutex<()> = Mutex::new(());
@@ -24,4 +29,125 @@ fn ten_thousand_parked_gs_fit_with_the_default_map_count() {
     let r = run("park_many", 2, &["10000"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.stdout, "parked: 10000\nall done\n");
+}
+
+/// A program whose memory image spans `image` (a nonzero byte at each end): its main G spawns `n` Gs, each
+/// writing a page below the image and one above it (so both parts of the slot are faulted in) and then
+/// waiting forever on a channel of its own, and sleeps.
+fn image_parker(engine: &EngineConfig, n: usize, image: (u32, u32)) -> Program {
+    let wat = format!(
+        r#"(module
+            (import "gmp" "spawn" (func $spawn (param i32 i32 i32 i32 i32) (result i64)))
+            (import "gmp" "chan_new" (func $chan_new (param i32) (result i32)))
+            (import "gmp" "chan_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
+            (import "gmp" "sleep" (func $sleep (param i64)))
+            (import "gmp" "msg_take" (func $take (param i32 i32 i32 i32)))
+            (memory (export "memory") 2)
+            (data (i32.const {start}) "x")
+            (data (i32.const {last}) "x")
+            (func (export "_start") (local $i i32)
+                (loop $spawn_all
+                    (drop (call $spawn (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br_if $spawn_all (i32.lt_u (local.get $i) (i32.const {n}))))
+                (call $sleep (i64.const 3600000000000)))
+            (func (export "gmp_entry") (param i32 i32 i32)
+                (call $take (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))
+                (i32.store (i32.const 4096) (i32.const 1))
+                (i32.store (i32.const 126976) (i32.const 1))
+                (drop (call $recv (call $chan_new (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16)))))"#,
+        start = image.0,
+        last = image.1 - 1,
+    );
+    Program::from_bytes(engine, wat.as_bytes()).unwrap()
+}
+
+/// Two modules whose images lie one inside the other, so a slot that changes modules splits the most.
+const IMAGE_A: (u32, u32) = (0x10000, 0x14000);
+const IMAGE_B: (u32, u32) = (0x12000, 0x13000);
+
+fn cow_engine(max_gs: Option<usize>) -> EngineConfig {
+    EngineConfig { cow_images: CowImages::On, max_gs, ..EngineConfig::default() }
+}
+
+fn maps() -> usize {
+    std::fs::read_to_string("/proc/self/maps").unwrap().lines().count()
+}
+
+/// Start `program` on `rt` and wait until its main and `n` Gs are alive and idle (each G is instantiated
+/// when it first runs, and has written its pages once it parks), or nothing moved for 2 s (a spawn failed);
+/// returns the Gs alive and the process's mappings then, after ending the program.
+fn fill(rt: &Runtime, program: &Program, n: usize) -> (usize, usize) {
+    let run = rt.start(program, RunOptions::default().stderr(wasm_gmp::Output::Null)).unwrap();
+    let (mut last, mut since) = ((0, Duration::ZERO), Instant::now());
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        let now = (run.live_gs(), run.cpu_time());
+        if run.is_finished() || now == last && (now.0 == n + 1 || since.elapsed() > Duration::from_secs(2)) {
+            break;
+        }
+        if now != last {
+            (last, since) = (now, Instant::now());
+        }
+    }
+    let got = (run.live_gs(), maps());
+    run.kill();
+    let exit = run.wait();
+    assert_eq!(exit.kind, ExitKind::Killed, "{:?}", exit.report);
+    got
+}
+
+/// Copy-on-write images: a memory slot holds at most `MAPS_PER_G_COW` mappings, also after it changes
+/// modules (4 with one module's image, 5 once a slot held another's: see `engine.rs`). The pool is sized
+/// with that count; a slot holding more than it can run the process out of mappings (as CI once did, at
+/// G 4739 of a 10,000-G program that followed another module's).
+#[test]
+fn a_cow_slot_that_changes_modules_holds_at_most_maps_per_g_cow() {
+    let r = gmp_tests::isolated("a_cow_slot_that_changes_modules_holds_at_most_maps_per_g_cow", LIMIT, || {
+        let n = 2_000;
+        let engine = cow_engine(Some(n + 1));
+        let rt = Runtime::new(Config { procs: 2, engine: engine.clone(), ..Config::default() }).unwrap();
+        let (a, b) = (image_parker(&engine, n, IMAGE_A), image_parker(&engine, n, IMAGE_B));
+        let base = maps();
+        let mut out = String::new();
+        for (round, p) in [&a, &b, &a, &b].into_iter().enumerate() {
+            let (live, m) = fill(&rt, p, n);
+            let per_g = (m - base) as f64 / n as f64;
+            out += &format!("round {round}: {live} Gs alive, {per_g:.2} mappings per G\n");
+            assert_eq!(live, n + 1, "{out}");
+            assert!(per_g <= MAPS_PER_G_COW as f64 + 0.1, "more than MAPS_PER_G_COW:\n{out}");
+            // Images in use: without them a slot holds 2.
+            assert!(round > 0 || per_g >= 3.9, "no copy-on-write image in the slots?\n{out}");
+        }
+        gmp_tests::Run { code: 0, stdout: out, stderr: String::new(), report: None }
+    });
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    print!("{}", r.stdout);
+}
+
+/// The failure itself: a pool with copy-on-write images, sized by the kernel's map count, filled by one
+/// module, then by another, then by the first: every G of every round comes up (a pool sized for 4 mappings
+/// per slot ran out of mappings in the second round).
+#[test]
+fn a_cow_pool_sized_by_the_map_count_takes_modules_in_turn() {
+    let r = gmp_tests::isolated("a_cow_pool_sized_by_the_map_count_takes_modules_in_turn", LIMIT, || {
+        let capacity = cow_engine(None).pool_capacity().unwrap();
+        if capacity > 20_000 {
+            let out = format!("vm.max_map_count is raised here (the pool holds {capacity}): not filled\n");
+            return gmp_tests::Run { code: 0, stdout: out, stderr: String::new(), report: None };
+        }
+        let n = capacity - 1;
+        let engine = cow_engine(None);
+        let rt = Runtime::new(Config { procs: 2, engine: engine.clone(), ..Config::default() }).unwrap();
+        let (a, b) = (image_parker(&engine, n, IMAGE_A), image_parker(&engine, n, IMAGE_B));
+        let mut out = String::new();
+        for (round, p) in [&a, &b, &a].into_iter().enumerate() {
+            let (live, m) = fill(&rt, p, n);
+            out += &format!("round {round}: {live} of {} Gs alive, {m} mappings\n", n + 1);
+            assert_eq!(live, n + 1, "{out}");
+        }
+        gmp_tests::Run { code: 0, stdout: out, stderr: String::new(), report: None }
+    });
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    print!("{}", r.stdout);
 }

@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 
 use crate::engine::MAX_MEMORY;
 use crate::runtime::{MAX_PERIOD, MAX_PROCS};
-use crate::{Config, EngineConfig, Input, Limits, Program, RunOptions, Runtime, Traceback};
+use crate::{Config, CowImages, EngineConfig, Input, Limits, Program, RunOptions, Runtime, Traceback};
 
 /// Exit status for a command line that cannot be understood (an unknown flag, a bad value, a bad `--env`
 /// or `--net` rule): `EX_USAGE` of BSD's sysexits, outside what programs exit with.
@@ -90,6 +90,20 @@ struct CodeArgs {
     /// Do not cache compiled modules (the cache lives in $GMP_CACHE_DIR, else ~/.cache/wasm-gmp).
     #[arg(long)]
     no_cache: bool,
+
+    /// Map each G's initial data from a copy-on-write image of the module (less memory per G, more
+    /// mappings): auto turns it on where it costs no G of the pool, i.e. with vm.max_map_count raised for
+    /// many Gs.
+    #[arg(long, value_enum, default_value_t = CowArg::Auto, value_name = "WHEN")]
+    cow_images: CowArg,
+}
+
+/// `--cow-images`: [`CowImages`] on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum CowArg {
+    Auto,
+    On,
+    Off,
 }
 
 impl CodeArgs {
@@ -97,6 +111,11 @@ impl CodeArgs {
         let mut e = EngineConfig {
             max_memory: self.max_memory << 20, // cannot overflow: the parser allows at most MAX_MEMORY >> 20
             preemption: !self.no_preempt,
+            cow_images: match self.cow_images {
+                CowArg::Auto => CowImages::Auto,
+                CowArg::On => CowImages::On,
+                CowArg::Off => CowImages::Off,
+            },
             ..EngineConfig::default()
         };
         if self.no_cache {

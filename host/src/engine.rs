@@ -10,11 +10,23 @@
 //!
 //! # Sizing the pool from `vm.max_map_count`
 //! Each pooled G costs about [`MAPS_PER_G`] mappings (its memory slot split into accessible and reserved
-//! parts) plus [`MAPS_PER_STACK_SLOT`] per stack slot, made up front. The
-//! kernel refuses mappings beyond `vm.max_map_count` (65530 by default), and an `mmap` that fails deep inside
-//! instantiation is a poor error. So the pool holds at most as many Gs as fit under the limit after leaving
-//! [`MAPS_RESERVED`] for everything else in the process, and a spawn beyond that fails with an error that
-//! names the limit and how to raise it (see [`LimitError`]).
+//! parts; [`MAPS_PER_G_COW`] with copy-on-write images) plus [`MAPS_PER_STACK_SLOT`] per stack slot, made
+//! up front. The kernel refuses mappings beyond `vm.max_map_count` (65530 by default), and an `mmap` that
+//! fails deep inside instantiation is a poor error. So the pool holds at most as many Gs as fit under the
+//! limit after leaving [`MAPS_RESERVED`] for everything else in the process, and a spawn beyond that fails
+//! with an error that names the limit and how to raise it (see [`LimitError`]).
+//!
+//! # Copy-on-write images: when they cost no G
+//! With an image, a G's memory maps the module's initial data from one shared copy and pays only for the
+//! pages it writes (bench_park, 10k parked Gs: 40 KiB per G instead of 52). The price is mappings: the
+//! image splits the slot's accessible part in three, and a slot that held another module's image keeps
+//! one split more (wasmtime zeroes the old image's range with a fresh mapping, which merges with only one
+//! of its neighbours: they were faulted apart, under different anon_vmas), so a slot holds up to 5, not 2
+//! (`tests/stress.rs` measures both). Under the default map count that is 8,790 Gs instead of 15,382,
+//! fewer than a runtime for many Gs should hold out of the box. So [`CowImages::Auto`] turns images on
+//! only where they cost no G: where the address space, not the map count, bounds the pool even with them
+//! (a map count raised for many Gs: about 7.3 million for the default 64 MiB per G).
+//! [`CowImages::On`] and [`CowImages::Off`] decide it outright.
 //!
 //! # Waiting for a place
 //! A full pool is usually a burst of spawns outrunning the Gs that would exit, so a spawn at the limit
@@ -35,6 +47,9 @@ use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 /// Mappings a live pooled G holds: its memory slot split into accessible and reserved parts (measured:
 /// 2.00 per parked G with `scripts/measure-rss.py`).
 pub const MAPS_PER_G: usize = 2;
+/// The same with copy-on-write images: up to 5 (see *Copy-on-write images*; measured by
+/// `tests/stress.rs`: 4 with one module's image, 5 after a slot changes modules).
+pub const MAPS_PER_G_COW: usize = 5;
 /// Mappings the pool makes per fiber-stack slot up front: the stack and its guard page.
 pub const MAPS_PER_STACK_SLOT: usize = 2;
 /// Mappings left for the rest of the process: code, libraries, thread stacks, malloc arenas.
@@ -69,6 +84,22 @@ pub struct EngineConfig {
     /// Compile epoch checks into the guest so sysmon can preempt it. Off only to measure what the checks
     /// cost: without them a G in a loop with no calls keeps its P forever.
     pub preemption: bool,
+    /// Map each G's initial data from a copy-on-write image of the module instead of copying it in (see
+    /// [`CowImages`]).
+    pub cow_images: CowImages,
+}
+
+/// Whether Gs map their initial data from copy-on-write images (see *Copy-on-write images* in the module
+/// comment).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CowImages {
+    /// Where they cost no G of the pool's capacity.
+    #[default]
+    Auto,
+    /// Always; a pool sized by the machine holds fewer Gs ([`MAPS_PER_G_COW`] mappings each).
+    On,
+    /// Never: every G copies the module's data in.
+    Off,
 }
 
 impl Default for EngineConfig {
@@ -79,6 +110,7 @@ impl Default for EngineConfig {
             stack_size: 256 << 10, // 256 KiB: room for deep-ish wasm recursion plus WASI host frames
             cache_dir: default_cache_dir(),
             preemption: true,
+            cow_images: CowImages::Auto,
         }
     }
 }
@@ -102,6 +134,15 @@ impl EngineConfig {
     pub fn pool_capacity(&self) -> anyhow::Result<usize> {
         Ok(shared(self)?.max_gs)
     }
+
+    /// Whether this configuration's engine maps Gs' memory from copy-on-write images ([`CowImages`]
+    /// decided for this machine).
+    ///
+    /// # Errors
+    /// As [`EngineConfig::engine`].
+    pub fn uses_cow_images(&self) -> anyhow::Result<bool> {
+        Ok(shared(self)?.cow)
+    }
 }
 
 /// An engine and the live-G accounting of its pool.
@@ -113,6 +154,8 @@ pub struct SharedEngine {
     pub max_gs: usize,
     /// Where `max_gs` came from, for the error message.
     pub(crate) limit_source: LimitSource,
+    /// Gs map their memory from copy-on-write images.
+    pub cow: bool,
     /// Places freed so far: a waiting spawn that sees it move knows some G exited.
     freed: AtomicU64,
     /// Spawns waiting for a place (see *Waiting for a place*).
@@ -123,7 +166,8 @@ pub struct SharedEngine {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum LimitSource {
     Configured,
-    MapCount(usize),
+    /// The kernel's map count, and the mappings each G's memory slot may hold.
+    MapCount(usize, usize),
 }
 
 /// A spawn refused because the G pool is full.
@@ -140,9 +184,9 @@ impl std::fmt::Display for LimitError {
         write!(f, "cannot start another G: {} Gs are alive, the limit is {}", self.live, self.max_gs)?;
         match self.source {
             LimitSource::Configured => write!(f, " (set by --max-gs / EngineConfig::max_gs; raise it there)"),
-            LimitSource::MapCount(n) => write!(
+            LimitSource::MapCount(n, per_g) => write!(
                 f,
-                " (sized to the kernel's vm.max_map_count = {n}, about {MAPS_PER_G} + {MAPS_PER_STACK_SLOT} \
+                " (sized to the kernel's vm.max_map_count = {n}, about {per_g} + {MAPS_PER_STACK_SLOT} \
                  mappings per G; raise it with `sudo sysctl -w vm.max_map_count=N`, then --max-gs)"
             ),
         }
@@ -256,9 +300,19 @@ pub fn max_map_count() -> Option<usize> {
     std::fs::read_to_string("/proc/sys/vm/max_map_count").ok()?.trim().parse().ok()
 }
 
-/// The most Gs a pool may hold under a `vm.max_map_count` of `map_count`.
-pub fn max_gs_for_map_count(map_count: usize) -> usize {
-    map_count.saturating_sub(MAPS_RESERVED) / (MAPS_PER_G + MAPS_PER_STACK_SLOT)
+/// The most Gs a pool may hold under a `vm.max_map_count` of `map_count`, with copy-on-write images or
+/// without.
+pub fn max_gs_for_map_count(map_count: usize, cow_images: bool) -> usize {
+    map_count.saturating_sub(MAPS_RESERVED) / (maps_per_g(cow_images) + MAPS_PER_STACK_SLOT)
+}
+
+/// What `vm.max_map_count` must be for a pool of `n` Gs, with copy-on-write images or without.
+pub fn map_count_for(n: usize, cow_images: bool) -> usize {
+    n * (maps_per_g(cow_images) + MAPS_PER_STACK_SLOT) + MAPS_RESERVED
+}
+
+fn maps_per_g(cow_images: bool) -> usize {
+    if cow_images { MAPS_PER_G_COW } else { MAPS_PER_G }
 }
 
 /// The engine for `cfg`, created on first use.
@@ -286,6 +340,13 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
     // address space holds, whatever the map count allows.
     let per_slot = cfg.max_memory.saturating_add(MEMORY_GUARD).saturating_add(cfg.stack_size as u64);
     let by_address_space = ((ADDRESS_SPACE_BUDGET / per_slot) as usize).max(1);
+    // Not from `max_gs`: `wasm-gmp compile` has none, and a precompiled module loads only into an engine
+    // that made the same choice.
+    let maps = max_map_count().unwrap_or(65_530);
+    let cow = match cfg.cow_images {
+        CowImages::Auto => max_gs_for_map_count(maps, true) >= by_address_space,
+        c => c == CowImages::On,
+    };
     let (max_gs, limit_source) = match cfg.max_gs {
         Some(n) => {
             anyhow::ensure!(
@@ -297,10 +358,7 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
             );
             (n, LimitSource::Configured)
         }
-        None => {
-            let maps = max_map_count().unwrap_or(65_530);
-            (max_gs_for_map_count(maps).min(by_address_space), LimitSource::MapCount(maps))
-        }
+        None => (max_gs_for_map_count(maps, cow).min(by_address_space), LimitSource::MapCount(maps, maps_per_g(cow))),
     };
     anyhow::ensure!(max_gs >= 1, "the G limit must be at least 1");
     let slots = u32::try_from(max_gs).map_err(|_| anyhow::anyhow!("--max-gs {max_gs} is too large"))?;
@@ -332,14 +390,8 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
         // Explicit bounds checks are the price of small reservations.
         .memory_guard_size(MEMORY_GUARD)
         .guard_before_linear_memory(false)
-        // No copy-on-write image, for now. It would save a G the data pages it never writes (measured with
-        // `gmp-bench mem`, bench_park, 10k parked Gs: Pss + page tables 52.5 -> 41.7 KiB per G, linear
-        // memory 28 -> 16), but a slot with an image holds 4 mappings instead of 2, and with the pool sized
-        // for 4 the stress test (two 10k-G programs, one after the other, in one process) once hit ENOMEM
-        // at G 4739 under CI: some slots held more than 4 (the suspect: slots switching between two
-        // modules' images; not pinned down). Turning it on needs that found, and a slot layout with fewer
-        // mappings or a pool sized from the real count.
-        .memory_init_cow(false)
+        // See *Copy-on-write images* for when, and for the pool's size with them.
+        .memory_init_cow(cow)
         .async_stack_size(cfg.stack_size)
         .max_wasm_stack(cfg.stack_size * 3 / 4);
     if let Some(dir) = &cfg.cache_dir {
@@ -355,6 +407,7 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
         live: AtomicUsize::new(0),
         max_gs,
         limit_source,
+        cow,
         freed: AtomicU64::new(0),
         place_waiters: Mutex::new(Vec::new()),
         nplace_waiters: AtomicUsize::new(0),
@@ -367,12 +420,12 @@ mod tests {
 
     #[test]
     fn default_map_count_fits_ten_thousand_gs() {
-        assert!(max_gs_for_map_count(65_530) >= 10_001, "{}", max_gs_for_map_count(65_530));
+        assert!(max_gs_for_map_count(65_530, false) >= 10_001, "{}", max_gs_for_map_count(65_530, false));
     }
 
     #[test]
     fn limit_error_names_the_limit_and_the_fix() {
-        let e = LimitError { live: 10, max_gs: 10, source: LimitSource::MapCount(65_530) };
+        let e = LimitError { live: 10, max_gs: 10, source: LimitSource::MapCount(65_530, MAPS_PER_G) };
         let s = e.to_string();
         assert!(s.contains("vm.max_map_count = 65530") && s.contains("sysctl"), "{s}");
     }

@@ -126,7 +126,8 @@ impl Program {
             unsafe { Module::deserialize(engine.engine(), bytes) }.map_err(|e| {
                 anyhow!(
                     "cannot load the precompiled module: {e:#} (precompile it again with this wasm-gmp and the \
-                     same --max-memory and --no-preempt)"
+                     same --max-memory, --no-preempt and --cow-images; `auto` decides from vm.max_map_count, so \
+                     pin it with `on` or `off` where the two machines differ)"
                 )
             })?
         } else {

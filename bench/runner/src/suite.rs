@@ -149,12 +149,12 @@ fn pair(fig: &mut Figure, opts: &Opts, ours: impl Fn() -> Command, theirs: impl 
 }
 
 /// The command parking `k` Gs: wasm-gmp's `bench_park` (with a pool of `max_gs` when given) or Go's twin.
-pub(crate) fn park_cmd(ours: bool, k: usize, max_gs: Option<usize>) -> Command {
+pub(crate) fn park_cmd(ours: bool, k: usize, max_gs: Option<usize>, cow_images: &str) -> Command {
     if !ours {
         return go(2, "park", &[&k.to_string()]);
     }
     let mut c = Command::new(root().join("target/release/wasm-gmp"));
-    c.args(["run", "--procs", "2"]);
+    c.args(["run", "--procs", "2", "--cow-images", cow_images]);
     if let Some(m) = max_gs {
         // Past the default limits, which bound what the Gs could use (each G's whole linear memory, 128 KiB
         // for bench_park, and a handle each), not what parked Gs pay.
@@ -168,9 +168,9 @@ pub(crate) fn park_cmd(ours: bool, k: usize, max_gs: Option<usize>) -> Command {
     c
 }
 
-/// What `vm.max_map_count` must be for a pool of `n` Gs.
+/// What `vm.max_map_count` must be for a pool of `n` Gs without copy-on-write images.
 fn map_count_for(n: usize) -> usize {
-    n * (wasm_gmp::MAPS_PER_G + wasm_gmp::MAPS_PER_STACK_SLOT) + wasm_gmp::MAPS_RESERVED
+    wasm_gmp::map_count_for(n, false)
 }
 
 /// Memory per G at `n` parked Gs of the park program `cmd(k)` (itemized by `layout` when given), and the
@@ -226,9 +226,10 @@ fn machine() -> String {
 const GO_TWINS: [&str; 9] =
     ["spawn", "pingpong", "chan_throughput", "sieve", "park", "parallel", "preempt", "echo", "timers"];
 
-/// The places wasm-gmp's pool holds under this machine's `vm.max_map_count`.
+/// The places wasm-gmp's pool holds under this machine's `vm.max_map_count` (without copy-on-write images,
+/// as the default engine there unless the map count is raised far enough that they cost no place).
 fn pool() -> usize {
-    wasm_gmp::max_gs_for_map_count(wasm_gmp::max_map_count().unwrap_or(65_530))
+    wasm_gmp::max_gs_for_map_count(wasm_gmp::max_map_count().unwrap_or(65_530), false)
 }
 
 /// spawn+exit per G: at 1 and 2 P with no other G, then at 1 P with each of `alive` Gs parked meanwhile.
@@ -310,12 +311,23 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
         let fits = n < pool && (n as f64) * per_g_kib * 1.2 < mem_kib;
         let max_gs = (n > 10_000).then_some(n + 10);
         let layout = Some(crate::mem::Layout::default_engine());
-        let (ours, items) =
-            if fits { parked("wasm-gmp", n, |k| park_cmd(true, k, max_gs), layout).unzip() } else { (None, None) };
+        let (ours, items) = if fits {
+            parked("wasm-gmp", n, |k| park_cmd(true, k, max_gs, "auto"), layout).unzip()
+        } else {
+            (None, None)
+        };
+        // The same with copy-on-write images, where the map count holds them (one module here, so 4 per slot).
+        let cow_fits = fits && wasm_gmp::map_count_for(n + 10, true) <= wasm_gmp::max_map_count().unwrap_or(65_530);
+        let cow = if cow_fits && n >= 10_000 {
+            parked("wasm-gmp, --cow-images on", n, |k| park_cmd(true, k, Some(n + 10), "on"), layout)
+        } else {
+            None
+        };
         if let Some(s) = ours {
             per_g_kib = s.kib_per_g.max(1.0);
         }
-        let go = if opts.with_go { parked("Go", n, |k| park_cmd(false, k, None), None).map(|p| p.0) } else { None };
+        let go =
+            if opts.with_go { parked("Go", n, |k| park_cmd(false, k, None, "auto"), None).map(|p| p.0) } else { None };
         let lunatic_n = crate::lunatic::parked_count(n);
         let lunatic = match lunatic_n {
             Some(k) if opts.with_lunatic => {
@@ -356,6 +368,30 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
             not_run.clone()
         };
         figs.push(row(format!("memory per parked G (Pss + page tables), {n} Gs"), "≤ 24", |s| s.kib_per_g, not_run));
+        if let Some((c, citems)) = &cow {
+            let mut f = Figure::new(
+                format!("memory per parked G (Pss + page tables), {n} Gs, --cow-images on"),
+                "KiB",
+                "≤ 24",
+                Better::Lower,
+            );
+            f.ours.push(c.kib_per_g);
+            f.note = match citems {
+                Some(i) => format!(
+                    "linear memory {:.1}, fiber stack {:.1}, table {:.1}, host heap {:.1}, page tables {:.1}; \
+                     {:.2} maps per G (on by itself where vm.max_map_count ≥ {})",
+                    i.linear_memory,
+                    i.fiber_stacks,
+                    i.tables,
+                    i.host_heap,
+                    i.page_tables,
+                    c.maps_per_g,
+                    wasm_gmp::map_count_for(cow_auto_threshold(), true)
+                ),
+                None => String::new(),
+            };
+            figs.push(f);
+        }
         figs.push(row(format!("RSS per parked G, {n} Gs"), "—", |s| s.rss_kib_per_g, rss_note));
         // Where it goes, at 10,000 Gs.
         if let (10_000, Some(items)) = (n, items.flatten()) {
@@ -382,6 +418,13 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
         }
     }
     (figs, points)
+}
+
+/// The pool size from which `--cow-images auto` turns images on with the default engine: where the address
+/// space, not the map count, bounds the pool (see `engine.rs`).
+fn cow_auto_threshold() -> usize {
+    let c = wasm_gmp::EngineConfig::default();
+    ((1u64 << 46) / (c.max_memory + wasm_gmp::MEMORY_GUARD + c.stack_size as u64)) as usize
 }
 
 /// Run everything and write `bench/results/`.
