@@ -283,6 +283,21 @@ async fn instantiate(run: &RunShared, store: &mut Store<GData>) -> wasmtime::Res
                 tries += 1;
                 gmp_sched::yield_now().await;
             }
+            // An `mmap` or `mprotect` refused with ENOMEM while the machine has memory to spare is nearly
+            // always the process's map count: say which limit, instead of a bare "Cannot allocate memory".
+            Err(e)
+                if e.chain()
+                    .any(|c| c.downcast_ref::<std::io::Error>().and_then(|io| io.raw_os_error()) == Some(12)) =>
+            {
+                let maps = crate::engine::max_map_count().map_or("unknown".into(), |n| n.to_string());
+                // A new root: reports show an error's root cause.
+                return Err(wasmtime::Error::msg(format!(
+                    "cannot map the G's memory ({}): the process is likely out of memory mappings \
+                     (vm.max_map_count = {maps}; raise it with `sudo sysctl -w vm.max_map_count=N`, or hold \
+                     fewer Gs with --max-gs)",
+                    e.root_cause()
+                )));
+            }
             r => return r,
         }
     }
