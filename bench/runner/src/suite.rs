@@ -13,6 +13,7 @@
 //! A twin runtime that is missing (Go not on PATH, Lunatic not installable here) only loses its column:
 //! `go.rs` and `lunatic.rs` say why.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::process::Command;
 
@@ -607,6 +608,22 @@ fn round_numbers(v: &mut serde_json::Value) {
 
 /// Write `bench/results/{stem}.md` and `{stem}.json` (and a plot, `live-gs.svg` for the suite and
 /// `{stem}-live-gs.svg` for others, when there are live-G points), and print the table.
+/// The machine line and each figure's wasm-gmp median of `bench/results/baseline.json`, if there is one.
+fn previous_baseline(dir: &std::path::Path) -> Option<(String, HashMap<String, f64>)> {
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("baseline.json")).ok()?).ok()?;
+    let figures = json.get("figures")?.as_array()?;
+    let medians = figures
+        .iter()
+        .filter_map(|f| {
+            let ours: Vec<f64> = f.get("wasm_gmp")?.as_array()?.iter().filter_map(|v| v.as_f64()).collect();
+            let name = f.get("name")?.as_str()?.to_string();
+            (!ours.is_empty()).then(|| (name, median(ours)))
+        })
+        .collect();
+    Some((json.get("machine")?.as_str().unwrap_or("unknown").to_string(), medians))
+}
+
 pub fn write_results(
     stem: &str,
     figs: &[Figure],
@@ -646,18 +663,29 @@ pub fn write_results(
          otherwise); ratio: wasm-gmp / Go\n",
         opts.reps
     );
-    let _ = writeln!(md, "| figure | unit | wasm-gmp | Go | Lunatic | ratio | engine floor | target | note |");
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
+    // The committed baseline's wasm-gmp medians, so a change shows next to what it changed.
+    let previous = previous_baseline(&dir);
+    if let Some((machine, _)) = &previous {
+        let _ =
+            writeln!(md, "- previous baseline: `bench/results/baseline.json` (wasm-gmp medians; machine: {machine})\n");
+    }
+    let _ = writeln!(
+        md,
+        "| figure | unit | wasm-gmp | previous baseline | Go | Lunatic | ratio | engine floor | target | note |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|");
     for f in figs {
+        let before = previous.as_ref().and_then(|(_, p)| p.get(&f.name)).map_or("–".into(), |&v| fmt_num(v));
         let (o, g) = (median(f.ours.clone()), median(f.go.clone()));
         let ratio =
             if f.ours.is_empty() || f.go.is_empty() || g == 0.0 { "–".into() } else { format!("{:.2}", o / g) };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             f.name,
             f.unit,
             cell(&f.ours),
+            before,
             cell(&f.go),
             cell(&f.lunatic),
             ratio,
