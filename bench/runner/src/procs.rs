@@ -58,9 +58,15 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 
 /// A `wasm-gmp run` command for a release-built guest.
 pub fn wasm_gmp(procs: usize, guest: &str, args: &[&str]) -> Command {
+    wasm_gmp_with(procs, &[], guest, args)
+}
+
+/// [`wasm_gmp`] with `flags` for `wasm-gmp run`.
+pub fn wasm_gmp_with(procs: usize, flags: &[String], guest: &str, args: &[&str]) -> Command {
     let root = root();
     let mut cmd = Command::new(root.join("target/release/wasm-gmp"));
     cmd.args(["run", "--procs", &procs.to_string()])
+        .args(flags)
         .arg(root.join(format!("target/wasm/wasm32-wasip1/release/{guest}.wasm")))
         .arg("--")
         .args(args)

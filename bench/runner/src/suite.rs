@@ -20,7 +20,7 @@ use std::process::Command;
 use serde::Serialize;
 
 use crate::plot::{Point, Sample};
-use crate::procs::{Server, field, go, median, output, root, wasm_gmp};
+use crate::procs::{Server, field, go, median, output, root, wasm_gmp, wasm_gmp_with};
 
 /// Which direction is better for a figure.
 #[derive(Clone, Copy, PartialEq, Eq, Serialize)]
@@ -150,6 +150,18 @@ fn pair(fig: &mut Figure, opts: &Opts, ours: impl Fn() -> Command, theirs: impl 
 }
 
 /// The command parking `k` Gs: wasm-gmp's `bench_park` (with a pool of `max_gs` when given) or Go's twin.
+/// `wasm-gmp run` flags past the default limits for `gs` Gs, which bound what the Gs could use (each G's
+/// whole linear memory, 128 KiB for the bench guests, and a handle each), not what parked Gs hold: 100,000
+/// Gs would end at the total memory limit of a 24 GiB machine.
+pub(crate) fn room_for(gs: usize) -> Vec<String> {
+    if gs <= 10_000 {
+        return Vec::new();
+    }
+    ["--max-memory-total", &(gs / 8 + 1024).to_string(), "--max-handles", &(2 * gs + 1000).to_string()]
+        .map(String::from)
+        .to_vec()
+}
+
 pub(crate) fn park_cmd(ours: bool, k: usize, max_gs: Option<usize>, cow_images: &str) -> Command {
     if !ours {
         return go(2, "park", &[&k.to_string()]);
@@ -157,11 +169,7 @@ pub(crate) fn park_cmd(ours: bool, k: usize, max_gs: Option<usize>, cow_images: 
     let mut c = Command::new(root().join("target/release/wasm-gmp"));
     c.args(["run", "--procs", "2", "--cow-images", cow_images]);
     if let Some(m) = max_gs {
-        // Past the default limits, which bound what the Gs could use (each G's whole linear memory, 128 KiB
-        // for bench_park, and a handle each), not what parked Gs pay.
-        c.args(["--max-gs", &m.to_string()])
-            .args(["--max-memory-total", &(m / 8 + 1024).to_string()])
-            .args(["--max-handles", &(2 * m + 1000).to_string()]);
+        c.args(["--max-gs", &m.to_string()]).args(room_for(m.max(10_001)));
     }
     c.arg(root().join("target/wasm/wasm32-wasip1/release/bench_park.wasm"))
         .args(["--", &k.to_string()])
@@ -261,7 +269,7 @@ fn spawn_figures(opts: &Opts, floor: &crate::floor::Floor, alive: &[usize]) -> V
                 &mut f,
                 opts,
                 "ns_per_op",
-                &|| wasm_gmp(procs, "bench_spawn", &[n_spawn, &a]),
+                &|| wasm_gmp_with(procs, &room_for(alive + 2_000), "bench_spawn", &[n_spawn, &a]),
                 &|| go(procs, "spawn", &[n_spawn, &a]),
                 lunatic_fits.then_some(lunatic),
             );
