@@ -139,8 +139,13 @@ pub struct Layout {
 impl Layout {
     /// The layout of `wasm-gmp run` with its default engine configuration.
     pub fn default_engine() -> Layout {
+        Layout::with_max_memory(wasm_gmp::EngineConfig::default().max_memory)
+    }
+
+    /// The layout of `wasm-gmp run --max-memory` (in bytes here).
+    pub fn with_max_memory(max_memory: u64) -> Layout {
         let c = wasm_gmp::EngineConfig::default();
-        Layout { memory_slot: c.max_memory + wasm_gmp::MEMORY_GUARD, stack: c.stack_size as u64 }
+        Layout { memory_slot: max_memory + wasm_gmp::MEMORY_GUARD, stack: c.stack_size as u64 }
     }
 }
 

@@ -163,11 +163,16 @@ pub(crate) fn room_for(gs: usize) -> Vec<String> {
 }
 
 pub(crate) fn park_cmd(ours: bool, k: usize, max_gs: Option<usize>, cow_images: &str) -> Command {
+    park_cmd_with(ours, k, max_gs, &["--cow-images", cow_images])
+}
+
+/// [`park_cmd`] with any `wasm-gmp run` flags.
+pub(crate) fn park_cmd_with(ours: bool, k: usize, max_gs: Option<usize>, flags: &[&str]) -> Command {
     if !ours {
         return go(2, "park", &[&k.to_string()]);
     }
     let mut c = Command::new(root().join("target/release/wasm-gmp"));
-    c.args(["run", "--procs", "2", "--cow-images", cow_images]);
+    c.args(["run", "--procs", "2"]).args(flags);
     if let Some(m) = max_gs {
         c.args(["--max-gs", &m.to_string()]).args(room_for(m.max(10_001)));
     }
