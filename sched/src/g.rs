@@ -5,7 +5,7 @@
 //!
 //! | status     | meaning                                   | owner, and who may change it            |
 //! |------------|-------------------------------------------|-----------------------------------------|
-//! | `RUNNABLE` | on exactly one run queue                  | the queue; the M that dequeues it       |
+//! | `RUNNABLE` | on exactly one run queue                  | the queue; the M that dequeues it (a waker only rewrites it, see `transition_to_runnable`) |
 //! | `RUNNING`  | an M is polling its future                | that M; a waker may add `NOTIFIED`       |
 //! | `NOTIFIED` | running, and readied during the poll      | that M, which requeues it after the poll |
 //! | `PARKED`   | waiting; on no queue                      | nobody; the first waker makes it runnable, or the reaper of its ending group takes it (`RUNNING`) to drop it |
@@ -107,16 +107,23 @@ impl GState {
     pub(crate) fn transition_to_runnable(&self) -> bool {
         // Acquire/Release: pairs with `transition_to_parked`'s Release, so a waker that queues the G sees
         // everything the G did before parking; its own writes (a message handed over) travel to the next
-        // poll through the run queue's synchronization, or through `NOTIFIED` below.
+        // poll through the run queue's synchronization, or through `NOTIFIED` or the rewritten `RUNNABLE`
+        // below.
         let mut cur = self.0.load(Ordering::Acquire);
         loop {
             let next = match cur {
                 PARKED => RUNNABLE,
                 RUNNING => NOTIFIED,
+                // Queued and not yet polled: nothing to queue, but the coming poll must see what the caller
+                // published, and a load cannot promise that (the M stores `RUNNING` and reads, the caller
+                // stored and read: store buffering). A write of the same value can: the M's swap in
+                // `transition_to_running` reads it, or comes first and this finds `RUNNING` (see
+                // `a_poll_after_a_wake_of_a_runnable_g_sees_what_the_waker_published`).
+                RUNNABLE => RUNNABLE,
                 _ => return false,
             };
             match self.0.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return next == RUNNABLE,
+                Ok(_) => return cur == PARKED,
                 Err(actual) => cur = actual,
             }
         }
@@ -124,11 +131,12 @@ impl GState {
 
     /// The M that dequeued the G, before polling it.
     pub(crate) fn transition_to_running(&self) {
-        // Nobody else changes a RUNNABLE G (wakers ignore it), so a plain store suffices: no locked
-        // instruction on every hand-off. The run queue the G came through already ordered the poll after
-        // whatever its queuer published; Release pairs with a waker's Acquire that finds it `RUNNING`.
-        debug_assert_eq!(self.0.load(Ordering::Relaxed), RUNNABLE, "transition_to_running: G was not runnable");
-        self.0.store(RUNNING, Ordering::Release);
+        // A swap, not a store, though nobody else moves a RUNNABLE G: a waker that found it RUNNABLE wrote
+        // it back (see `transition_to_runnable`), and reading that write is what orders this poll after
+        // the waker's outcome. A store would let the poll miss the outcome while the waker missed
+        // `RUNNING`, a lost wake-up that loom finds in one step.
+        let prev = self.0.swap(RUNNING, Ordering::AcqRel);
+        debug_assert_eq!(prev, RUNNABLE, "transition_to_running: G was not runnable");
     }
 
     /// The polling M, after `Pending`. Returns true if the G is parked now; false if it was readied during
@@ -441,6 +449,34 @@ mod loom_tests {
             }
             waker.join().unwrap();
             assert_eq!(queued.load(Ordering::SeqCst), 1, "the G must be queued exactly once");
+        });
+    }
+
+    /// A waker that finds the G `RUNNABLE` (queued, not yet polled: readied earlier by someone else, or put
+    /// back by an inspector) queues nothing, since the G is about to be polled: that poll must then see what
+    /// the waker published before waking it (a sudog's outcome). Otherwise the G parks on an operation that
+    /// has completed, and nobody is left to wake it. Both sides publish, then read what the other
+    /// published (store buffering), so both must do it through read-modify-writes of the status.
+    #[test]
+    fn a_poll_after_a_wake_of_a_runnable_g_sees_what_the_waker_published() {
+        loom::model(|| {
+            let st = Arc::new(GState::new());
+            let published = Arc::new(loom::sync::atomic::AtomicBool::new(false));
+            let queued = Arc::new(AtomicUsize::new(0));
+            let (st2, p2, q2) = (st.clone(), published.clone(), queued.clone());
+            let waker = loom::thread::spawn(move || {
+                p2.store(true, Ordering::Release);
+                if st2.transition_to_runnable() {
+                    q2.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+            // The M that dequeued the G polls it: it completes if it sees the outcome, else parks.
+            st.transition_to_running();
+            let parked = !published.load(Ordering::Acquire) && st.transition_to_parked();
+            waker.join().unwrap();
+            if parked {
+                assert_eq!(queued.load(Ordering::SeqCst), 1, "the G parked on a completed operation: lost");
+            }
         });
     }
 
