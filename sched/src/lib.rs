@@ -75,6 +75,12 @@
 //! | back from a blocking call, waiting for a P (`Idle::msyscall`) | the next P given up, an M about to schedule, the end | slot lock (`loom_exitsyscall_vs_retake_hands_the_p_to_exactly_one`, `loom_m_back_from_a_syscall_always_gets_the_retaken_p`) |
 //! | sysmon, with every P idle | the first P to get busy, the next schedtrace line | `sleeping` vs. `npidle` (see `sysmon.rs`) |
 //!
+//! A G's own wake-up has its models in `g.rs` and `chan.rs`: a waker against the M parking the G
+//! (`wake_racing_park_queues_exactly_once`), against the M about to poll a G it finds queued
+//! (`a_poll_after_a_wake_of_a_runnable_g_sees_what_the_waker_published`: both sides write the status, so
+//! the poll sees the waker's outcome), and two completers of one blocked operation
+//! (`loom_outcome_is_handed_over_once`).
+//!
 //! And the one "sleep" that must not happen: *checkdead* calls the program deadlocked only when nothing can
 //! wake a G. Sources outside the Gs (pending timers, socket waiters, `Hold`s, Gs in foreign futures) are
 //! uncounted only *after* the G they ready is queued, and checkdead reads the counts before the queues
@@ -83,8 +89,8 @@
 //!
 //! # Lock order
 //! A lock may be taken while holding only locks above it in this list; none is held across a poll of a G.
-//! 1. A channel's lock (several: in address order, as `select` takes them), then its sudogs' `done` locks.
-//!    Gs are readied only after every channel lock is released.
+//! 1. A channel's lock (several: in address order, as `select` takes them). A sudog's outcome is a lock-free
+//!    one-shot slot (`chan.rs`). Gs are readied only after every channel lock is released.
 //! 2. `Sched::idle` (idle Ps, idle Ms, syscall waiters), then: an `M`'s hand-off lock, the outcome lock,
 //!    a registry shard (the deadlock dump), sysmon's lock (`on_p_busy`).
 //! 3. The netpoller's poll lock, then its descriptor table, then a descriptor side's lock.
