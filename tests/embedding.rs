@@ -21,25 +21,7 @@ fn spinner() -> Program {
 /// A program whose main G spawns `n` Gs that each wait forever on a channel of their own, then sleeps an
 /// hour (a sleeping G can be woken, so the program is not deadlocked): parked Gs for `kill` to end.
 fn parker(n: u32) -> Program {
-    let wat = format!(
-        r#"(module
-            (import "gmp" "spawn" (func $spawn (param i32 i32 i32 i32 i32) (result i64)))
-            (import "gmp" "chan_new" (func $chan_new (param i32) (result i32)))
-            (import "gmp" "chan_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
-            (import "gmp" "sleep" (func $sleep (param i64)))
-            (import "gmp" "msg_take" (func $take (param i32 i32 i32 i32)))
-            (memory (export "memory") 1)
-            (func (export "_start") (local $i i32)
-                (loop $spawn_all
-                    (drop (call $spawn (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
-                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
-                    (br_if $spawn_all (i32.lt_u (local.get $i) (i32.const {n}))))
-                (call $sleep (i64.const 3600000000000)))
-            (func (export "gmp_entry") (param i32 i32 i32)
-                (call $take (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))
-                (drop (call $recv (call $chan_new (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16)))))"#
-    );
-    Program::from_bytes(&EngineConfig::default(), wat.as_bytes()).unwrap()
+    Program::from_bytes(&EngineConfig::default(), gmp_tests::parker_wat(n, None).as_bytes()).unwrap()
 }
 
 fn runtime(procs: usize) -> Runtime {

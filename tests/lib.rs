@@ -242,3 +242,41 @@ pub fn isolated(test: &str, limit: Duration, scenario: impl FnOnce() -> Run) -> 
     let code = status.code().unwrap_or_else(|| panic!("{test}: the child died of {status}; stderr:\n{stderr}"));
     Isolated { code, elapsed, stdout, stderr }
 }
+
+/// The smallest program that parks Gs, in WAT (no guest build needed): its main G spawns `n` Gs, each
+/// waiting forever on a channel of its own that nobody sends on, then sleeps for an hour. The parked-G
+/// tests and the embedding benchmark share it.
+///
+/// With `image = Some((start, end))`, the memory (2 pages) has a data image spanning `start..end` (a nonzero
+/// byte at each end), and each G writes a page below the image and one above it before it waits, so both
+/// parts of a copy-on-write slot are faulted in. Without, the memory is one page and a G writes nothing.
+pub fn parker_wat(n: u32, image: Option<(u32, u32)>) -> String {
+    let (pages, data, writes) = match image {
+        Some((start, end)) => (
+            2,
+            format!(r#"(data (i32.const {start}) "x") (data (i32.const {}) "x")"#, end - 1),
+            "(i32.store (i32.const 4096) (i32.const 1)) (i32.store (i32.const 126976) (i32.const 1))",
+        ),
+        None => (1, String::new(), ""),
+    };
+    format!(
+        r#"(module
+            (import "gmp" "spawn" (func $spawn (param i32 i32 i32 i32 i32) (result i64)))
+            (import "gmp" "chan_new" (func $chan_new (param i32) (result i32)))
+            (import "gmp" "chan_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
+            (import "gmp" "sleep" (func $sleep (param i64)))
+            (import "gmp" "msg_take" (func $take (param i32 i32 i32 i32)))
+            (memory (export "memory") {pages})
+            {data}
+            (func (export "_start") (local $i i32)
+                (loop $spawn_all
+                    (drop (call $spawn (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br_if $spawn_all (i32.lt_u (local.get $i) (i32.const {n}))))
+                (call $sleep (i64.const 3600000000000)))
+            (func (export "gmp_entry") (param i32 i32 i32)
+                (call $take (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))
+                {writes}
+                (drop (call $recv (call $chan_new (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16)))))"#
+    )
+}

@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use gmp_tests::run;
+use gmp_tests::{parker_wat, run};
 use wasm_gmp::{Config, CowImages, EngineConfig, ExitKind, MAPS_PER_G_COW, Program, RunOptions, Runtime};
 
 /// The child processes below: a wait for Gs that never come ends after 2 s of no progress.
@@ -31,35 +31,9 @@ fn ten_thousand_parked_gs_fit_with_the_default_map_count() {
     assert_eq!(r.stdout, "parked: 10000\nall done\n");
 }
 
-/// A program whose memory image spans `image` (a nonzero byte at each end): its main G spawns `n` Gs, each
-/// writing a page below the image and one above it (so both parts of the slot are faulted in) and then
-/// waiting forever on a channel of its own, and sleeps.
+/// A parked-G program whose memory image spans `image` (see [`parker_wat`]).
 fn image_parker(engine: &EngineConfig, n: usize, image: (u32, u32)) -> Program {
-    let wat = format!(
-        r#"(module
-            (import "gmp" "spawn" (func $spawn (param i32 i32 i32 i32 i32) (result i64)))
-            (import "gmp" "chan_new" (func $chan_new (param i32) (result i32)))
-            (import "gmp" "chan_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
-            (import "gmp" "sleep" (func $sleep (param i64)))
-            (import "gmp" "msg_take" (func $take (param i32 i32 i32 i32)))
-            (memory (export "memory") 2)
-            (data (i32.const {start}) "x")
-            (data (i32.const {last}) "x")
-            (func (export "_start") (local $i i32)
-                (loop $spawn_all
-                    (drop (call $spawn (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
-                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
-                    (br_if $spawn_all (i32.lt_u (local.get $i) (i32.const {n}))))
-                (call $sleep (i64.const 3600000000000)))
-            (func (export "gmp_entry") (param i32 i32 i32)
-                (call $take (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))
-                (i32.store (i32.const 4096) (i32.const 1))
-                (i32.store (i32.const 126976) (i32.const 1))
-                (drop (call $recv (call $chan_new (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16)))))"#,
-        start = image.0,
-        last = image.1 - 1,
-    );
-    Program::from_bytes(engine, wat.as_bytes()).unwrap()
+    Program::from_bytes(engine, parker_wat(n as u32, Some(image)).as_bytes()).unwrap()
 }
 
 /// Two modules whose images lie one inside the other, so a slot that changes modules splits the most.

@@ -92,29 +92,6 @@ fn spinners(n: u32) -> String {
     )
 }
 
-/// A program whose main G spawns `n` Gs that each wait forever on a channel of their own, then sleeps an
-/// hour (a sleeping G can be woken, so the program is not deadlocked): parked Gs for `kill` to drop.
-fn parker(n: u32) -> String {
-    format!(
-        r#"(module
-            (import "gmp" "spawn" (func $spawn (param i32 i32 i32 i32 i32) (result i64)))
-            (import "gmp" "chan_new" (func $chan_new (param i32) (result i32)))
-            (import "gmp" "chan_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
-            (import "gmp" "sleep" (func $sleep (param i64)))
-            (import "gmp" "msg_take" (func $take (param i32 i32 i32 i32)))
-            (memory (export "memory") 1)
-            (func (export "_start") (local $i i32)
-                (loop $spawn_all
-                    (drop (call $spawn (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
-                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
-                    (br_if $spawn_all (i32.lt_u (local.get $i) (i32.const {n}))))
-                (call $sleep (i64.const 3600000000000)))
-            (func (export "gmp_entry") (param i32 i32 i32)
-                (call $take (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))
-                (drop (call $recv (call $chan_new (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16)))))"#
-    )
-}
-
 /// The engine configuration of every runtime here: the default, the one engine (and pool) the rest of the
 /// process uses too. A second configuration would reserve a second pool's mappings.
 fn engine_cfg() -> EngineConfig {
@@ -299,7 +276,7 @@ pub fn figures(opts: &Opts) -> anyhow::Result<Vec<Figure>> {
     let cfg = engine_cfg();
     let spin = Program::from_bytes(&cfg, SPINNER.as_bytes())?;
     let tiny = Program::from_bytes(&cfg, TINY.as_bytes())?;
-    let parked = Program::from_bytes(&cfg, parker(PARKED).as_bytes())?;
+    let parked = Program::from_bytes(&cfg, gmp_tests::parker_wat(PARKED, None).as_bytes())?;
     let sleepers = Program::from_file(&cfg, root().join("target/wasm/wasm32-wasip1/release/bench_sleepers.wasm"))?;
 
     // 1. kill latency
