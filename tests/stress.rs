@@ -125,3 +125,43 @@ fn a_cow_pool_sized_by_the_map_count_takes_modules_in_turn() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     print!("{}", r.stdout);
 }
+
+/// A process out of memory mappings (here: this one's own, used up by the test before the program starts)
+/// cannot map a new G's memory. The program ends as Go ends when the runtime cannot get memory, a fatal
+/// error naming the limit and how to raise it, not as a panic of the G it was creating; and no host panic.
+#[test]
+fn a_g_the_process_has_no_mappings_left_for_is_a_fatal_error_naming_the_map_count() {
+    let test = "a_g_the_process_has_no_mappings_left_for_is_a_fatal_error_naming_the_map_count";
+    let r = gmp_tests::isolated(test, LIMIT, || {
+        let engine = EngineConfig { cow_images: CowImages::Off, ..EngineConfig::default() };
+        let rt = Runtime::new(Config { procs: 2, engine: engine.clone(), ..Config::default() }).unwrap();
+        let parker = Program::from_bytes(&engine, parker_wat(2_000, None).as_bytes()).unwrap();
+        let limit = wasm_gmp::max_map_count().expect("/proc/sys/vm/max_map_count");
+        // Every other page of one reservation made readable: two mappings each (the page and the gap after
+        // it), none merging. About 100 mappings are left, enough for the runtime's threads and a few dozen
+        // Gs (2 mappings each).
+        let spare = 100;
+        let eat = limit.saturating_sub(maps() + spare) / 2;
+        let len = 2 * eat * 4096;
+        // SAFETY: a fresh private anonymous reservation, never read or written; only its protection changes.
+        unsafe {
+            let base =
+                libc::mmap(std::ptr::null_mut(), len, libc::PROT_NONE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
+            assert_ne!(base, libc::MAP_FAILED, "mmap of {len} bytes");
+            for i in 0..eat {
+                let page = base.cast::<u8>().add(2 * i * 4096);
+                assert_eq!(libc::mprotect(page.cast(), 4096, libc::PROT_READ), 0, "mprotect of page {i} of {eat}");
+            }
+        }
+        let run = rt.start(&parker, RunOptions::default().stderr(wasm_gmp::Output::Null)).unwrap();
+        let exit = run.wait();
+        let out = format!("kind: {:?}\n{}", exit.kind, exit.report.unwrap_or_default());
+        gmp_tests::Run { code: 0, stdout: out, stderr: String::new(), report: None }
+    });
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // After the test harness's own lines.
+    assert!(r.stdout.contains("kind: Fatal\n"), "{}", r.stdout);
+    let report = &r.stdout[r.stdout.find("kind: Fatal\n").unwrap_or_default() + 12..];
+    assert!(report.starts_with("fatal error: runtime: goroutine "), "{report}");
+    assert!(report.contains("vm.max_map_count") && report.contains("sysctl"), "{report}");
+}

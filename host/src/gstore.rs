@@ -290,18 +290,30 @@ async fn instantiate(run: &RunShared, store: &mut Store<GData>) -> wasmtime::Res
                     .any(|c| c.downcast_ref::<std::io::Error>().and_then(|io| io.raw_os_error()) == Some(12)) =>
             {
                 let maps = crate::engine::max_map_count().map_or("unknown".into(), |n| n.to_string());
-                // A new root: reports show an error's root cause.
-                return Err(wasmtime::Error::msg(format!(
+                return Err(wasmtime::Error::new(RuntimeFatal(format!(
                     "cannot map the G's memory ({}): the process is likely out of memory mappings \
                      (vm.max_map_count = {maps}; raise it with `sudo sysctl -w vm.max_map_count=N`, or hold \
                      fewer Gs with --max-gs)",
                     e.root_cause()
-                )));
+                ))));
             }
             r => return r,
         }
     }
 }
+
+/// The runtime, not the program, could not go on: a G could not be given what it needs to exist. Reported
+/// as Go reports a failed allocation of its own, `fatal error: runtime: …`, not as the G's panic.
+#[derive(Debug)]
+pub(crate) struct RuntimeFatal(String);
+
+impl std::fmt::Display for RuntimeFatal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RuntimeFatal {}
 
 /// See *Ending* in the module comment.
 fn finish(run: &RunShared, gid: u64, is_main: bool, result: wasmtime::Result<()>) {
@@ -325,9 +337,11 @@ fn finish(run: &RunShared, gid: u64, is_main: bool, result: wasmtime::Result<()>
         run.end(ExitKind::Exit(*code));
         return;
     }
-    let (kind, report) = match err.downcast_ref::<LimitExceeded>() {
-        Some(limit) => (ExitKind::Limit(limit.kind), fatal_report(gid, limit, &err)),
-        None => (ExitKind::Panic, panic_report(gid, &err)),
+    let (kind, report) = match (err.downcast_ref::<LimitExceeded>(), err.downcast_ref::<RuntimeFatal>()) {
+        (Some(limit), _) => (ExitKind::Limit(limit.kind), fatal_report(gid, limit, &err)),
+        // The G never ran: it has no stack to show.
+        (None, Some(fatal)) => (ExitKind::Fatal, format!("fatal error: runtime: goroutine {gid}: {fatal}\n")),
+        (None, None) => (ExitKind::Panic, panic_report(gid, &err)),
     };
     if !run.reported.swap(true, Ordering::SeqCst) {
         run.report(&with_traceback(run, gid, report));

@@ -328,6 +328,9 @@ pub enum ExitKind {
     /// Host code (wasm-gmp's, wasmtime's, or an embedder's host function) panicked while running a G:
     /// status 2. A bug outside the program.
     HostPanic,
+    /// The runtime could not give a new G what it needs to exist (the process ran out of memory mappings):
+    /// status 2, and the report names the resource and how to raise it. Go's `fatal error: runtime: …`.
+    Fatal,
 }
 
 impl ExitKind {
@@ -338,7 +341,7 @@ impl ExitKind {
             ExitKind::Exit(c) => *c,
             ExitKind::Killed => 137,
             ExitKind::Deadline => 124,
-            ExitKind::Panic | ExitKind::Deadlock | ExitKind::Limit(_) | ExitKind::HostPanic => 2,
+            ExitKind::Panic | ExitKind::Deadlock | ExitKind::Limit(_) | ExitKind::HostPanic | ExitKind::Fatal => 2,
         }
     }
 }
