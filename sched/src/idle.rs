@@ -8,7 +8,9 @@
 //! 2. Whoever makes a G runnable calls [`Sched::wakep`]: if a P is idle and *no* M is spinning, it wakes (or
 //!    starts) one M, which starts spinning. One spinner at a time is enough, because
 //! 3. a spinner that finds work stops spinning and, if it was the last spinner, calls `wakep` itself, so the
-//!    next batch of work again has someone looking for it.
+//!    next batch of work again has someone looking for it. A spinner that stops *without* finding work
+//!    (it gives its P up, or hands it to an M back from a blocking call) looks at the queues once more
+//!    after it stops counting: readiers that saw it spinning skipped `wakep` and left their G to it.
 //!
 //! # The delicate dance (no lost wake-ups)
 //! A submitter does: *push the G; then read `nmspinning`/`npidle`* (in `wakep`). An M giving its P up does:
@@ -123,6 +125,15 @@ impl SpinCounts {
         let last = crate::sched::dec(&self.nmspinning, "nmspinning") == 1;
         crate::loom::sc_fence(); // the caller re-checks the queues next (the delicate dance)
         last
+    }
+
+    /// A spinning M stops spinning with no P left to look with (it gave its P to an M back from a blocking
+    /// call). Readiers that found it spinning skipped `wakep` and left their G to it, so as the last
+    /// spinner it looks once more (`work`: the queues), as one giving its P up does; true if it found work
+    /// and must `wakep` for it. Without this look, a G readied just then sat on the global queue with
+    /// every M asleep.
+    pub(crate) fn stop_spinning_without_p(&self, work: impl FnOnce() -> bool) -> bool {
+        self.stop_spinning() && work()
     }
 }
 
@@ -399,6 +410,37 @@ mod loom_tests {
             let saw = queue.load(Ordering::SeqCst) > 0;
             let woke = outside.join().unwrap();
             assert!(saw || woke, "a G was queued and no M will look for it");
+        });
+    }
+
+    /// A spinning M hands its P to an M back from a blocking call (`yield_p_to_syscall_waiter`), which runs
+    /// its G, finds nothing and gives the P up; meanwhile a G is readied from outside, whose `wakep` may find
+    /// the first M still counted as spinning and leave the G to it. Either the M that gave the P up sees
+    /// the G, or the readier starts an M, or the former spinner, stopping, sees it and does. (Found by the
+    /// schedule fuzzer at 1 P, about once in 20,000 seeds: the G stayed queued with both Ms asleep.)
+    #[test]
+    fn loom_spinner_giving_its_p_to_a_syscall_waiter_leaves_no_ready_behind() {
+        loom::model(|| {
+            let counts = LArc::new(SpinCounts::new(1));
+            counts.p_taken();
+            assert!(counts.try_spin());
+            let queue = LArc::new(AtomicUsize::new(0));
+            // The M back from its call, now holding the P: gives it up, then re-checks (`find_runnable`).
+            let (c1, q1) = (counts.clone(), queue.clone());
+            let back = thread::spawn(move || {
+                c1.p_released();
+                q1.load(Ordering::SeqCst) > 0
+            });
+            let (c2, q2) = (counts.clone(), queue.clone());
+            let outside = thread::spawn(move || {
+                q2.fetch_add(1, Ordering::SeqCst);
+                c2.claim_wakep()
+            });
+            // The former spinner, without a P.
+            let woke_here = counts.stop_spinning_without_p(|| queue.load(Ordering::SeqCst) > 0) && counts.claim_wakep();
+            let saw = back.join().unwrap();
+            let woke = outside.join().unwrap();
+            assert!(saw || woke || woke_here, "a G was queued and no M will look for it");
         });
     }
 

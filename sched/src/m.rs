@@ -268,7 +268,12 @@ impl Sched {
                 // one): wait for one.
                 if ml.spinning {
                     ml.spinning = false;
-                    self.spin.stop_spinning();
+                    if self
+                        .spin
+                        .stop_spinning_without_p(|| !self.global.is_empty() || self.ps.iter().any(|p| p.has_work()))
+                    {
+                        self.wakep();
+                    }
                 }
                 let (p, spinning) = self.stopm(&ml.m)?;
                 ml.p = Some(p);
