@@ -137,6 +137,11 @@ fn a_g_the_process_has_no_mappings_left_for_is_a_fatal_error_naming_the_map_coun
         let rt = Runtime::new(Config { procs: 2, engine: engine.clone(), ..Config::default() }).unwrap();
         let parker = Program::from_bytes(&engine, parker_wat(2_000, None).as_bytes()).unwrap();
         let limit = wasm_gmp::max_map_count().expect("/proc/sys/vm/max_map_count");
+        if limit > 1_000_000 {
+            // Using up millions of mappings takes longer than the test is worth.
+            let out = format!("skipped: vm.max_map_count = {limit} is raised here\n");
+            return gmp_tests::Run { code: 0, stdout: out, stderr: String::new(), report: None };
+        }
         // Every other page of one reservation made readable: two mappings each (the page and the gap after
         // it), none merging. About 100 mappings are left, enough for the runtime's threads and a few dozen
         // Gs (2 mappings each).
@@ -159,6 +164,10 @@ fn a_g_the_process_has_no_mappings_left_for_is_a_fatal_error_naming_the_map_coun
         gmp_tests::Run { code: 0, stdout: out, stderr: String::new(), report: None }
     });
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    if r.stdout.contains("skipped: ") {
+        print!("{}", r.stdout);
+        return;
+    }
     // After the test harness's own lines.
     assert!(r.stdout.contains("kind: Fatal\n"), "{}", r.stdout);
     let report = &r.stdout[r.stdout.find("kind: Fatal\n").unwrap_or_default() + 12..];
