@@ -31,7 +31,8 @@
 //! asks [`crate::exiting`]) and one that parks after the reap is reaped by its own M. Reaping drops wasm
 //! stores, which must not happen on a G's own stack: asked from inside a poll, it is deferred until that
 //! poll returns. [`Group::wait`] returns once the outcome is known and every G is gone (or, for a G stuck
-//! in a blocking host call, after [`STUCK_G_GRACE`]).
+//! in a blocking host call, [`STUCK_G_GRACE`] after the outcome and after the reap, whichever is later: a
+//! reap is slow, not stuck).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -46,6 +47,16 @@ use crate::sched::{GDump, Outcome, Registry, Sched};
 /// How long [`Group::wait`] waits, after the outcome, for a G stuck in a blocking host call before it
 /// returns without it (the same grace the scheduler's teardown gives a stuck M).
 pub const STUCK_G_GRACE: Duration = Duration::from_secs(1);
+
+/// When the stuck-G grace of a group that has an outcome counts from: none while its reap is under way.
+fn grace_from(end: &End) -> Option<Instant> {
+    end.at.filter(|_| !end.reaping)
+}
+
+/// The stuck-G grace has run out: [`Group::wait`] returns without the Gs still left.
+fn grace_over(end: &End) -> bool {
+    grace_from(end).is_some_and(|t| t.elapsed() >= STUCK_G_GRACE)
+}
 
 /// A wait reason that only another G of the group can end (so a G parked for it is asleep).
 pub(crate) fn is_sleep(reason: WaitReason) -> bool {
@@ -133,8 +144,11 @@ pub struct Group {
 #[derive(Default)]
 struct End {
     outcome: Option<Outcome>,
-    /// When the outcome was recorded (the stuck-G grace counts from here).
+    /// When the outcome was recorded, or, once the reap after it finished, when that was: the stuck-G grace
+    /// counts from here, and not while a reap is under way (reaping a million Gs takes seconds, and none of
+    /// them is stuck).
     at: Option<Instant>,
+    reaping: bool,
     /// Every G is gone, or the grace ran out.
     done: bool,
     wakers: Vec<Waker>,
@@ -216,21 +230,36 @@ impl Group {
         if crate::m::in_poll() {
             self.reap_owed.store(true, Ordering::SeqCst);
             OWED.with(|o| o.borrow_mut().push(self.clone()));
+            // The grace from the outcome, in case that poll is stuck in a blocking call and never returns.
+            self.check_done();
+            if !self.end.lock().done {
+                self.arm_grace();
+            }
         } else {
             self.reap();
-        }
-        self.check_done();
-        if !self.end.lock().done {
-            self.arm_grace();
         }
         true
     }
 
-    /// Drop every parked G of the group (the group is exiting). Not from inside a poll.
-    fn reap(&self) {
+    /// Drop every parked G of the group (the group is exiting), then start the grace for Gs stuck in
+    /// blocking calls: what is left now is running (it stops at its next safe point), queued (dropped when
+    /// dequeued) or stuck. Not from inside a poll.
+    fn reap(self: &Arc<Self>) {
         self.reap_owed.store(false, Ordering::SeqCst);
+        self.end.lock().reaping = true;
         for g in self.gs.all() {
             Group::reap_one(&g);
+        }
+        {
+            let mut end = self.end.lock();
+            end.reaping = false;
+            end.at = Some(Instant::now());
+            // Waiters slept without a deadline while the reap went on.
+            self.end_cv.notify_all();
+        }
+        self.check_done();
+        if !self.end.lock().done {
+            self.arm_grace();
         }
     }
 
@@ -385,7 +414,7 @@ impl Group {
                 return;
             }
         }
-        if self.live() == 0 || end.at.is_some_and(|t| t.elapsed() >= STUCK_G_GRACE) {
+        if self.live() == 0 || grace_over(&end) {
             self.mark_done(&mut end);
         }
     }
@@ -421,15 +450,15 @@ impl Group {
     pub fn wait(&self) -> Outcome {
         let mut end = self.end.lock();
         loop {
+            if !end.done && grace_over(&end) {
+                self.mark_done(&mut end);
+            }
             if end.done {
                 return end.outcome.clone().expect("Group::wait: done without an outcome");
             }
-            match end.at {
+            match grace_from(&end) {
                 Some(at) => {
-                    let deadline = at + STUCK_G_GRACE;
-                    if self.end_cv.wait_until(&mut end, deadline).timed_out() && !end.done {
-                        self.mark_done(&mut end);
-                    }
+                    self.end_cv.wait_until(&mut end, at + STUCK_G_GRACE);
                 }
                 None => self.end_cv.wait(&mut end),
             }
@@ -441,14 +470,15 @@ impl Group {
         let deadline = Instant::now() + timeout;
         let mut end = self.end.lock();
         while !end.done {
-            let until = end.at.map_or(deadline, |at| deadline.min(at + STUCK_G_GRACE));
-            if self.end_cv.wait_until(&mut end, until).timed_out() {
-                if end.at.is_some_and(|at| at.elapsed() >= STUCK_G_GRACE) {
-                    self.mark_done(&mut end);
-                } else if Instant::now() >= deadline {
-                    return None;
-                }
+            if grace_over(&end) {
+                self.mark_done(&mut end);
+                break;
             }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            let until = grace_from(&end).map_or(deadline, |at| deadline.min(at + STUCK_G_GRACE));
+            self.end_cv.wait_until(&mut end, until);
         }
         end.outcome.clone()
     }
@@ -456,7 +486,7 @@ impl Group {
     /// The wait as a future's poll: `Ready` once [`Group::wait`] would return.
     pub fn poll_wait(&self, cx: &mut Context<'_>) -> Poll<Outcome> {
         let mut end = self.end.lock();
-        if !end.done && end.at.is_some_and(|at| at.elapsed() >= STUCK_G_GRACE) {
+        if !end.done && grace_over(&end) {
             self.mark_done(&mut end);
         }
         if end.done {

@@ -630,11 +630,24 @@ pub(crate) struct MLocal {
     /// wait (spin, steal, poll the network, park, lose its P) the stamp is dropped and the next poll reads
     /// the clock afresh, so waiting is never charged. Due timers use the stamp as "now" as well.
     pub(crate) stamp: Option<Instant>,
+    /// Inside [`crate::blocking`] (the outermost one): counted in `Sched::blocked`.
+    pub(crate) blocking: bool,
 }
 
 impl MLocal {
     pub(crate) fn new(m: Arc<M>, id: u32, p: Option<Box<P>>, spinning: bool) -> MLocal {
-        MLocal { m, id, trace: Vec::new(), trace_seq: 0, slice: (0, 0), p, spinning, spin_until: None, stamp: None }
+        MLocal {
+            m,
+            id,
+            trace: Vec::new(),
+            trace_seq: 0,
+            slice: (0, 0),
+            p,
+            spinning,
+            spin_until: None,
+            stamp: None,
+            blocking: false,
+        }
     }
 
     /// The id of the P this M holds, for trace events on its track. Only while it holds one.

@@ -186,6 +186,15 @@ impl Registry {
 /// How long teardown waits for an M stuck in a blocking call before leaving it behind.
 const STUCK_M_GRACE: Duration = Duration::from_secs(1);
 
+/// The Ms inside [`crate::blocking`], under one lock with teardown's decision to leave them behind, so that
+/// an M coming back and a teardown giving up on it agree on which came first: either the M is back (and
+/// teardown waits for it like any other) or it was left behind (and it parks for good, touching nothing).
+#[derive(Default)]
+pub(crate) struct Blocked {
+    pub(crate) ms: usize,
+    pub(crate) abandoned: bool,
+}
+
 /// One scheduler: `GOMAXPROCS` Ps, the Ms that run them, the global queue, sysmon.
 pub struct Sched {
     pub(crate) cfg: Config,
@@ -225,6 +234,8 @@ pub struct Sched {
     pub(crate) tracer: Option<Box<crate::trace::Tracer>>,
     pub(crate) epoch: Instant,
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
+    /// The Ms in blocking calls, and whether teardown gave up on them (see [`Sched::shutdown`]).
+    pub(crate) blocked: Mutex<Blocked>,
     /// Serializes inspections (see `inspect.rs` and the lock order in `lib.rs`).
     pub(crate) inspecting: Mutex<()>,
 }
@@ -272,6 +283,7 @@ impl Sched {
             tracer,
             epoch: Instant::now(),
             threads: Mutex::new(Vec::new()),
+            blocked: Mutex::new(Blocked::default()),
             inspecting: Mutex::new(()),
         });
         let _ = sched.default_group.set(Arc::new(Group::new(0, &sched)));
@@ -464,7 +476,9 @@ impl Sched {
         assert!(self.is_exiting(), "Sched::shutdown: the program has not ended");
         // Running Gs stop at their next epoch check (sysmon keeps ticking meanwhile), so Ms finish within
         // a tick or two. An M stuck in a blocking call may never come back: after a grace period it is left
-        // behind, its G's future untouched (see `syscall.rs` for what it does if it ever returns).
+        // behind, its G's future untouched (see `syscall.rs` for what it does if it ever returns). Only such
+        // an M: one doing the scheduler's own work, however long (reaping a program's million parked Gs
+        // takes seconds), touches Gs and queues that the drops below touch too, so it is waited for.
         let grace = Instant::now() + STUCK_M_GRACE;
         loop {
             let mut hs = self.threads.lock();
@@ -479,8 +493,14 @@ impl Sched {
                 break;
             }
             if Instant::now() >= grace {
-                self.threads.lock().clear();
-                break;
+                // Every M left is in a blocking call (an M back from one is no longer counted, and one still
+                // in it parks for good once it sees `abandoned`).
+                let mut blocked = self.blocked.lock();
+                if left <= blocked.ms {
+                    blocked.abandoned = true;
+                    self.threads.lock().clear();
+                    break;
+                }
             }
             std::thread::sleep(Duration::from_millis(1));
         }

@@ -40,6 +40,15 @@ pub const RETAKE_NS: u64 = 20_000;
 /// Run `f`, which may block its thread, without holding up the Gs queued on this M's P. Outside an M (or in
 /// a nested `blocking`) it just runs `f`.
 pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    // Counted as blocked (for teardown) from here until the M is back, whether or not it holds a P.
+    let counted = Current::with_ml(|sched, ml| {
+        (!ml.blocking).then(|| {
+            ml.blocking = true;
+            sched.blocked.lock().ms += 1;
+            Counted
+        })
+    })
+    .flatten();
     let entered = Current::with_ml(|sched, ml| {
         let traced = sched.tracer.as_ref().map(|t| {
             // The G's run slice on this P ends here: the P may run other Gs while this one blocks.
@@ -57,6 +66,7 @@ pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
     })
     .flatten();
     let r = f();
+    drop(counted);
     if let Some((id, traced)) = entered {
         Current::with_ml(|sched, ml| {
             ml.p = sched.exitsyscall(id, &ml.m);
@@ -69,6 +79,18 @@ pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
         });
     }
     r
+}
+
+/// An M counted in `Sched::blocked` while this lives: dropped when its call returns, or unwinds.
+struct Counted;
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        Current::with_ml(|sched, ml| {
+            ml.blocking = false;
+            sched.back_from_blocking();
+        });
+    }
 }
 
 /// A P parked by its M for the length of a blocking call (Go's P in `_Psyscall`), and the race for it:
@@ -130,16 +152,23 @@ impl Sched {
         id
     }
 
-    /// Steps 3 and 4: a P to continue with; None only when the program is ending and none is free (the G
-    /// then runs on alone until its next epoch check stops it).
-    fn exitsyscall(&self, id: usize, m: &Arc<crate::idle::M>) -> Option<Box<P>> {
-        if self.sysmon.stopped() {
-            // Back after teardown gave up on this M: nothing may run any more, and no epoch tick would stop
-            // the G. Keep the thread parked for good (the embedder's process goes on without it).
+    /// An M back from a blocking call, before it touches anything: no longer counted as blocked, or, if
+    /// teardown already gave up on it, parked for good (teardown is dropping the Gs and queues it would
+    /// touch, and no epoch tick would stop its G any more; the embedder's process goes on without it).
+    fn back_from_blocking(&self) {
+        let mut blocked = self.blocked.lock();
+        if blocked.abandoned {
+            drop(blocked);
             loop {
                 std::thread::park();
             }
         }
+        blocked.ms -= 1;
+    }
+
+    /// Steps 3 and 4: a P to continue with; None only when the program is ending and none is free (the G
+    /// then runs on alone until its next epoch check stops it).
+    fn exitsyscall(&self, id: usize, m: &Arc<crate::idle::M>) -> Option<Box<P>> {
         let ps = &self.ps[id];
         if let Some(p) = ps.syscall.reclaim(&ps.status) {
             return Some(p);

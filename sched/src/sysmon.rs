@@ -105,11 +105,6 @@ impl SysmonState {
         self.cv.notify_one();
     }
 
-    /// True once teardown stopped sysmon.
-    pub(crate) fn stopped(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
-    }
-
     /// Teardown: stop the thread and wait for it.
     pub(crate) fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
