@@ -12,8 +12,9 @@
 //! - `gmp-bench dump [--reps N]`: only the goroutine dump figure (`embed.rs`, figure 5); writes
 //!   `bench/results/dump.{md,json}`. Needs `bench_park` in `target/wasm`.
 //! - `gmp-bench heap [--gs N]`: host heap bytes per bare wasmtime store and per parked wasm-gmp G.
-//! - `gmp-bench mem [--gs N] [--cow-images auto|on|off] [--max-memory MIB]`: memory per parked G as the
-//!   kernel pays it (Pss + page tables), itemized (`mem.rs`), from `wasm-gmp run` of `bench_park`.
+//! - `gmp-bench mem [--gs N] [--cow-images auto|on|off] [--max-memory MIB] [--guest rust|smallest]`: memory
+//!   per parked G as the kernel pays it (Pss + page tables), itemized (`mem.rs`), from `wasm-gmp run` of
+//!   `bench_park` (a Rust G) or of `bench/guests/park_min.wat` (the smallest G: the runtime's own cost).
 //! - `gmp-bench floor`: the engine's own costs under wasm-gmp's configuration (see `floor.rs`).
 //! - `gmp-bench net [--procs N] [--reps N] [--secs S] [--no-go]`: the echo example against Go's echo at 100
 //!   and 1,000 connections, and timer wake-up lateness against Go's, run alternately. Needs release builds:
@@ -96,10 +97,16 @@ fn main() -> anyhow::Result<()> {
             let cow = args.iter().position(|a| a == "--cow-images").and_then(|i| args.get(i + 1));
             let cow = cow.map_or("auto", |s| s.as_str());
             let max_memory = flag(&args, "--max-memory", 64)?;
+            let parker = match args.iter().position(|a| a == "--guest").and_then(|i| args.get(i + 1)) {
+                None => suite::Parker::Rust,
+                Some(g) if g == "rust" => suite::Parker::Rust,
+                Some(g) if g == "smallest" => suite::Parker::Smallest,
+                Some(g) => anyhow::bail!("--guest {g}: rust or smallest"),
+            };
             let max_gs = (n > 10_000 || cow == "on").then_some(n + 10);
             let flags = ["--cow-images", cow, "--max-memory", &max_memory.to_string()];
             let layout = mem::Layout::with_max_memory(max_memory as u64 * (1 << 20));
-            let (m, items, line) = mem::per_g(|k| suite::park_cmd_with(true, k, max_gs, &flags), n, Some(layout))?;
+            let (m, items, line) = mem::per_g(|k| suite::park_cmd_with(parker, k, max_gs, &flags), n, Some(layout))?;
             let items = items.unwrap_or_default();
             println!("{}", line.trim());
             println!(
@@ -131,7 +138,7 @@ fn main() -> anyhow::Result<()> {
         _ => anyhow::bail!(
             "usage: gmp-bench (all [--reps N] [--quick] [--no-go] [--no-lunatic] | \
              peers [--reps N] [--quick] [--no-go] [--no-lunatic] | embed [--reps N] [--quick] | dump [--reps N] | \
-             heap [--gs N] | mem [--gs N] [--cow-images WHEN] [--max-memory MIB] | floor | net [--procs N] [--reps N] [--secs S] [--no-go] | \
+             heap [--gs N] | mem [--gs N] [--cow-images WHEN] [--max-memory MIB] [--guest rust|smallest] | floor | net [--procs N] [--reps N] [--secs S] [--no-go] | \
              echo ADDR [CONNS] [SECS] [SIZE])"
         ),
     }

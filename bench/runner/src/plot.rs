@@ -27,7 +27,10 @@ pub struct Sample {
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Point {
     pub gs: usize,
+    /// `bench_park`, a Rust G.
     pub wasm_gmp: Option<Sample>,
+    /// `park_min.wat`, the smallest G (memory only, from 10,000 Gs).
+    pub smallest: Option<Sample>,
     pub go: Option<Sample>,
     pub lunatic: Option<Sample>,
 }
@@ -43,8 +46,9 @@ fn panel(out: &mut String, x0: f64, title: &str, unit: &str, pts: &[Point], pick
     let line = |of: fn(&Point) -> Option<Sample>| -> Vec<(f64, f64)> {
         pts.iter().filter_map(|p| of(p).map(|v| (v.parked as f64, pick(&v)))).collect()
     };
-    let series: [Series<'_>; 3] = [
+    let series: [Series<'_>; 4] = [
         ("wasm-gmp", "#d9480f", line(|p| p.wasm_gmp)),
+        ("wasm-gmp, smallest G", "#f59f00", line(|p| p.smallest)),
         ("Go", "#1c7ed6", line(|p| p.go)),
         ("Lunatic", "#2f9e44", line(|p| p.lunatic)),
     ];
@@ -95,7 +99,7 @@ fn panel(out: &mut String, x0: f64, title: &str, unit: &str, pts: &[Point], pick
         let _ = writeln!(
             out,
             r#"<text x="{}" y="{}" font-size="11" fill="{color}">{name}</text>"#,
-            x0 + W - PAD - 60.0,
+            x0 + W - PAD - 110.0,
             PAD + 14.0 * k as f64
         );
     }

@@ -149,7 +149,6 @@ fn pair(fig: &mut Figure, opts: &Opts, ours: impl Fn() -> Command, theirs: impl 
     alternate(fig, opts, key, &ours, &theirs, None);
 }
 
-/// The command parking `k` Gs: wasm-gmp's `bench_park` (with a pool of `max_gs` when given) or Go's twin.
 /// `wasm-gmp run` flags past the default limits for `gs` Gs, which bound what the Gs could use (each G's
 /// whole linear memory, 128 KiB for the bench guests, and a handle each), not what parked Gs hold: 100,000
 /// Gs would end at the total memory limit of a 24 GiB machine.
@@ -162,23 +161,36 @@ pub(crate) fn room_for(gs: usize) -> Vec<String> {
         .to_vec()
 }
 
-pub(crate) fn park_cmd(ours: bool, k: usize, max_gs: Option<usize>, cow_images: &str) -> Command {
-    park_cmd_with(ours, k, max_gs, &["--cow-images", cow_images])
+/// A program parking Gs (or goroutines): its protocol is `bench_park`'s.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Parker {
+    /// Go's twin.
+    Go,
+    /// `bench_park`: a Rust G from the guest SDK.
+    Rust,
+    /// `bench/guests/park_min.wat`: a G with no data, no table and untouched memory, so what the runtime
+    /// itself pays per G.
+    Smallest,
+}
+
+/// The command parking `k` Gs with `parker` (with a pool of `max_gs` when given).
+pub(crate) fn park_cmd(parker: Parker, k: usize, max_gs: Option<usize>, cow_images: &str) -> Command {
+    park_cmd_with(parker, k, max_gs, &["--cow-images", cow_images])
 }
 
 /// [`park_cmd`] with any `wasm-gmp run` flags.
-pub(crate) fn park_cmd_with(ours: bool, k: usize, max_gs: Option<usize>, flags: &[&str]) -> Command {
-    if !ours {
-        return go(2, "park", &[&k.to_string()]);
-    }
+pub(crate) fn park_cmd_with(parker: Parker, k: usize, max_gs: Option<usize>, flags: &[&str]) -> Command {
+    let guest = match parker {
+        Parker::Go => return go(2, "park", &[&k.to_string()]),
+        Parker::Rust => root().join("target/wasm/wasm32-wasip1/release/bench_park.wasm"),
+        Parker::Smallest => root().join("bench/guests/park_min.wat"),
+    };
     let mut c = Command::new(root().join("target/release/wasm-gmp"));
     c.args(["run", "--procs", "2"]).args(flags);
     if let Some(m) = max_gs {
         c.args(["--max-gs", &m.to_string()]).args(room_for(m.max(10_001)));
     }
-    c.arg(root().join("target/wasm/wasm32-wasip1/release/bench_park.wasm"))
-        .args(["--", &k.to_string()])
-        .env("GMP_CACHE_DIR", root().join("target/gmp-cache"));
+    c.arg(guest).args(["--", &k.to_string()]).env("GMP_CACHE_DIR", root().join("target/gmp-cache"));
     c
 }
 
@@ -319,29 +331,43 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
         })
         .and_then(|v| v.parse::<f64>().ok())
         .unwrap_or(0.0);
-    let mut per_g_kib = 64.0; // a pessimistic first guess, replaced by each measurement
+    // Pessimistic first guesses, replaced by each measurement.
+    let (mut per_g_kib, mut smallest_per_g_kib) = (64.0, 32.0);
     for &n in ns {
         // Room in the pool (vm.max_map_count) and in memory (with a margin) for n parked Gs.
         let fits = n < pool && (n as f64) * per_g_kib * 1.2 < mem_kib;
         let max_gs = (n > 10_000).then_some(n + 10);
         let layout = Some(crate::mem::Layout::default_engine());
         let (ours, items) = if fits {
-            parked("wasm-gmp", n, |k| park_cmd(true, k, max_gs, "auto"), layout).unzip()
+            parked("wasm-gmp", n, |k| park_cmd(Parker::Rust, k, max_gs, "auto"), layout).unzip()
         } else {
             (None, None)
         };
         // The same with copy-on-write images, where the map count holds them (one module here, so 4 per slot).
         let cow_fits = fits && wasm_gmp::map_count_for(n + 10, true) <= wasm_gmp::max_map_count().unwrap_or(65_530);
         let cow = if cow_fits && n >= 10_000 {
-            parked("wasm-gmp, --cow-images on", n, |k| park_cmd(true, k, Some(n + 10), "on"), layout)
+            parked("wasm-gmp, --cow-images on", n, |k| park_cmd(Parker::Rust, k, Some(n + 10), "on"), layout)
         } else {
             None
         };
         if let Some(s) = ours {
             per_g_kib = s.kib_per_g.max(1.0);
         }
-        let go =
-            if opts.with_go { parked("Go", n, |k| park_cmd(false, k, None, "auto"), None).map(|p| p.0) } else { None };
+        // The smallest guest, from 10,000 Gs: the runtime's own cost per G, and the count it reaches.
+        let smallest_fits = n < pool && (n as f64) * smallest_per_g_kib * 1.2 < mem_kib;
+        let smallest = if n >= 10_000 && smallest_fits {
+            parked("wasm-gmp, smallest guest", n, |k| park_cmd(Parker::Smallest, k, max_gs, "auto"), layout)
+        } else {
+            None
+        };
+        if let Some((s, _)) = &smallest {
+            smallest_per_g_kib = s.kib_per_g.max(1.0);
+        }
+        let go = if opts.with_go {
+            parked("Go", n, |k| park_cmd(Parker::Go, k, None, "auto"), None).map(|p| p.0)
+        } else {
+            None
+        };
         let lunatic_n = crate::lunatic::parked_count(n);
         let lunatic = match lunatic_n {
             Some(k) if opts.with_lunatic => {
@@ -349,7 +375,7 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
             }
             _ => None,
         };
-        points.push(Point { gs: n, wasm_gmp: ours, go, lunatic });
+        points.push(Point { gs: n, wasm_gmp: ours, smallest: smallest.map(|s| s.0), go, lunatic });
         if n < 10_000 {
             continue;
         }
@@ -407,6 +433,33 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
             figs.push(f);
         }
         figs.push(row(format!("RSS per parked G, {n} Gs"), "—", |s| s.rss_kib_per_g, rss_note));
+        let mut f = Figure::new(
+            format!("memory per parked G (Pss + page tables), {n} Gs, smallest guest"),
+            "KiB",
+            "—",
+            Better::Lower,
+        );
+        match &smallest {
+            Some((m, items)) => {
+                f.ours.push(m.kib_per_g);
+                f.note = format!(
+                    "park_min.wat: no data, no table, memory untouched, so what the runtime pays per G{}",
+                    items.map_or(String::new(), |i| format!(
+                        ": fiber stack {:.1}, host heap {:.1}, page tables {:.1}, linear memory {:.1}, table {:.1}",
+                        i.fiber_stacks, i.host_heap, i.page_tables, i.linear_memory, i.tables
+                    ))
+                );
+            }
+            None if n >= pool => f.note = format!("needs vm.max_map_count ≥ {}; not run", map_count_for(n + 10)),
+            None if !smallest_fits => {
+                f.note = format!(
+                    "needs ~{:.0} GiB free at {smallest_per_g_kib:.0} KiB per G; not run",
+                    n as f64 * smallest_per_g_kib * 1.2 / (1 << 20) as f64
+                )
+            }
+            None => f.note = "failed (see stderr)".into(),
+        }
+        figs.push(f);
         // Where it goes, at 10,000 Gs.
         if let (10_000, Some(items)) = (n, items.flatten()) {
             let rows = [
@@ -481,9 +534,15 @@ pub fn run(opts: &Opts) -> anyhow::Result<()> {
     let (mem_figs, live_points) = parked_figures(opts, &[1_000, 10_000, 100_000, 1_000_000]);
     figs.extend(mem_figs);
     let mut alive = Figure::new("Gs alive at once (parked)", "Gs", "≥ 1,000,000", Better::Higher);
-    if let Some(max) = live_points.iter().filter(|p| p.wasm_gmp.is_some()).map(|p| p.gs).max() {
-        alive.ours.push(max as f64);
-        alive.note = format!("largest parked count run here (pool limit {} from vm.max_map_count)", pool());
+    let most = |of: fn(&Point) -> bool| live_points.iter().filter(|p| of(p)).map(|p| p.gs).max().unwrap_or(0);
+    let (rust, smallest) = (most(|p| p.wasm_gmp.is_some()), most(|p| p.smallest.is_some()));
+    if rust.max(smallest) > 0 {
+        alive.ours.push(rust.max(smallest) as f64);
+        alive.note = format!(
+            "largest parked count run here: {smallest} of the smallest guest, {rust} of bench_park (Rust); \
+             pool limit {} from vm.max_map_count",
+            pool()
+        );
     }
     figs.push(alive);
 
