@@ -305,3 +305,120 @@ fn a_silent_reader_stops_only_the_gs_reading_it() {
     // The reader threads wait in the gates until now; they exit once their reads return.
     drop((tx, tx2));
 }
+
+/// Gs parked in a host call whose pending future takes `DROP_MS` to drop, so that dropping `n` of them (the
+/// reap when main returns) takes `n * DROP_MS`: a reap as slow as a million plain parked Gs', scaled down.
+/// Counts the drops, and whether two ever overlapped (only one thread may drop a program's Gs at a time: the
+/// M reaping them, or teardown once no M is left).
+struct SlowDrops {
+    /// Gs that called `hang` so far.
+    hung: std::sync::atomic::AtomicUsize,
+    active: std::sync::atomic::AtomicUsize,
+    dropped: std::sync::atomic::AtomicUsize,
+    overlapped: std::sync::atomic::AtomicBool,
+}
+
+const DROP_MS: u64 = 10;
+
+struct SlowDrop(Arc<SlowDrops>);
+
+impl Drop for SlowDrop {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.0.active.fetch_add(1, SeqCst) != 0 {
+            self.0.overlapped.store(true, SeqCst);
+        }
+        std::thread::sleep(Duration::from_millis(DROP_MS));
+        self.0.active.fetch_sub(1, SeqCst);
+        self.0.dropped.fetch_add(1, SeqCst);
+    }
+}
+
+/// A program whose main spawns `n` Gs, each parked for good in `test_host.hang` (holding a [`SlowDrop`]),
+/// yields until every one has called it, and returns.
+fn slow_reap(n: u32) -> (Program, Arc<SlowDrops>) {
+    let drops = Arc::new(SlowDrops {
+        hung: Default::default(),
+        active: Default::default(),
+        dropped: Default::default(),
+        overlapped: Default::default(),
+    });
+    let (d, h) = (drops.clone(), drops.clone());
+    let wat = format!(
+        r#"(module
+            (import "gmp" "spawn" (func $spawn (param i32 i32 i32 i32 i32) (result i64)))
+            (import "gmp" "yield" (func $yield))
+            (import "gmp" "msg_take" (func $take (param i32 i32 i32 i32)))
+            (import "test_host" "hang" (func $hang))
+            (import "test_host" "hung" (func $hung (result i32)))
+            (memory (export "memory") 1)
+            (func (export "_start") (local $i i32)
+                (loop $spawn_all
+                    (drop (call $spawn (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br_if $spawn_all (i32.lt_u (local.get $i) (i32.const {n}))))
+                (loop $wait
+                    (call $yield)
+                    (br_if $wait (i32.lt_u (call $hung) (i32.const {n})))))
+            (func (export "gmp_entry") (param i32 i32 i32)
+                (call $take (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))
+                (call $hang)))"#
+    );
+    let program = Program::builder(&EngineConfig::default())
+        .host_functions(move |linker| {
+            linker.func_wrap_async(
+                "test_host",
+                "hang",
+                move |_caller: wasmtime::Caller<'_, wasm_gmp::GData>, (): ()| {
+                    let guard = SlowDrop(d.clone());
+                    d.hung.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Box::new(async move {
+                        let _guard = guard;
+                        std::future::pending::<()>().await;
+                        Ok(())
+                    })
+                },
+            )?;
+            linker.func_wrap("test_host", "hung", move || h.hung.load(std::sync::atomic::Ordering::SeqCst) as u32)?;
+            Ok(())
+        })
+        .bytes(wat.as_bytes())
+        .unwrap();
+    (program, drops)
+}
+
+/// Main's return ends the program, and its parked Gs are dropped (the reap) on the M that ran main. A reap
+/// takes as long as it takes (a million parked Gs: seconds), and none of those Gs is stuck: `run` returns
+/// only once every one is gone, not after the grace for Gs stuck in blocking calls.
+#[test]
+fn run_returns_after_a_slow_reap_has_dropped_every_g() {
+    let n = 200; // 2 s of drops, twice the grace
+    let (program, drops) = slow_reap(n);
+    let rt = runtime(2);
+    let exit = rt.run(&program, RunOptions::default()).unwrap();
+    assert_eq!(exit.code, 0, "{exit:?}");
+    let dropped = drops.dropped.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(dropped, n as usize, "run returned with Gs of the program not yet dropped");
+    assert!(!drops.overlapped.load(std::sync::atomic::Ordering::SeqCst), "two threads dropped the Gs at once");
+}
+
+/// Dropping the runtime while an M is still reaping a program that ended: teardown waits for that M (it is
+/// not stuck in a blocking call, only slow) instead of leaving it behind after its grace and dropping the
+/// same Gs itself at the same time. That race crashed the process at the end of a million-G program.
+#[test]
+fn dropping_the_runtime_during_a_slow_reap_waits_for_it() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let n = 200;
+    let (program, drops) = slow_reap(n);
+    let rt = runtime(2);
+    let _run = rt.start(&program, RunOptions::default()).unwrap();
+    let start = Instant::now();
+    while drops.dropped.load(SeqCst) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(60), "the reap never started");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    drop(rt);
+    let dropped = drops.dropped.load(SeqCst);
+    assert!(!drops.overlapped.load(SeqCst), "teardown dropped Gs while the M reaping them was still at it");
+    assert_eq!(dropped, n as usize, "the runtime's drop returned with Gs of the program not yet dropped");
+}
