@@ -420,11 +420,11 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
                 Some(i) => format!(
                     "linear memory {:.1}, fiber stack {:.1}, table {:.1}, host heap {:.1}, page tables {:.1}; \
                      {:.2} maps per G (on by itself where vm.max_map_count ≥ {})",
-                    i.linear_memory,
-                    i.fiber_stacks,
-                    i.tables,
-                    i.host_heap,
-                    i.page_tables,
+                    shown(i.linear_memory),
+                    shown(i.fiber_stacks),
+                    shown(i.tables),
+                    shown(i.host_heap),
+                    shown(i.page_tables),
                     c.maps_per_g,
                     wasm_gmp::map_count_for(cow_auto_threshold(), true)
                 ),
@@ -446,7 +446,11 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
                     "park_min.wat: no data, no table, memory untouched, so what the runtime pays per G{}",
                     items.map_or(String::new(), |i| format!(
                         ": fiber stack {:.1}, host heap {:.1}, page tables {:.1}, linear memory {:.1}, table {:.1}",
-                        i.fiber_stacks, i.host_heap, i.page_tables, i.linear_memory, i.tables
+                        shown(i.fiber_stacks),
+                        shown(i.host_heap),
+                        shown(i.page_tables),
+                        shown(i.linear_memory),
+                        shown(i.tables)
                     ))
                 );
             }
@@ -485,6 +489,12 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
         }
     }
     (figs, points)
+}
+
+/// An item of the memory itemization as the table shows it: a difference of two processes' figures, so
+/// what no G holds comes out as noise around zero (-0.0 in print); none is negative in truth.
+fn shown(kib: f64) -> f64 {
+    if kib > 0.0 { kib } else { 0.0 }
 }
 
 /// The pool size from which `--cow-images auto` turns images on with the default engine: where the address
