@@ -422,3 +422,47 @@ fn dropping_the_runtime_during_a_slow_reap_waits_for_it() {
     assert!(!drops.overlapped.load(SeqCst), "teardown dropped Gs while the M reaping them was still at it");
     assert_eq!(dropped, n as usize, "the runtime's drop returned with Gs of the program not yet dropped");
 }
+
+/// A G in a loop compiled without epoch checks (`preemption: false`, which is only for measuring) cannot be
+/// stopped. When its program ends, dropping the runtime must not wait for it forever: its M is left behind
+/// once nothing has moved for the grace, and what it might touch is left alone (leaked, not dropped under
+/// it). The loop here asks a host flag, so the test can let the thread go afterwards.
+#[test]
+fn dropping_the_runtime_leaves_an_unstoppable_g_behind_instead_of_hanging() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    let go_on = Arc::new(AtomicBool::new(true));
+    let flag = go_on.clone();
+    let engine = EngineConfig { preemption: false, ..EngineConfig::default() };
+    let program = Program::builder(&engine)
+        .host_functions(move |linker| {
+            linker.func_wrap("test_host", "go_on", move || flag.load(SeqCst) as i32)?;
+            Ok(())
+        })
+        .bytes(
+            br#"(module
+                (import "gmp" "spawn" (func $spawn (param i32 i32 i32 i32 i32) (result i64)))
+                (import "gmp" "msg_take" (func $take (param i32 i32 i32 i32)))
+                (import "gmp" "yield" (func $yield))
+                (import "test_host" "go_on" (func $go_on (result i32)))
+                (memory (export "memory") 1)
+                (func (export "_start")
+                    (drop (call $spawn (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+                    (call $yield))
+                (func (export "gmp_entry") (param i32 i32 i32)
+                    (call $take (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))
+                    (loop $spin (br_if $spin (call $go_on)))))"#,
+        )
+        .unwrap();
+    let rt = Runtime::new(Config { procs: 2, engine, ..Config::default() }).unwrap();
+    let run = rt.start(&program, RunOptions::default()).unwrap();
+    let exit = run.wait_timeout(Duration::from_secs(60));
+    assert!(exit.as_ref().is_some_and(|e| e.code == 0), "main's return did not end the program: {exit:?}");
+    let (done_tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(rt);
+        let _ = done_tx.send(());
+    });
+    let dropped = done.recv_timeout(Duration::from_secs(30));
+    go_on.store(false, SeqCst);
+    assert!(dropped.is_ok(), "dropping the runtime waited for a G that nothing can stop");
+}

@@ -476,10 +476,14 @@ impl Sched {
         assert!(self.is_exiting(), "Sched::shutdown: the program has not ended");
         // Running Gs stop at their next epoch check (sysmon keeps ticking meanwhile), so Ms finish within
         // a tick or two. An M stuck in a blocking call may never come back: after a grace period it is left
-        // behind, its G's future untouched (see `syscall.rs` for what it does if it ever returns). Only such
-        // an M: one doing the scheduler's own work, however long (reaping a program's million parked Gs
-        // takes seconds), touches Gs and queues that the drops below touch too, so it is waited for.
-        let grace = Instant::now() + STUCK_M_GRACE;
+        // behind, its G's future untouched (see `syscall.rs` for what it does if it ever returns). An M
+        // doing anything else touches Gs and queues that the drops below touch too, so it is waited for as
+        // long as Gs keep going away (reaping a program's million parked Gs takes seconds). One that makes
+        // no progress for the grace (a G in a loop compiled without epoch checks, a host function blocking
+        // outside `blocking`) is left behind too, and then nothing below runs: what is left leaks, rather
+        // than be dropped under an M that may still touch it.
+        let mut grace = Instant::now() + STUCK_M_GRACE;
+        let mut live = self.live.load(Ordering::SeqCst);
         loop {
             let mut hs = self.threads.lock();
             let (done, running): (Vec<_>, Vec<_>) = std::mem::take(&mut *hs).into_iter().partition(|h| h.is_finished());
@@ -492,15 +496,23 @@ impl Sched {
             if left == 0 {
                 break;
             }
+            let now_live = self.live.load(Ordering::SeqCst);
+            if now_live != live {
+                live = now_live;
+                grace = Instant::now() + STUCK_M_GRACE;
+            }
             if Instant::now() >= grace {
                 // Every M left is in a blocking call (an M back from one is no longer counted, and one still
-                // in it parks for good once it sees `abandoned`).
+                // in it parks for good once it sees `abandoned`), or some M is stuck elsewhere.
                 let mut blocked = self.blocked.lock();
-                if left <= blocked.ms {
-                    blocked.abandoned = true;
-                    self.threads.lock().clear();
-                    break;
+                blocked.abandoned = true;
+                self.threads.lock().clear();
+                if left > blocked.ms {
+                    drop(blocked);
+                    self.sysmon.stop();
+                    return;
                 }
+                break;
             }
             std::thread::sleep(Duration::from_millis(1));
         }
