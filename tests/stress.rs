@@ -174,3 +174,29 @@ fn a_g_the_process_has_no_mappings_left_for_is_a_fatal_error_naming_the_map_coun
     assert!(report.starts_with("fatal error: runtime: goroutine "), "{report}");
     assert!(report.contains("vm.max_map_count") && report.contains("sysctl"), "{report}");
 }
+
+/// The benchmark's smallest parked G (`bench/guests/park_min.wat`, the runtime's own cost per G in the
+/// suite) does what the suite reads it for: N Gs parked, then its line, then an end on a line of stdin that
+/// takes every G with it.
+#[test]
+fn the_smallest_parked_g_speaks_the_benchmark_protocol() {
+    let _pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    let program = Program::from_file(&EngineConfig::default(), gmp_tests::root().join("bench/guests/park_min.wat"))
+        .expect("park_min.wat compiles");
+    let rt = Runtime::new(Config { procs: 2, ..Config::default() }).unwrap();
+    let out = wasm_gmp::Capture::new();
+    let opts = RunOptions::default()
+        .args(["park_min.wat", "2000"])
+        .stdin(wasm_gmp::Input::reader(std::io::Cursor::new(b"\n".to_vec())))
+        .stdout(wasm_gmp::Output::Capture(out.clone()));
+    let exit = rt.run(&program, opts).unwrap();
+    assert_eq!(exit.code, 0, "{exit:?}");
+    let line = out.contents();
+    let ns: f64 = line
+        .strip_prefix("parked=2000 ns_per_spawn=")
+        .and_then(|rest| rest.strip_suffix('\n'))
+        .and_then(|ns| ns.parse().ok())
+        .unwrap_or_else(|| panic!("not the protocol's line: {line:?}"));
+    assert!(ns > 0.0, "{line:?}");
+    assert_eq!(rt.live_gs(), 0, "the parked Gs outlived their program");
+}
