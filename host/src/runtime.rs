@@ -14,7 +14,11 @@
 //!    Gs are dropped at once and its running ones stop at their next epoch check (see `gstore.rs`).
 //! 4. [`RunHandle::wait`] (or awaiting the handle) turns the group's outcome into the [`Exit`].
 //!
-//! Dropping the `Runtime` kills every run still going and shuts the scheduler down.
+//! Dropping the `Runtime` kills every run still going and shuts the scheduler down. It returns once every G
+//! is dropped, however long that takes while Gs keep going away (a million parked Gs: seconds). An M that
+//! stops making progress for a second is left behind: one in a blocking call with the other Gs dropped, one
+//! anywhere else (a host function that blocks outside [`crate::blocking`], a G compiled without epoch checks)
+//! with what is left leaked rather than freed under it.
 
 use std::path::Path;
 use std::sync::{Arc, Weak};
