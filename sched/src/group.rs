@@ -44,8 +44,9 @@ use parking_lot::{Condvar, Mutex};
 use crate::g::{GRef, GStatus, WaitReason};
 use crate::sched::{GDump, Outcome, Registry, Sched};
 
-/// How long [`Group::wait`] waits, after the outcome, for a G stuck in a blocking host call before it
-/// returns without it (the same grace the scheduler's teardown gives a stuck M).
+/// How long [`Group::wait`] waits, after the outcome and after the reap of the group's parked Gs, for a G
+/// stuck in a blocking host call before it returns without it (the same grace the scheduler's teardown gives
+/// an M that makes no progress).
 pub const STUCK_G_GRACE: Duration = Duration::from_secs(1);
 
 /// When the stuck-G grace of a group that has an outcome counts from: none while its reap is under way.
