@@ -334,8 +334,8 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
     // Pessimistic first guesses, replaced by each measurement.
     let (mut per_g_kib, mut smallest_per_g_kib) = (64.0, 32.0);
     for &n in ns {
-        // Room in the pool (vm.max_map_count) and in memory (with a margin) for n parked Gs.
-        let fits = n < pool && (n as f64) * per_g_kib * 1.2 < mem_kib;
+        let room = room_for_parked(n, pool, per_g_kib, mem_kib);
+        let fits = room.is_ok();
         let max_gs = (n > 10_000).then_some(n + 10);
         let layout = Some(crate::mem::Layout::default_engine());
         let (ours, items) = if fits {
@@ -354,8 +354,8 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
             per_g_kib = s.kib_per_g.max(1.0);
         }
         // The smallest guest, from 10,000 Gs: the runtime's own cost per G, and the count it reaches.
-        let smallest_fits = n < pool && (n as f64) * smallest_per_g_kib * 1.2 < mem_kib;
-        let smallest = if n >= 10_000 && smallest_fits {
+        let smallest_room = room_for_parked(n, pool, smallest_per_g_kib, mem_kib);
+        let smallest = if n >= 10_000 && smallest_room.is_ok() {
             parked("wasm-gmp, smallest guest", n, |k| park_cmd(Parker::Smallest, k, max_gs, "auto"), layout)
         } else {
             None
@@ -380,15 +380,10 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
             continue;
         }
         let mut notes = Vec::new();
-        if n >= pool {
-            notes.push(format!("needs vm.max_map_count ≥ {} (pool holds {pool}); not run", map_count_for(n + 10)));
-        } else if !fits {
-            notes.push(format!(
-                "needs ~{:.0} GiB free at {per_g_kib:.0} KiB per G; not run",
-                n as f64 * per_g_kib * 1.2 / (1 << 20) as f64
-            ));
-        } else if ours.is_none() {
-            notes.push("failed (see stderr)".into());
+        match room {
+            Err(why) => notes.push(why),
+            Ok(()) if ours.is_none() => notes.push("failed (see stderr)".into()),
+            Ok(()) => {}
         }
         if opts.with_lunatic && lunatic_n != Some(n) {
             notes.push(crate::lunatic::limit_note(lunatic_n));
@@ -418,13 +413,8 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
             f.ours.push(c.kib_per_g);
             f.note = match citems {
                 Some(i) => format!(
-                    "linear memory {:.1}, fiber stack {:.1}, table {:.1}, host heap {:.1}, page tables {:.1}; \
-                     {:.2} maps per G (on by itself where vm.max_map_count ≥ {})",
-                    shown(i.linear_memory),
-                    shown(i.fiber_stacks),
-                    shown(i.tables),
-                    shown(i.host_heap),
-                    shown(i.page_tables),
+                    "{}; {:.2} maps per G (on by itself where vm.max_map_count ≥ {})",
+                    itemized(i),
                     c.maps_per_g,
                     wasm_gmp::map_count_for(cow_auto_threshold(), true)
                 ),
@@ -439,30 +429,15 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
             "—",
             Better::Lower,
         );
-        match &smallest {
-            Some((m, items)) => {
+        f.note = match (&smallest, smallest_room) {
+            (Some((m, items)), _) => {
                 f.ours.push(m.kib_per_g);
-                f.note = format!(
-                    "park_min.wat: no data, no table, memory untouched, so what the runtime pays per G{}",
-                    items.map_or(String::new(), |i| format!(
-                        ": fiber stack {:.1}, host heap {:.1}, page tables {:.1}, linear memory {:.1}, table {:.1}",
-                        shown(i.fiber_stacks),
-                        shown(i.host_heap),
-                        shown(i.page_tables),
-                        shown(i.linear_memory),
-                        shown(i.tables)
-                    ))
-                );
+                let items = items.as_ref().map_or(String::new(), |i| format!(": {}", itemized(i)));
+                format!("park_min.wat: no data, no table, memory untouched, so what the runtime pays per G{items}")
             }
-            None if n >= pool => f.note = format!("needs vm.max_map_count ≥ {}; not run", map_count_for(n + 10)),
-            None if !smallest_fits => {
-                f.note = format!(
-                    "needs ~{:.0} GiB free at {smallest_per_g_kib:.0} KiB per G; not run",
-                    n as f64 * smallest_per_g_kib * 1.2 / (1 << 20) as f64
-                )
-            }
-            None => f.note = "failed (see stderr)".into(),
-        }
+            (None, Err(why)) => why,
+            (None, Ok(())) => "failed (see stderr)".into(),
+        };
         figs.push(f);
         // Where it goes, at 10,000 Gs.
         if let (10_000, Some(items)) = (n, items.flatten()) {
@@ -489,6 +464,31 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
         }
     }
     (figs, points)
+}
+
+/// Room in the pool (vm.max_map_count) and in memory (with a margin) for `n` parked Gs of `per_g_kib` each,
+/// or why not, as the table's note says it.
+fn room_for_parked(n: usize, pool: usize, per_g_kib: f64, mem_kib: f64) -> Result<(), String> {
+    if n >= pool {
+        return Err(format!("needs vm.max_map_count ≥ {} (pool holds {pool}); not run", map_count_for(n + 10)));
+    }
+    let need = n as f64 * per_g_kib * 1.2;
+    if need >= mem_kib {
+        return Err(format!("needs ~{:.0} GiB free at {per_g_kib:.0} KiB per G; not run", need / (1 << 20) as f64));
+    }
+    Ok(())
+}
+
+/// A wasm-gmp process's memory per G by what it is for, as the table's notes say it.
+fn itemized(i: &crate::mem::Items) -> String {
+    format!(
+        "linear memory {:.1}, fiber stack {:.1}, table {:.1}, host heap {:.1}, page tables {:.1}",
+        shown(i.linear_memory),
+        shown(i.fiber_stacks),
+        shown(i.tables),
+        shown(i.host_heap),
+        shown(i.page_tables)
+    )
 }
 
 /// An item of the memory itemization as the table shows it: a difference of two processes' figures, so
