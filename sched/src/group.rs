@@ -31,8 +31,8 @@
 //! asks [`crate::exiting`]) and one that parks after the reap is reaped by its own M. Reaping drops wasm
 //! stores, which must not happen on a G's own stack: asked from inside a poll, it is deferred until that
 //! poll returns. [`Group::wait`] returns once the outcome is known and every G is gone (or, for a G stuck
-//! in a blocking host call, [`STUCK_G_GRACE`] after the outcome and after the reap, whichever is later: a
-//! reap is slow, not stuck).
+//! in a blocking host call, once no G has gone away for [`STUCK_G_GRACE`]: a reap of a million Gs takes
+//! seconds, and is slow, not stuck).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -44,20 +44,10 @@ use parking_lot::{Condvar, Mutex};
 use crate::g::{GRef, GStatus, WaitReason};
 use crate::sched::{GDump, Outcome, Registry, Sched};
 
-/// How long [`Group::wait`] waits, after the outcome and after the reap of the group's parked Gs, for a G
-/// stuck in a blocking host call before it returns without it (the same grace the scheduler's teardown gives
-/// an M that makes no progress).
+/// How long [`Group::wait`] waits, after the outcome and then after each G that goes away, for a G stuck in
+/// a blocking host call before it returns without it (the same grace the scheduler's teardown gives an M
+/// that makes no progress).
 pub const STUCK_G_GRACE: Duration = Duration::from_secs(1);
-
-/// When the stuck-G grace of a group that has an outcome counts from: none while its reap is under way.
-fn grace_from(end: &End) -> Option<Instant> {
-    end.at.filter(|_| !end.reaping)
-}
-
-/// The stuck-G grace has run out: [`Group::wait`] returns without the Gs still left.
-fn grace_over(end: &End) -> bool {
-    grace_from(end).is_some_and(|t| t.elapsed() >= STUCK_G_GRACE)
-}
 
 /// A wait reason that only another G of the group can end (so a G parked for it is asleep).
 pub(crate) fn is_sleep(reason: WaitReason) -> bool {
@@ -145,11 +135,9 @@ pub struct Group {
 #[derive(Default)]
 struct End {
     outcome: Option<Outcome>,
-    /// When the outcome was recorded, or, once the reap after it finished, when that was: the stuck-G grace
-    /// counts from here, and not while a reap is under way (reaping a million Gs takes seconds, and none of
-    /// them is stuck).
+    /// When the outcome was recorded, or since then a G of the group last went away: the stuck-G grace counts
+    /// from here.
     at: Option<Instant>,
-    reaping: bool,
     /// Every G is gone, or the grace ran out.
     done: bool,
     wakers: Vec<Waker>,
@@ -231,36 +219,21 @@ impl Group {
         if crate::m::in_poll() {
             self.reap_owed.store(true, Ordering::SeqCst);
             OWED.with(|o| o.borrow_mut().push(self.clone()));
-            // The grace from the outcome, in case that poll is stuck in a blocking call and never returns.
-            self.check_done();
-            if !self.end.lock().done {
-                self.arm_grace();
-            }
         } else {
             self.reap();
-        }
-        true
-    }
-
-    /// Drop every parked G of the group (the group is exiting), then start the grace for Gs stuck in
-    /// blocking calls: what is left now is running (it stops at its next safe point), queued (dropped when
-    /// dequeued) or stuck. Not from inside a poll.
-    fn reap(self: &Arc<Self>) {
-        self.reap_owed.store(false, Ordering::SeqCst);
-        self.end.lock().reaping = true;
-        for g in self.gs.all() {
-            Group::reap_one(&g);
-        }
-        {
-            let mut end = self.end.lock();
-            end.reaping = false;
-            end.at = Some(Instant::now());
-            // Waiters slept without a deadline while the reap went on.
-            self.end_cv.notify_all();
         }
         self.check_done();
         if !self.end.lock().done {
             self.arm_grace();
+        }
+        true
+    }
+
+    /// Drop every parked G of the group (the group is exiting). Not from inside a poll.
+    fn reap(&self) {
+        self.reap_owed.store(false, Ordering::SeqCst);
+        for g in self.gs.all() {
+            Group::reap_one(&g);
         }
     }
 
@@ -308,6 +281,13 @@ impl Group {
     pub(crate) fn remove_g(self: &Arc<Self>, id: u64) {
         self.gs.remove(id);
         let last = self.live.fetch_sub(1, Ordering::SeqCst) == 1;
+        if !last && self.is_exiting() {
+            // Progress of the ending (a reap, Gs stopping): the grace for stuck Gs starts again.
+            let mut end = self.end.lock();
+            if end.at.is_some() && !end.done {
+                end.at = Some(Instant::now());
+            }
+        }
         if self.liveness.sleep() && !last {
             self.check_dead();
         }
@@ -415,7 +395,7 @@ impl Group {
                 return;
             }
         }
-        if self.live() == 0 || grace_over(&end) {
+        if self.live() == 0 || end.at.is_some_and(|t| t.elapsed() >= STUCK_G_GRACE) {
             self.mark_done(&mut end);
         }
     }
@@ -441,6 +421,10 @@ impl Group {
             crate::timers::Action::Call(Box::new(move || {
                 if let Some(g) = weak.upgrade() {
                     g.check_done();
+                    // Gs went away meanwhile, so the grace starts later: look again then.
+                    if !g.end.lock().done {
+                        g.arm_grace();
+                    }
                 }
                 false
             })),
@@ -451,15 +435,18 @@ impl Group {
     pub fn wait(&self) -> Outcome {
         let mut end = self.end.lock();
         loop {
-            if !end.done && grace_over(&end) {
-                self.mark_done(&mut end);
-            }
             if end.done {
                 return end.outcome.clone().expect("Group::wait: done without an outcome");
             }
-            match grace_from(&end) {
+            match end.at {
                 Some(at) => {
-                    self.end_cv.wait_until(&mut end, at + STUCK_G_GRACE);
+                    // `at` moves on while Gs go away: done only once the grace from the latest has run out.
+                    if self.end_cv.wait_until(&mut end, at + STUCK_G_GRACE).timed_out()
+                        && !end.done
+                        && end.at.is_some_and(|at| at.elapsed() >= STUCK_G_GRACE)
+                    {
+                        self.mark_done(&mut end);
+                    }
                 }
                 None => self.end_cv.wait(&mut end),
             }
@@ -471,15 +458,14 @@ impl Group {
         let deadline = Instant::now() + timeout;
         let mut end = self.end.lock();
         while !end.done {
-            if grace_over(&end) {
-                self.mark_done(&mut end);
-                break;
+            let until = end.at.map_or(deadline, |at| deadline.min(at + STUCK_G_GRACE));
+            if self.end_cv.wait_until(&mut end, until).timed_out() {
+                if end.at.is_some_and(|at| at.elapsed() >= STUCK_G_GRACE) {
+                    self.mark_done(&mut end);
+                } else if Instant::now() >= deadline {
+                    return None;
+                }
             }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            let until = grace_from(&end).map_or(deadline, |at| deadline.min(at + STUCK_G_GRACE));
-            self.end_cv.wait_until(&mut end, until);
         }
         end.outcome.clone()
     }
@@ -487,7 +473,7 @@ impl Group {
     /// The wait as a future's poll: `Ready` once [`Group::wait`] would return.
     pub fn poll_wait(&self, cx: &mut Context<'_>) -> Poll<Outcome> {
         let mut end = self.end.lock();
-        if !end.done && grace_over(&end) {
+        if !end.done && end.at.is_some_and(|at| at.elapsed() >= STUCK_G_GRACE) {
             self.mark_done(&mut end);
         }
         if end.done {
