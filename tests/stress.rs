@@ -133,9 +133,36 @@ fn a_cow_pool_sized_by_the_map_count_takes_modules_in_turn() {
 fn a_g_the_process_has_no_mappings_left_for_is_a_fatal_error_naming_the_map_count() {
     let test = "a_g_the_process_has_no_mappings_left_for_is_a_fatal_error_naming_the_map_count";
     let r = gmp_tests::isolated(test, LIMIT, || {
+        // The host's own allocations must not need new mappings once they are gone, or malloc fails and
+        // the child aborts before it can report: one malloc arena for every thread (a new arena is a new
+        // mapping) and large blocks from the heap too, not from mmap.
+        // SAFETY: glibc's documented tuning calls, made before this process starts any thread of its own.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
+        }
         let engine = EngineConfig { cow_images: CowImages::Off, ..EngineConfig::default() };
         let rt = Runtime::new(Config { procs: 2, engine: engine.clone(), ..Config::default() }).unwrap();
         let parker = Program::from_bytes(&engine, parker_wat(2_000, None).as_bytes()).unwrap();
+        // Start the runtime's threads (both Ms, WASI's tokio worker) while mappings are left for their stacks:
+        // a thread started once they are gone dies at start (std maps its signal stack) and takes the
+        // process with it.
+        let warm_up = Program::from_bytes(
+            &engine,
+            br#"(module
+                (import "gmp" "spawn" (func $spawn (param i32 i32 i32 i32 i32) (result i64)))
+                (import "gmp" "yield" (func $yield))
+                (import "gmp" "msg_take" (func $take (param i32 i32 i32 i32)))
+                (memory (export "memory") 1)
+                (func (export "_start")
+                    (drop (call $spawn (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+                    (drop (call $spawn (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+                    (call $yield) (call $yield))
+                (func (export "gmp_entry") (param i32 i32 i32)
+                    (call $take (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))))"#,
+        )
+        .unwrap();
+        assert_eq!(rt.run(&warm_up, RunOptions::default()).unwrap().code, 0);
         let limit = wasm_gmp::max_map_count().expect("/proc/sys/vm/max_map_count");
         if limit > 1_000_000 {
             // Using up millions of mappings takes longer than the test is worth.
