@@ -16,6 +16,15 @@
 //! limit after leaving [`MAPS_RESERVED`] for everything else in the process, and a spawn beyond that fails
 //! with an error that names the limit and how to raise it (see [`LimitError`]).
 //!
+//! # Why the default pool stops at [`DEFAULT_MAX_GS`]
+//! Those stack slots are made when the engine is: one `mprotect` per guard page, each a split of the
+//! process's mapping tree, about 3.5 µs a slot on the 2-core VM of `bench/results` (0.04 s for the 15,382
+//! slots of the default map count, 0.2 s for 65,536, 3.8 s for a million), paid again at exit. Some
+//! distributions now raise `vm.max_map_count` by default (1,048,576 on Fedora since 39), and a pool sized
+//! to that made every run of a one-G program take 0.9–1.1 s. So without `max_gs` the pool holds what
+//! the map count allows up to [`DEFAULT_MAX_GS`]; a program that wants more says so with `--max-gs`, and
+//! pays for its pool in start-up, as it will in memory.
+//!
 //! # Copy-on-write images: when they cost no G
 //! With an image, a G's memory maps the module's initial data from one shared copy and pays only for the
 //! pages it writes (bench_park, 10k parked Gs: 40 KiB per G instead of 52). The price is mappings: the
@@ -55,6 +64,10 @@ pub const MAPS_PER_STACK_SLOT: usize = 2;
 /// Mappings left for the rest of the process: code, libraries, thread stacks, malloc arenas.
 pub const MAPS_RESERVED: usize = 4_000;
 
+/// Most Gs the pool holds when `max_gs` is not set, however high `vm.max_map_count` is (see *Why the default
+/// pool stops at `DEFAULT_MAX_GS`*).
+pub const DEFAULT_MAX_GS: usize = 65_536;
+
 /// Address space the G pool may reserve: 64 TiB, half of a 47-bit user address space.
 const ADDRESS_SPACE_BUDGET: u64 = 1 << 46;
 
@@ -74,7 +87,7 @@ pub struct EngineConfig {
     /// Most linear memory one G may have, in bytes; also its address-space reservation. Smaller
     /// reservations fit more Gs in the address space, at the price of explicit bounds checks.
     pub max_memory: u64,
-    /// Most Gs alive at once; `None` sizes it from `vm.max_map_count`.
+    /// Most Gs alive at once; `None` sizes it from `vm.max_map_count`, up to [`DEFAULT_MAX_GS`].
     pub max_gs: Option<usize>,
     /// Size of each G's fiber stack, which wasm frames and host calls share.
     pub stack_size: usize,
@@ -127,7 +140,7 @@ impl EngineConfig {
     }
 
     /// How many Gs the pool of this configuration's engine holds: `max_gs`, or what `vm.max_map_count` and
-    /// the address space allow.
+    /// the address space allow, up to [`DEFAULT_MAX_GS`].
     ///
     /// # Errors
     /// As [`EngineConfig::engine`].
@@ -168,6 +181,8 @@ pub(crate) enum LimitSource {
     Configured,
     /// The kernel's map count, and the mappings each G's memory slot may hold.
     MapCount(usize, usize),
+    /// [`DEFAULT_MAX_GS`], and the most Gs the map count would hold.
+    Default(usize),
 }
 
 /// A spawn refused because the G pool is full.
@@ -188,6 +203,11 @@ impl std::fmt::Display for LimitError {
                 f,
                 " (sized to the kernel's vm.max_map_count = {n}, about {per_g} + {MAPS_PER_STACK_SLOT} \
                  mappings per G; raise it with `sudo sysctl -w vm.max_map_count=N`, then --max-gs)"
+            ),
+            LimitSource::Default(room) => write!(
+                f,
+                " (the default pool; --max-gs / EngineConfig::max_gs raises it, to {room} under this \
+                 vm.max_map_count)"
             ),
         }
     }
@@ -347,19 +367,7 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
         CowImages::Auto => max_gs_for_map_count(maps, true) >= by_address_space,
         c => c == CowImages::On,
     };
-    let (max_gs, limit_source) = match cfg.max_gs {
-        Some(n) => {
-            anyhow::ensure!(
-                (1..=by_address_space).contains(&n),
-                "max_gs (--max-gs) is {n}; it must be 1 to {by_address_space} (Gs of {} MiB memory each fit \
-                 in the {} TiB of address space the pool may reserve)",
-                cfg.max_memory >> 20,
-                ADDRESS_SPACE_BUDGET >> 40
-            );
-            (n, LimitSource::Configured)
-        }
-        None => (max_gs_for_map_count(maps, cow).min(by_address_space), LimitSource::MapCount(maps, maps_per_g(cow))),
-    };
+    let (max_gs, limit_source) = pool_size(cfg, maps, cow, by_address_space)?;
     anyhow::ensure!(max_gs >= 1, "the G limit must be at least 1");
     let slots = u32::try_from(max_gs).map_err(|_| anyhow::anyhow!("--max-gs {max_gs} is too large"))?;
 
@@ -414,6 +422,36 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
     })
 }
 
+/// How many Gs the pool of `cfg` holds, and where that figure comes from, under a map count of `maps` and
+/// an address space that holds `by_address_space` slots.
+fn pool_size(
+    cfg: &EngineConfig,
+    maps: usize,
+    cow: bool,
+    by_address_space: usize,
+) -> anyhow::Result<(usize, LimitSource)> {
+    match cfg.max_gs {
+        Some(n) => {
+            anyhow::ensure!(
+                (1..=by_address_space).contains(&n),
+                "max_gs (--max-gs) is {n}; it must be 1 to {by_address_space} (Gs of {} MiB memory each fit \
+                 in the {} TiB of address space the pool may reserve)",
+                cfg.max_memory >> 20,
+                ADDRESS_SPACE_BUDGET >> 40
+            );
+            Ok((n, LimitSource::Configured))
+        }
+        None => {
+            let room = max_gs_for_map_count(maps, cow).min(by_address_space);
+            if room > DEFAULT_MAX_GS {
+                Ok((DEFAULT_MAX_GS, LimitSource::Default(room)))
+            } else {
+                Ok((room, LimitSource::MapCount(maps, maps_per_g(cow))))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,10 +461,26 @@ mod tests {
         assert!(max_gs_for_map_count(65_530, false) >= 10_001, "{}", max_gs_for_map_count(65_530, false));
     }
 
+    /// A raised map count (distributions now ship 1,048,576) must not make every engine pay for a pool of
+    /// hundreds of thousands of slots; `max_gs` still goes past the default.
+    #[test]
+    fn the_default_pool_stops_at_default_max_gs() {
+        let cfg = EngineConfig::default();
+        let sized = |maps, cfg: &EngineConfig| pool_size(cfg, maps, false, 1_000_000).unwrap();
+        assert!(matches!(sized(65_530, &cfg), (15_382, LimitSource::MapCount(65_530, MAPS_PER_G))));
+        assert!(matches!(sized(1_048_576, &cfg), (DEFAULT_MAX_GS, LimitSource::Default(261_144))));
+        assert!(matches!(sized(8_000_000, &cfg), (DEFAULT_MAX_GS, LimitSource::Default(1_000_000))));
+        let wide = EngineConfig { max_gs: Some(500_000), ..EngineConfig::default() };
+        assert!(matches!(sized(8_000_000, &wide), (500_000, LimitSource::Configured)));
+    }
+
     #[test]
     fn limit_error_names_the_limit_and_the_fix() {
         let e = LimitError { live: 10, max_gs: 10, source: LimitSource::MapCount(65_530, MAPS_PER_G) };
         let s = e.to_string();
         assert!(s.contains("vm.max_map_count = 65530") && s.contains("sysctl"), "{s}");
+        let e = LimitError { live: 10, max_gs: 10, source: LimitSource::Default(2_000_000) };
+        let s = e.to_string();
+        assert!(s.contains("the default pool; --max-gs") && s.contains("to 2000000"), "{s}");
     }
 }

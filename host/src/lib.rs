@@ -58,8 +58,9 @@ mod wasi;
 
 pub use dump::Dump;
 pub use engine::{
-    CowImages, EngineConfig, LimitError, MAPS_PER_G, MAPS_PER_G_COW, MAPS_PER_STACK_SLOT, MAPS_RESERVED, MAX_MEMORY,
-    MEMORY_GUARD, WASM_PAGE, default_cache_dir, map_count_for, max_gs_for_map_count, max_map_count,
+    CowImages, DEFAULT_MAX_GS, EngineConfig, LimitError, MAPS_PER_G, MAPS_PER_G_COW, MAPS_PER_STACK_SLOT,
+    MAPS_RESERVED, MAX_MEMORY, MEMORY_GUARD, WASM_PAGE, default_cache_dir, map_count_for, max_gs_for_map_count,
+    max_map_count,
 };
 pub use gc::ChanStats;
 pub use gmp_message as message;

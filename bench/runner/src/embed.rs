@@ -94,8 +94,12 @@ fn spinners(n: u32) -> String {
 
 /// The engine configuration of every runtime here: the default, the one engine (and pool) the rest of the
 /// process uses too. A second configuration would reserve a second pool's mappings.
+/// The default engine, with a pool past [`wasm_gmp::DEFAULT_MAX_GS`] for the dump figure's
+/// [`DUMP_GS_FULL`] Gs where the map count holds them (copy-on-write images or not).
 fn engine_cfg() -> EngineConfig {
-    EngineConfig::default()
+    let want = DUMP_GS_FULL + 100;
+    let room = wasm_gmp::max_gs_for_map_count(wasm_gmp::max_map_count().unwrap_or(65_530), true);
+    EngineConfig { max_gs: (room >= want).then_some(want), ..EngineConfig::default() }
 }
 
 fn runtime(procs: usize) -> anyhow::Result<Runtime> {

@@ -149,10 +149,20 @@ fn pair(fig: &mut Figure, opts: &Opts, ours: impl Fn() -> Command, theirs: impl 
     alternate(fig, opts, key, &ours, &theirs, None);
 }
 
+/// `wasm-gmp run` flags for a program of `gs` Gs: a pool that holds them (the default one stops at
+/// [`wasm_gmp::DEFAULT_MAX_GS`]) and [`limits_for`] them.
+pub(crate) fn room_for(gs: usize) -> Vec<String> {
+    let mut flags = limits_for(gs);
+    if gs > wasm_gmp::DEFAULT_MAX_GS {
+        flags.extend(["--max-gs".to_string(), gs.to_string()]);
+    }
+    flags
+}
+
 /// `wasm-gmp run` flags past the default limits for `gs` Gs, which bound what the Gs could use (each G's
 /// whole linear memory, 128 KiB for the bench guests, and a handle each), not what parked Gs hold: 100,000
 /// Gs would end at the total memory limit of a 24 GiB machine.
-pub(crate) fn room_for(gs: usize) -> Vec<String> {
+fn limits_for(gs: usize) -> Vec<String> {
     if gs <= 10_000 {
         return Vec::new();
     }
@@ -188,7 +198,7 @@ pub(crate) fn park_cmd_with(parker: Parker, k: usize, max_gs: Option<usize>, fla
     let mut c = Command::new(root().join("target/release/wasm-gmp"));
     c.args(["run", "--procs", "2"]).args(flags);
     if let Some(m) = max_gs {
-        c.args(["--max-gs", &m.to_string()]).args(room_for(m.max(10_001)));
+        c.args(["--max-gs", &m.to_string()]).args(limits_for(m.max(10_001)));
     }
     c.arg(guest).args(["--", &k.to_string()]).env("GMP_CACHE_DIR", root().join("target/gmp-cache"));
     c
@@ -252,8 +262,9 @@ fn machine() -> String {
 const GO_TWINS: [&str; 9] =
     ["spawn", "pingpong", "chan_throughput", "sieve", "park", "parallel", "preempt", "echo", "timers"];
 
-/// The places wasm-gmp's pool holds under this machine's `vm.max_map_count` (without copy-on-write images,
-/// as the default engine there unless the map count is raised far enough that they cost no place).
+/// The places wasm-gmp's pool may hold (with `--max-gs`) under this machine's `vm.max_map_count` (without
+/// copy-on-write images, as the default engine there unless the map count is raised far enough that they
+/// cost no place).
 fn pool() -> usize {
     wasm_gmp::max_gs_for_map_count(wasm_gmp::max_map_count().unwrap_or(65_530), false)
 }
@@ -550,7 +561,7 @@ pub fn run(opts: &Opts) -> anyhow::Result<()> {
         alive.ours.push(rust.max(smallest) as f64);
         alive.note = format!(
             "largest parked count run here: {smallest} of the smallest guest, {rust} of bench_park (Rust); \
-             pool limit {} from vm.max_map_count",
+             the pool may hold {} under vm.max_map_count (with --max-gs)",
             pool()
         );
     }
