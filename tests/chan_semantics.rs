@@ -61,6 +61,16 @@ fn messages_up_to_the_limit_arrive_whole_and_larger_ones_panic() {
     );
 }
 
+/// A G's spawn message is read onto its stack when it fits the SDK's inline buffers (so a G that allocates
+/// nothing never sets up its allocator), onto the heap when not; both arrive whole.
+#[test]
+fn spawn_messages_arrive_whole_on_either_side_of_the_inline_buffers() {
+    for procs in [1, 2] {
+        let r = run("spawn_args", procs, &[]);
+        assert_eq!((r.code, r.stdout.as_str()), (0, "allocations before the body: 0\nspawn args ok\n"), "{r:?}");
+    }
+}
+
 #[test]
 fn waitgroup_waits_for_every_done() {
     for procs in [1, 2] {

@@ -736,6 +736,30 @@ pub(crate) fn take_pending<T: Message>(len: u32, nhandles: u32, what: &str) -> T
     decode_message(&bytes, &handles, what)
 }
 
+/// Runs `f` on the G's pending message of `len` bytes and `nhandles` handles, read onto the stack when it
+/// fits the inline buffers. A new G's spawn message goes through here: read onto the heap, it made every G
+/// set up the allocator, whose state and end-of-heap record then cost each G two pages more of written
+/// memory even when it allocated nothing else.
+pub(crate) fn with_pending_raw<R>(len: u32, nhandles: u32, f: impl FnOnce(&[u8], &[u32]) -> R) -> R {
+    let (n, nh) = (len as usize, nhandles as usize);
+    if n > INLINE_BYTES || nh > INLINE_HANDLES {
+        let (bytes, handles) = take_pending_raw(len, nhandles);
+        return f(&bytes, &handles);
+    }
+    let mut buf = [MaybeUninit::<u8>::uninit(); INLINE_BYTES];
+    let mut hbuf = [MaybeUninit::<u32>::uninit(); INLINE_HANDLES];
+    // SAFETY: the buffers are locals, writable for at least `n` bytes and `nh` handles, and the runtime
+    // writes exactly that many, so the prefixes sliced below are initialized.
+    let (bytes, handles) = unsafe {
+        sys::msg_take(buf.as_mut_ptr().cast(), n, hbuf.as_mut_ptr().cast(), nh);
+        (
+            core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n),
+            core::slice::from_raw_parts(hbuf.as_ptr().cast::<u32>(), nh),
+        )
+    };
+    f(bytes, handles)
+}
+
 /// Fetches the G's pending message of `len` bytes and `nhandles` handles.
 pub(crate) fn take_pending_raw(len: u32, nhandles: u32) -> (Vec<u8>, Vec<u32>) {
     let mut bytes = vec![0u8; len as usize];

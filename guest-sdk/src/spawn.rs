@@ -123,11 +123,10 @@ pub unsafe extern "C" fn gmp_entry(entry: u32, arg_len: u32, nhandles: u32) {
     // The constructor installed it already where the linker wraps exports in constructor calls; where it
     // did not, this does.
     crate::panic::install();
-    let (bytes, handles) = crate::channel::take_pending_raw(arg_len, nhandles);
     // SAFETY: the caller guarantees `entry` is the table index of a `Trampoline` (a `fn` pointer on wasm32 is
     // its table index, the same in every instance of the module), paired with this spawn message.
     let trampoline = unsafe { core::mem::transmute::<usize, Trampoline>(entry as usize) };
-    trampoline(&bytes, &handles);
+    crate::channel::with_pending_raw(arg_len, nhandles, trampoline);
     // Only the main G gets std's exit-time flush: without this, a last `print!` without a newline would be
     // lost with the instance.
     let _ = std::io::Write::flush(&mut std::io::stdout());
