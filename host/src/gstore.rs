@@ -221,7 +221,10 @@ async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<
         });
         store.set_epoch_deadline(1);
     }
-    let instance = instantiate(run, &mut store).await?;
+    // Boxed: its future is 1,120 bytes, and a future is as large as its largest await point, so awaiting it
+    // in place made every parked G's future (held all its life) carry those bytes for a step that lasts
+    // microseconds. Boxed, a parked G holds 0.7 KiB less heap (`gmp-bench heap`: 11.9 -> 11.2 KiB).
+    let instance = Box::pin(instantiate(run, &mut store)).await?;
     store.data_mut().mem_account.instantiated();
     store.data_mut().memory = Some(run.program.memory(&instance, &mut store)?);
     let result = match kind {
