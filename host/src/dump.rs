@@ -20,8 +20,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::future::Future;
-use std::pin::pin;
-use std::task::Poll;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use gmp_sched::{GDump, GStatus, Inspection, WaitReason};
@@ -32,21 +32,43 @@ use crate::gstore::GData;
 /// Wait for `fut` as a blocking ABI call does, answering inspection polls meanwhile: with the G's stack,
 /// the channels it holds, and `waits_on` (the channels `fut` could complete on). An inspection poll never
 /// polls `fut`, so it cannot complete, start or lose a channel operation.
-pub(crate) async fn parked<F: Future>(caller: &mut Caller<'_, GData>, waits_on: &[u64], fut: F) -> F::Output {
-    let mut fut = pin!(fut);
-    // `move`: the closure owns the `&mut` to the caller, so the future needs no `Sync` store data.
-    std::future::poll_fn(move |cx| {
+///
+/// A future of its own rather than an `async fn`: that kept `fut` twice (the argument, and its pinned move),
+/// and a parked G holds this future all its wait.
+pub(crate) fn parked<'a, 'c, F: Future>(
+    caller: &'a mut Caller<'c, GData>,
+    waits_on: &'a [u64],
+    fut: F,
+) -> Parked<'a, 'c, F> {
+    Parked { fut, caller, waits_on }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`parked`].
+    pub(crate) struct Parked<'a, 'c, F> {
+        #[pin]
+        fut: F,
+        // Owned `&mut` to the caller, so the future needs no `Sync` store data.
+        caller: &'a mut Caller<'c, GData>,
+        waits_on: &'a [u64],
+    }
+}
+
+impl<F: Future> Future for Parked<'_, '_, F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
         if gmp_sched::inspecting() {
-            gmp_sched::inspected(inspect(caller, waits_on));
+            gmp_sched::inspected(inspect(this.caller, this.waits_on));
             return Poll::Pending;
         }
-        let r = fut.as_mut().poll(cx);
+        let r = this.fut.poll(cx);
         if r.is_pending() {
             gmp_sched::park_inspectable();
         }
         r
-    })
-    .await
+    }
 }
 
 /// What a parked G knows about itself, read inside its fiber.

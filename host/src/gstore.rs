@@ -121,8 +121,10 @@ impl GData {
 pub(crate) enum GKind {
     /// The program's `_start`.
     Main,
-    /// `gmp_entry(entry, len, nhandles)` with `arg` as the pending message.
-    Spawned { entry: u32, arg: Msg },
+    /// `gmp_entry(entry, len, nhandles)` with `arg` as the pending message. Boxed: a G's future keeps room
+    /// for its `GKind` all its life (an async fn's arguments stay in its state, moved out or not), and an
+    /// inline `Msg` made that 3 × 80 bytes per parked G.
+    Spawned { entry: u32, arg: Box<Msg> },
 }
 
 /// `exit(code)` from the guest: ends the G's call with this error, which ends the program.
@@ -228,11 +230,16 @@ async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<
     store.data_mut().mem_account.instantiated();
     store.data_mut().memory = Some(run.program.memory(&instance, &mut store)?);
     let result = match kind {
-        GKind::Main => run.program.start(&instance, &mut store)?.call_async(&mut store, ()).await,
+        GKind::Main => {
+            let func = run.program.start(&instance, &mut store)?;
+            func.call_async(&mut store, ()).await
+        }
         GKind::Spawned { entry, arg } => {
             let (len, nh) = (arg.bytes.len() as i32, arg.objs.len() as i32);
-            store.data_mut().pending = Some(arg);
-            run.program.entry(&instance, &mut store)?.call_async(&mut store, (entry as i32, len, nh)).await
+            store.data_mut().pending = Some(*arg);
+            // Bound first, so the `?`'s temporary is not kept across the call (64 bytes of every parked G).
+            let func = run.program.entry(&instance, &mut store)?;
+            func.call_async(&mut store, (entry as i32, len, nh)).await
         }
     };
     result.map_err(|e| {

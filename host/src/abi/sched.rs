@@ -108,7 +108,10 @@ pub(super) fn add(linker: &mut Linker<GData>) -> wasmtime::Result<()> {
                 // The trace's name for the G, made only while tracing (see `trace.rs`).
                 let name_arg: Option<[u8; 4]> = arg.bytes.get(..4).and_then(|b| b.try_into().ok());
                 let r2 = run.clone();
-                match run.sched.spawn_in(&run.group, |gid| g_future(r2, gid, GKind::Spawned { entry, arg }, slot)) {
+                match run
+                    .sched
+                    .spawn_in(&run.group, |gid| g_future(r2, gid, GKind::Spawned { entry, arg: Box::new(arg) }, slot))
+                {
                     Some(gid) => {
                         run.gcounts.spawned(run.group.live());
                         run.sched.trace_label(gid, || {
