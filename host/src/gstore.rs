@@ -43,8 +43,9 @@ pub struct GData {
     stderr_tail: Option<crate::wasi::StderrTail>,
     pub(crate) gid: u64,
     pub(crate) handles: HandleTable,
-    /// A received message the G has not copied out yet (see `msg_take` in `wit/sched.wit`).
-    pub(crate) pending: Option<Msg>,
+    /// A received message the G has not copied out yet (see `msg_take` in `wit/sched.wit`). Boxed: every G's
+    /// store carries this field all its life, and most Gs hold a pending message only as they start.
+    pub(crate) pending: Option<Box<Msg>>,
     /// The instance's `memory` export, set right after instantiation.
     pub(crate) memory: Option<Memory>,
     /// The store's resource limiter: the G's share of its program's linear memory (see `limits.rs`).
@@ -236,7 +237,7 @@ async fn run_g(run: &Arc<RunShared>, gid: u64, kind: GKind) -> wasmtime::Result<
         }
         GKind::Spawned { entry, arg } => {
             let (len, nh) = (arg.bytes.len() as i32, arg.objs.len() as i32);
-            store.data_mut().pending = Some(*arg);
+            store.data_mut().pending = Some(arg);
             // Bound first, so the `?`'s temporary is not kept across the call (64 bytes of every parked G).
             let func = run.program.entry(&instance, &mut store)?;
             func.call_async(&mut store, (entry as i32, len, nh)).await

@@ -180,7 +180,7 @@ impl RecvBuf {
     ) -> wasmtime::Result<(i32, u32, u32)> {
         let (len, nh) = (msg.bytes.len(), msg.objs.len());
         if len > self.buf.len() || nh * 4 > self.hbuf.len() {
-            data.pending = Some(msg);
+            data.pending = Some(Box::new(msg));
             return Ok((RECV_PENDING, len as u32, nh as u32));
         }
         mem[self.buf.start..self.buf.start + len].copy_from_slice(&msg.bytes);
