@@ -92,8 +92,8 @@ struct CodeArgs {
     no_cache: bool,
 
     /// Map each G's initial data from a copy-on-write image of the module (less memory per G, more
-    /// mappings): auto turns it on where it costs no G of the pool, i.e. with vm.max_map_count raised for
-    /// many Gs.
+    /// mappings): auto turns it on where it costs no G of the pool, i.e. where vm.max_map_count holds the
+    /// pool with it (462,752 for the default pool).
     #[arg(long, value_enum, default_value_t = CowArg::Auto, value_name = "WHEN")]
     cow_images: CowArg,
 }

@@ -33,9 +33,11 @@
 //! of its neighbours: they were faulted apart, under different anon_vmas), so a slot holds up to 5, not 2
 //! (`tests/stress.rs` measures both). Under the default map count that is 8,790 Gs instead of 15,382,
 //! fewer than a runtime for many Gs should hold out of the box. So [`CowImages::Auto`] turns images on
-//! only where they cost no G: where the address space, not the map count, bounds the pool even with them
-//! (a map count raised for many Gs: about 7.3 million for the default 64 MiB per G).
-//! [`CowImages::On`] and [`CowImages::Off`] decide it outright.
+//! only where they cost no G: where the map count holds the engine's pool (`max_gs`, or the default pool)
+//! with them, i.e. from 462,752 for the default pool of [`DEFAULT_MAX_GS`] (distributions that ship
+//! 1,048,576 get them), and 7 million for a million Gs. [`CowImages::On`] and [`CowImages::Off`] decide it
+//! outright. `wasm-gmp compile` has no `max_gs`, so it decides for the default pool, and a precompiled
+//! module loads only into an engine that decided the same way.
 //!
 //! # Waiting for a place
 //! A full pool is usually a burst of spawns outrunning the Gs that would exit, so a spawn at the limit
@@ -360,13 +362,8 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
     // address space holds, whatever the map count allows.
     let per_slot = cfg.max_memory.saturating_add(MEMORY_GUARD).saturating_add(cfg.stack_size as u64);
     let by_address_space = ((ADDRESS_SPACE_BUDGET / per_slot) as usize).max(1);
-    // Not from `max_gs`: `wasm-gmp compile` has none, and a precompiled module loads only into an engine
-    // that made the same choice.
     let maps = max_map_count().unwrap_or(65_530);
-    let cow = match cfg.cow_images {
-        CowImages::Auto => max_gs_for_map_count(maps, true) >= by_address_space,
-        c => c == CowImages::On,
-    };
+    let cow = cow_images(cfg, maps, by_address_space);
     let (max_gs, limit_source) = pool_size(cfg, maps, cow, by_address_space)?;
     anyhow::ensure!(max_gs >= 1, "the G limit must be at least 1");
     let slots = u32::try_from(max_gs).map_err(|_| anyhow::anyhow!("--max-gs {max_gs} is too large"))?;
@@ -422,6 +419,18 @@ fn build(cfg: &EngineConfig) -> anyhow::Result<SharedEngine> {
     })
 }
 
+/// Whether `cfg`'s engine maps Gs' memory from images, under a map count of `maps` and an address space
+/// that holds `by_address_space` slots (see *Copy-on-write images*).
+fn cow_images(cfg: &EngineConfig, maps: usize, by_address_space: usize) -> bool {
+    match cfg.cow_images {
+        CowImages::Auto => {
+            let without = cfg.max_gs.unwrap_or_else(|| max_gs_for_map_count(maps, false).min(DEFAULT_MAX_GS));
+            max_gs_for_map_count(maps, true) >= without.min(by_address_space)
+        }
+        c => c == CowImages::On,
+    }
+}
+
 /// How many Gs the pool of `cfg` holds, and where that figure comes from, under a map count of `maps` and
 /// an address space that holds `by_address_space` slots.
 fn pool_size(
@@ -472,6 +481,24 @@ mod tests {
         assert!(matches!(sized(8_000_000, &cfg), (DEFAULT_MAX_GS, LimitSource::Default(1_000_000))));
         let wide = EngineConfig { max_gs: Some(500_000), ..EngineConfig::default() };
         assert!(matches!(sized(8_000_000, &wide), (500_000, LimitSource::Configured)));
+    }
+
+    /// Images come on wherever the map count holds the engine's pool with them, and nowhere they would cost
+    /// a G.
+    #[test]
+    fn images_come_on_where_they_cost_no_g() {
+        let auto = EngineConfig::default();
+        let sized = |n| EngineConfig { max_gs: Some(n), ..EngineConfig::default() };
+        let on = |cfg: &EngineConfig, maps| cow_images(cfg, maps, 1_000_000);
+        assert!(!on(&auto, 65_530), "8,790 Gs with images against 15,382 without");
+        assert!(!on(&auto, 462_751));
+        assert!(on(&auto, 462_752), "the default pool of 65,536 fits");
+        assert!(on(&auto, 1_048_576));
+        assert!(!on(&sized(200_000), 1_048_576), "149,225 Gs with images: 200,000 would not fit");
+        assert!(on(&sized(1_000_000), 8_000_000));
+        assert!(on(&sized(100), 65_530));
+        let off = EngineConfig { cow_images: CowImages::Off, ..EngineConfig::default() };
+        assert!(!on(&off, 8_000_000));
     }
 
     #[test]

@@ -126,8 +126,8 @@ impl Program {
             unsafe { Module::deserialize(engine.engine(), bytes) }.map_err(|e| {
                 anyhow!(
                     "cannot load the precompiled module: {e:#} (precompile it again with this wasm-gmp and the \
-                     same --max-memory, --no-preempt and --cow-images; `auto` decides from vm.max_map_count, so \
-                     pin it with `on` or `off` where the two machines differ)"
+                     same --max-memory, --no-preempt and --cow-images; `auto` decides from vm.max_map_count and \
+                     --max-gs, so pin it with `on` or `off` where they differ)"
                 )
             })?
         } else {

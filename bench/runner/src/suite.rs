@@ -424,10 +424,11 @@ fn parked_figures(opts: &Opts, ns: &[usize]) -> (Vec<Figure>, Vec<Point>) {
             f.ours.push(c.kib_per_g);
             f.note = match citems {
                 Some(i) => format!(
-                    "{}; {:.2} maps per G (on by itself where vm.max_map_count ≥ {})",
+                    "{}; {:.2} maps per G (on by itself for this pool of {} where vm.max_map_count ≥ {})",
                     itemized(i),
                     c.maps_per_g,
-                    wasm_gmp::map_count_for(cow_auto_threshold(), true)
+                    n + 10,
+                    wasm_gmp::map_count_for(n + 10, true)
                 ),
                 None => String::new(),
             };
@@ -506,13 +507,6 @@ fn itemized(i: &crate::mem::Items) -> String {
 /// what no G holds comes out as noise around zero (-0.0 in print); none is negative in truth.
 fn shown(kib: f64) -> f64 {
     if kib > 0.0 { kib } else { 0.0 }
-}
-
-/// The pool size from which `--cow-images auto` turns images on with the default engine: where the address
-/// space, not the map count, bounds the pool (see `engine.rs`).
-fn cow_auto_threshold() -> usize {
-    let c = wasm_gmp::EngineConfig::default();
-    ((1u64 << 46) / (c.max_memory + wasm_gmp::MEMORY_GUARD + c.stack_size as u64)) as usize
 }
 
 /// Run everything and write `bench/results/`.
