@@ -27,7 +27,7 @@
 //!
 //! # Copy-on-write images: when they cost no G
 //! With an image, a G's memory maps the module's initial data from one shared copy and pays only for the
-//! pages it writes (bench_park, 10k parked Gs: 40 KiB per G instead of 52). The price is mappings: the
+//! pages it writes (bench_park, 10k parked Gs: 32 KiB per G instead of 43). The price is mappings: the
 //! image splits the slot's accessible part in three, and a slot that held another module's image keeps
 //! one split more (wasmtime zeroes the old image's range with a fresh mapping, which merges with only one
 //! of its neighbours: they were faulted apart, under different anon_vmas), so a slot holds up to 5, not 2
