@@ -764,8 +764,13 @@ pub fn write_results(
     for f in figs {
         let before = previous.as_ref().and_then(|(_, p)| p.get(&f.name)).map_or("–".into(), |&v| fmt_num(v));
         let (o, g) = (median(f.ours.clone()), median(f.go.clone()));
-        let ratio =
-            if f.ours.is_empty() || f.go.is_empty() || g == 0.0 { "–".into() } else { format!("{:.2}", o / g) };
+        // A Go figure at or below zero is a difference of two processes' figures that came out as noise
+        // (Go's mappings per goroutine): no ratio to it means anything.
+        let ratio = if f.ours.is_empty() || f.go.is_empty() || g <= 0.0 || g.is_nan() {
+            "–".into()
+        } else {
+            format!("{:.2}", o / g)
+        };
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
