@@ -715,19 +715,32 @@ pub(crate) fn decode_inline<T: Message>(
     len: u32,
     nhandles: u32,
 ) -> T {
-    let (len, nhandles) = (len as usize, nhandles as usize);
-    // The runtime only reports sizes that fit the buffers it was given; checking keeps the slices below sound
-    // even if it did not.
-    assert!(len <= INLINE_BYTES && nhandles <= INLINE_HANDLES, "gmp: runtime reported an oversized message");
     // SAFETY: the runtime wrote the first `len` bytes and `nhandles` handles (the call returned ok with these
-    // sizes), so those prefixes are initialized; they are in bounds by the assert.
-    let (bytes, handles) = unsafe {
+    // sizes).
+    let (bytes, handles) = unsafe { written(buf, hbuf, len, nhandles) };
+    decode_message(bytes, handles, "a received message")
+}
+
+/// The first `len` bytes and `nhandles` handles of the inline buffers.
+///
+/// # Safety
+/// The runtime must have written those prefixes. The sizes are checked against the buffers here (the runtime
+/// only reports sizes that fit the buffers it was given; checking keeps the slices sound even if it did not).
+unsafe fn written<'b>(
+    buf: &'b [MaybeUninit<u8>; INLINE_BYTES],
+    hbuf: &'b [MaybeUninit<u32>; INLINE_HANDLES],
+    len: u32,
+    nhandles: u32,
+) -> (&'b [u8], &'b [u32]) {
+    let (len, nhandles) = (len as usize, nhandles as usize);
+    assert!(len <= INLINE_BYTES && nhandles <= INLINE_HANDLES, "gmp: runtime reported an oversized message");
+    // SAFETY: the prefixes are initialized (the caller's contract) and in bounds (the assert).
+    unsafe {
         (
             core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len),
             core::slice::from_raw_parts(hbuf.as_ptr().cast::<u32>(), nhandles),
         )
-    };
-    decode_message(bytes, handles, "a received message")
+    }
 }
 
 /// Fetches the G's pending message (`len` bytes, `nhandles` handles) and decodes it.
@@ -748,14 +761,11 @@ pub(crate) fn with_pending_raw<R>(len: u32, nhandles: u32, f: impl FnOnce(&[u8],
     }
     let mut buf = [MaybeUninit::<u8>::uninit(); INLINE_BYTES];
     let mut hbuf = [MaybeUninit::<u32>::uninit(); INLINE_HANDLES];
-    // SAFETY: the buffers are locals, writable for at least `n` bytes and `nh` handles, and the runtime
-    // writes exactly that many, so the prefixes sliced below are initialized.
+    // SAFETY: the buffers are locals, writable for at least `n` bytes and `nh` handles (checked above), and
+    // `msg_take` writes exactly that many, so the prefixes `written` slices are initialized.
     let (bytes, handles) = unsafe {
         sys::msg_take(buf.as_mut_ptr().cast(), n, hbuf.as_mut_ptr().cast(), nh);
-        (
-            core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n),
-            core::slice::from_raw_parts(hbuf.as_ptr().cast::<u32>(), nh),
-        )
+        written(&buf, &hbuf, len, nhandles)
     };
     f(bytes, handles)
 }
