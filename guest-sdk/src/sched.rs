@@ -37,10 +37,9 @@ pub fn gomaxprocs() -> usize {
 
 /// How many Gs of this program are alive, this one included (Go's `runtime.NumGoroutine`).
 ///
-/// ```
-/// # // rustdoc runs every example in one program: let the Gs of earlier ones (peers of the socket
-/// # // examples finishing their connects) wind down first.
-/// # while gmp::num_goroutine() > 1 { gmp::time::sleep(std::time::Duration::from_millis(1)); }
+// Its own program: rustdoc merges examples into one, where Gs of earlier ones may still be
+// winding down.
+/// ```standalone_crate
 /// assert_eq!(gmp::num_goroutine(), 1);
 /// let (tx, rx) = gmp::chan::<()>(0);
 /// gmp::go!(rx => {

@@ -171,7 +171,9 @@ unsafe extern "C" {
 
     /// The program's live Gs. Prefer [`num_goroutine`](crate::num_goroutine).
     ///
-    /// ```
+    // Its own program: rustdoc merges examples into one, where Gs of earlier ones may still be
+    // winding down.
+    /// ```standalone_crate
     /// assert_eq!(gmp::sys::num_goroutine(), 1);
     /// ```
     pub safe fn num_goroutine() -> u32;
