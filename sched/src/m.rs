@@ -31,49 +31,42 @@ use crate::metrics::Counters;
 use crate::p::P;
 use crate::sched::Sched;
 
-/// How long a spinning M that finds nothing keeps looking before it parks, busy-waiting (see [`linger`]).
-/// Work tends to come in bursts, and a spinner still around when the next G is readied spares the readier
-/// a futex wake; at 1 P, a G waiting on a host thread that answers within microseconds is picked up
-/// without the M ever parking.
+/// How long a spinning M that finds nothing keeps looking before it parks, busy (see [`linger`]). Work
+/// tends to come in bursts, and a spinner still around when the next G is readied spares the readier a
+/// futex wake; at 1 P, a G waiting on a host thread that answers within microseconds is picked up without
+/// the M ever parking.
 const SPIN_HOT: Duration = Duration::from_micros(50);
 
 /// How long it keeps looking in all, napping after `SPIN_HOT`, while another P is busy.
 ///
 /// While an M spins, `wakep` finds a spinner and returns at once; once it parks, the next G readied on a
 /// busy P pays a futex wake on that P's M, on the critical path (several µs in a VM, where the wake is an
-/// inter-processor interrupt). A ping-pong pair at 2 Ps readies a G every ~1.5 µs; with only `SPIN_HOT`
-/// it paid a wake every ~40 round trips (12,000 context switches for 300,000), and a round trip cost
-/// ~3,500 ns against ~2,300 at 1 P. Napping on to 1 ms: 1,800 wakes' worth fewer, and ~2,300 ns.
+/// inter-processor interrupt). A ping-pong pair at 2 Ps readies a G every ~1.5 µs. With only `SPIN_HOT`
+/// it made 16,874 futex calls per 300,000 round trips, and a round trip took ~3,400 ns against ~2,300 at
+/// 1 P; napping on to 1 ms, 826 futex calls and ~2,200 ns.
 const SPIN_LINGER: Duration = Duration::from_millis(1);
 
-/// The gaps between a hot spinner's looks at the queues double from `SPIN_GAP_MIN` to `SPIN_GAP_MAX`. A look
-/// reads the lines busy Ms write on every hand-off (their `runnext`), and each read makes the next write
-/// there a cache miss on the busy M's critical path: looking back to back cost a 2 P ping-pong round trip
-/// ~400 ns.
-const SPIN_GAP_MIN: Duration = Duration::from_micros(1);
-const SPIN_GAP_MAX: Duration = Duration::from_micros(8);
-
 /// A napping spinner's sleep between looks: the kernel's timer slack stretches it to some 60 µs, which is
-/// how late it finds work it would have stolen (Go's spinner sleeps `usleep(3)` before stealing a
-/// `runnext`: as long, for the same reason). It burns a few µs of CPU per nap, not the core.
+/// how late it may find work to steal (Go's spinner sleeps `usleep(3)` before stealing a `runnext`: as
+/// long, in practice). A nap costs a few µs of CPU, where spinning would take the whole core.
 const SPIN_NAP: Duration = Duration::from_micros(16);
 
 /// What a spinner that found nothing does next.
 #[derive(Debug, PartialEq, Eq)]
 enum Linger {
-    /// Busy-wait this long, then look again.
-    Wait(Duration),
+    /// Look again at once.
+    Spin,
     /// Sleep `SPIN_NAP`, then look again.
     Nap,
     /// Give the P back and park.
     Park,
 }
 
-/// After `lingered` of finding nothing, the last gap having been `gap` (zero at first); `others_busy`: some
-/// other P is held by an M, so a G readied there would pay for waking this M were it parked.
-fn linger(lingered: Duration, gap: Duration, others_busy: bool) -> Linger {
+/// After `lingered` of finding nothing; `others_busy`: some other P is held by an M, so a G readied there
+/// would pay for waking this M were it parked.
+fn linger(lingered: Duration, others_busy: bool) -> Linger {
     if lingered < SPIN_HOT {
-        Linger::Wait((gap * 2).clamp(SPIN_GAP_MIN, SPIN_GAP_MAX))
+        Linger::Spin
     } else if lingered < SPIN_LINGER && others_busy {
         Linger::Nap
     } else {
@@ -379,13 +372,10 @@ impl Sched {
                 let now = Instant::now();
                 let since = *ml.spin_since.get_or_insert(now);
                 let others_busy = self.spin.npidle() + 1 < self.cfg.procs;
-                match linger(now - since, ml.spin_gap, others_busy) {
+                match linger(now - since, others_busy) {
                     _ if self.exiting.load(Ordering::Relaxed) => {}
-                    Linger::Wait(gap) => {
-                        ml.spin_gap = gap;
-                        while Instant::now() < now + gap {
-                            std::hint::spin_loop();
-                        }
+                    Linger::Spin => {
+                        std::hint::spin_loop();
                         continue 'top;
                     }
                     Linger::Nap => {
@@ -673,9 +663,8 @@ pub(crate) struct MLocal {
     pub(crate) slice: (u64, u64),
     pub(crate) p: Option<Box<P>>,
     pub(crate) spinning: bool,
-    /// While spinning without finding work: since when, and the last gap between looks (see [`linger`]).
+    /// While spinning without finding work: since when (see [`linger`]).
     pub(crate) spin_since: Option<Instant>,
-    pub(crate) spin_gap: Duration,
     /// When the last poll on this M ended, while the M has gone straight from poll to poll since.
     ///
     /// # CPU time
@@ -701,7 +690,6 @@ impl MLocal {
             p,
             spinning,
             spin_since: None,
-            spin_gap: Duration::ZERO,
             stamp: None,
             blocking: false,
         }
@@ -710,7 +698,6 @@ impl MLocal {
     /// It found work, or gives up looking: the next search for work starts a linger afresh.
     fn stop_lingering(&mut self) {
         self.spin_since = None;
-        self.spin_gap = Duration::ZERO;
     }
 
     /// The id of the P this M holds, for trace events on its track. Only while it holds one.
@@ -771,26 +758,17 @@ mod tests {
         teardown(&s, ml);
     }
 
-    /// A spinner that finds nothing busy-waits with doubling gaps for `SPIN_HOT`, then naps until
-    /// `SPIN_LINGER` only while another P is busy, then parks.
+    /// A spinner that finds nothing spins for `SPIN_HOT`, then naps until `SPIN_LINGER` only while another P
+    /// is busy, then parks.
     #[test]
-    fn a_spinner_waits_hot_then_naps_only_beside_a_busy_p() {
+    fn a_spinner_spins_then_naps_only_beside_a_busy_p() {
         let us = Duration::from_micros;
-        let mut gap = Duration::ZERO;
-        let mut gaps = Vec::new();
-        for _ in 0..6 {
-            match linger(us(10), gap, false) {
-                Linger::Wait(g) => gap = g,
-                other => panic!("a hot spinner waits, not {other:?}"),
-            }
-            gaps.push(gap.as_micros());
-        }
-        assert_eq!(gaps, [1, 2, 4, 8, 8, 8]);
-        assert_eq!(linger(SPIN_HOT - us(1), gap, true), Linger::Wait(SPIN_GAP_MAX));
-        assert_eq!(linger(SPIN_HOT, gap, true), Linger::Nap);
-        assert_eq!(linger(SPIN_LINGER - us(1), gap, true), Linger::Nap);
-        assert_eq!(linger(SPIN_LINGER, gap, true), Linger::Park);
-        assert_eq!(linger(SPIN_HOT, gap, false), Linger::Park, "alone, nobody's wake is saved by napping");
+        assert_eq!(linger(us(0), false), Linger::Spin);
+        assert_eq!(linger(SPIN_HOT - us(1), true), Linger::Spin);
+        assert_eq!(linger(SPIN_HOT, true), Linger::Nap);
+        assert_eq!(linger(SPIN_LINGER - us(1), true), Linger::Nap);
+        assert_eq!(linger(SPIN_LINGER, true), Linger::Park);
+        assert_eq!(linger(SPIN_HOT, false), Linger::Park, "alone, nobody's wake is saved by napping");
     }
 
     /// `runnext` runs before the local queue, inheriting the slice; a displaced runnext goes to the tail.
