@@ -5,6 +5,8 @@
 //! never parking would burn the CPU. Go's answer, kept here:
 //! 1. An M that finds no local work becomes *spinning* (counted in `nmspinning`) and tries to steal. At most
 //!    half as many Ms spin as there are busy Ps (`2 * nmspinning < procs - npidle`), so stealing stays cheap.
+//!    One that finds nothing keeps looking a while before it parks, up to 1 ms while another P is busy
+//!    (`linger` in `m.rs`): the wakes it spares are on the busy Ms' critical path.
 //! 2. Whoever makes a G runnable calls [`Sched::wakep`]: if a P is idle and *no* M is spinning, it wakes (or
 //!    starts) one M, which starts spinning. One spinner at a time is enough, because
 //! 3. a spinner that finds work stops spinning and, if it was the last spinner, calls `wakep` itself, so the
