@@ -43,7 +43,7 @@ const SPIN_HOT: Duration = Duration::from_micros(50);
 /// busy P pays a futex wake on that P's M, on the critical path (several µs in a VM, where the wake is an
 /// inter-processor interrupt). A ping-pong pair at 2 Ps readies a G every ~1.5 µs. With only `SPIN_HOT`
 /// it made 16,874 futex calls per 300,000 round trips, and a round trip took ~3,400 ns against ~2,300 at
-/// 1 P; napping on to 1 ms, 826 futex calls and ~2,200 ns.
+/// 1 P; napping on to 1 ms, under 1,000 futex calls and ~2,300 ns.
 const SPIN_LINGER: Duration = Duration::from_millis(1);
 
 /// A napping spinner's sleep between looks: the kernel's timer slack stretches it to some 60 µs, which is
