@@ -40,9 +40,10 @@ const SPIN_HOT: Duration = Duration::from_micros(50);
 /// How long it keeps looking in all, napping after `SPIN_HOT`, while another P is busy.
 ///
 /// While an M spins, `wakep` finds a spinner and returns at once; once it parks, the next G readied on a
-/// busy P pays a futex wake on that P's M, on the critical path. A ping-pong pair at 2 Ps readies a G every ~1.5 µs. With only `SPIN_HOT`
-/// it made 16,874 futex calls per 300,000 round trips, and a round trip took ~3,400 ns against ~2,300 at
-/// 1 P; napping on to 1 ms, under 1,000 futex calls and ~2,300 ns.
+/// busy P pays a futex wake on that P's M, on the critical path. A ping-pong pair at 2 Ps readies a G
+/// about every microsecond. With only `SPIN_HOT` it made 16,874 futex calls per 300,000 round trips, and a
+/// round trip took ~3,400 ns against ~2,300 at 1 P; napping on to 1 ms, under 1,000 futex calls and
+/// ~2,300 ns.
 const SPIN_LINGER: Duration = Duration::from_millis(1);
 
 /// A napping spinner's sleep between looks. The kernel's timer slack stretches it: 71 µs measured (p50 of
